@@ -1,0 +1,66 @@
+// Package apperr is where errors become sentences a user can act on. Lower
+// packages return wrapped errors with context; the CLI and the app call
+// Message once, at the edge.
+package apperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Code says what kind of trouble an error is, for the UI to pick an icon or
+// a next step. The message carries the details.
+type Code string
+
+const (
+	CodeUnreachable   Code = "server_unreachable"
+	CodeUnknownModel  Code = "unknown_model"
+	CodeModelNotReady Code = "model_not_ready"
+	CodeContract      Code = "model_contract"
+	CodeServer        Code = "server_error"
+	CodeBadInput      Code = "bad_input"
+	CodeFile          Code = "file"
+	CodeCanceled      Code = "canceled"
+	CodeInternal      Code = "internal"
+)
+
+// Error is an error with a user-facing message.
+type Error struct {
+	Code    Code
+	Message string // a whole sentence, no trailing period needed
+	Err     error  // the cause, for logs
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// New makes an *Error.
+func New(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// CodeOf returns the code of the first *Error in err's chain.
+func CodeOf(err error) Code {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code
+	case errors.Is(err, context.Canceled):
+		return CodeCanceled
+	}
+	return CodeInternal
+}
+
+// Message is the text to show a user for err: the message of the first
+// *Error in the chain, with the context wrapped around it kept in front
+// ("sample.wav: …"), or the error's own text.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	return err.Error()
+}

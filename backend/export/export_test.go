@@ -1,0 +1,383 @@
+package export
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// fixtures are the transcripts the golden files are rendered from.
+var fixtures = []struct {
+	name string
+	t    transcript.Transcript
+}{
+	{"two-segments", transcript.Transcript{
+		Source:   "/home/ana/Recordings/standup.wav",
+		SHA256:   "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Duration: 6.5,
+		Model:    "parakeet-tdt-0.6b-v2",
+		Text:     "Good morning everyone. Let's start with the build.",
+		Segments: []transcript.Segment{
+			{Start: 0.32, End: 1.84, Text: "Good morning everyone.", Words: []transcript.Word{
+				{Word: "Good", Start: 0.32, End: 0.56},
+				{Word: "morning", Start: 0.6, End: 1.0004},
+				{Word: "everyone.", Start: 1.12, End: 1.84},
+			}},
+			{Start: 2.2, End: 4.987654, Text: "Let's start with the build.", Words: []transcript.Word{
+				{Word: "Let's", Start: 2.2, End: 2.48},
+				{Word: "start", Start: 2.52, End: 2.9},
+				{Word: "with", Start: 2.96, End: 3.12},
+				{Word: "the", Start: 3.16, End: 3.3},
+				{Word: "build.", Start: 3.36, End: 4.987654},
+			}},
+		},
+	}},
+	{"empty", transcript.Transcript{
+		Source:   "/tmp/silence.wav",
+		SHA256:   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		Duration: 3,
+		Model:    "parakeet-tdt-0.6b-v2",
+	}},
+	{"unicode", transcript.Transcript{
+		Source:   "C:\\Users\\Zoë\\Música\\entrevista.m4a",
+		SHA256:   "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+		Duration: 12,
+		Model:    "canary-1b",
+		Text:     "Café déjà vu, naïve Zoë. 東京へ行きます。 Party time 🎉👍🏽 rock & roll <3",
+		Segments: []transcript.Segment{
+			{Start: 0, End: 2.5, Text: "Café déjà vu, naïve Zoë."},
+			{Start: 3, End: 5.25, Text: "東京へ行きます。"},
+			{Start: 6, End: 8, Text: "Party time 🎉👍🏽"},
+			{Start: 9, End: 11.5, Text: "rock & roll <3 --> <i>encore</i>"},
+		},
+	}},
+	{"over-an-hour", transcript.Transcript{
+		Source:   "/data/lecture.flac",
+		SHA256:   "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+		Duration: 360002,
+		Model:    "parakeet-tdt-0.6b-v2",
+		Text:     "Almost an hour. Just past the hour. Ten hours in. A hundred hours in.",
+		Segments: []transcript.Segment{
+			{Start: 3598.5, End: 3599.9996, Text: "Almost an hour."},
+			{Start: 3600, End: 3723.4564, Text: "Just past the hour."},
+			{Start: 35999.999, End: 36001.25, Text: "Ten hours in."},
+			{Start: 360000.5, End: 360001.75, Text: "A hundred hours in."},
+		},
+	}},
+	{"touching-and-overlapping", transcript.Transcript{
+		Source:   "/data/crosstalk.wav",
+		SHA256:   "4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
+		Duration: 5,
+		Model:    "parakeet-tdt-0.6b-v2",
+		Text:     "touching overlapping short tie tied late negative blank",
+		Segments: []transcript.Segment{
+			{Start: -0.2, End: 0.8, Text: "negative start"},
+			{Start: 0.8, End: 2, Text: "touching"},            // starts where the previous ends
+			{Start: 1.5, End: 2.2, Text: "overlapping"},       // clips "touching" to 1.5
+			{Start: 2.5, End: 2.6, Text: "short"},             // stretched to 3.0
+			{Start: 3.2, End: 3.1, Text: "ends before start"}, // end raised, then stretched to the next start
+			{Start: 3.4, End: 3.4, Text: "tie"},               // same start as the next
+			{Start: 3.4, End: 3.9, Text: "tied"},              // moved to 3.401, still shown 0.5 s
+			{Start: 4.2, End: 4.25, Text: "  \n "},            // no text: dropped
+			{Start: 4.8, End: 4.81, Text: "late\r\nline two"}, // stretched only to the end of the media
+		},
+	}},
+}
+
+func TestGolden(t *testing.T) {
+	for _, fx := range fixtures {
+		for _, format := range Formats {
+			name := fx.name + "." + format
+			t.Run(name, func(t *testing.T) {
+				got, err := Render(fx.t, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if format == "srt" || format == "vtt" {
+					if _, err := parseSubtitles(got, format == "vtt"); err != nil {
+						t.Errorf("invalid %s: %v\n%s", format, err, got)
+					}
+				}
+				path := filepath.Join("testdata", name+".golden")
+				if *update {
+					if err := os.WriteFile(path, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("output differs from %s (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", path, got, want)
+				}
+			})
+		}
+	}
+}
+
+func TestCueTiming(t *testing.T) {
+	// Expected times for the touching-and-overlapping fixture, in ms; the
+	// golden files show the same, this spells out why.
+	want := []struct {
+		start, end int64
+		text       string
+	}{
+		{0, 800, "negative start"},        // clamped to 0
+		{800, 1500, "touching"},           // clipped to the next start
+		{1500, 2200, "overlapping"},       // untouched
+		{2500, 3000, "short"},             // stretched to 0.5 s
+		{3200, 3400, "ends before start"}, // stretched, clipped to the next start
+		{3400, 3401, "tie"},               // one millisecond before its twin
+		{3401, 3901, "tied"},              // moved by a millisecond, still shown 0.5 s
+		{4800, 5000, "late\nline two"},    // stretched to the media's end, not further
+	}
+	var fx transcript.Transcript
+	for _, f := range fixtures {
+		if f.name == "touching-and-overlapping" {
+			fx = f.t
+		}
+	}
+	got := cues(fx)
+	if len(got) != len(want) {
+		t.Fatalf("got %d cues, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if got[i].start != w.start || got[i].end != w.end || got[i].text != w.text {
+			t.Errorf("cue %d = %+v, want %+v", i+1, got[i], w)
+		}
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	tests := []struct {
+		sec float64
+		srt string
+		vtt string
+	}{
+		{0, "00:00:00,000", "00:00:00.000"},
+		{0.0004, "00:00:00,000", "00:00:00.000"},
+		{0.0005, "00:00:00,001", "00:00:00.001"},
+		{59.9996, "00:01:00,000", "00:01:00.000"},
+		{3599.999, "00:59:59,999", "00:59:59.999"},
+		{3600, "01:00:00,000", "01:00:00.000"},
+		{86399.5, "23:59:59,500", "23:59:59.500"},
+		{360000, "100:00:00,000", "100:00:00.000"},
+		{-3, "00:00:00,000", "00:00:00.000"},
+		{math.NaN(), "00:00:00,000", "00:00:00.000"},
+	}
+	for _, tt := range tests {
+		if got := timestamp(millis(tt.sec), ','); got != tt.srt {
+			t.Errorf("SRT time of %v = %s, want %s", tt.sec, got, tt.srt)
+		}
+		if got := timestamp(millis(tt.sec), '.'); got != tt.vtt {
+			t.Errorf("VTT time of %v = %s, want %s", tt.sec, got, tt.vtt)
+		}
+	}
+}
+
+// TestSubtitlesRandom renders many random, messy transcripts and checks
+// every result with the strict parser.
+func TestSubtitlesRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		tr := randomTranscript(rng)
+		checkSubtitles(t, tr)
+	}
+}
+
+// FuzzSubtitles lets `go test -fuzz` search for transcripts that break the
+// subtitle rules; in a plain test run it checks the seeds.
+func FuzzSubtitles(f *testing.F) {
+	f.Add(0.0, 1.0, "a", 1.0, 0.5, "b", 2.0)
+	f.Add(-1.0, -2.0, "x\n\ny", 0.0, 0.0, "\r", 0.0)
+	f.Add(3600.0, 3600.0, "-->", 3600.0, 3599.0, "<b>&", math.Inf(1))
+	f.Add(3600.0, 3600.0, "--->", 3603.0, 3599.0, "0", math.Inf(1)) // found by fuzzing
+	f.Fuzz(func(t *testing.T, s1, e1 float64, t1 string, s2, e2 float64, t2 string, dur float64) {
+		checkSubtitles(t, transcript.Transcript{Duration: dur, Segments: []transcript.Segment{
+			{Start: s1, End: e1, Text: t1},
+			{Start: s2, End: e2, Text: t2},
+		}})
+	})
+}
+
+func checkSubtitles(t *testing.T, tr transcript.Transcript) {
+	t.Helper()
+	withText := 0
+	for _, s := range tr.Segments {
+		if cleanText(s.Text, "\n") != "" {
+			withText++
+		}
+	}
+	for _, format := range []string{"srt", "vtt"} {
+		out, err := Render(tr, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := parseSubtitles(out, format == "vtt")
+		if err != nil {
+			t.Fatalf("invalid %s: %v\nsegments: %+v\n%s", format, err, tr.Segments, out)
+		}
+		if len(parsed) != withText {
+			t.Fatalf("%s has %d cues for %d segments with text", format, len(parsed), withText)
+		}
+	}
+}
+
+func randomTranscript(rng *rand.Rand) transcript.Transcript {
+	texts := []string{"hello", "", "  ", "two\nlines", "a\r\n\r\nb", "x --> y", "<i>&</i>", "終わり"}
+	var tr transcript.Transcript
+	tr.Duration = rng.Float64() * 20
+	at := rng.Float64() * 2
+	for range rng.IntN(12) {
+		start := at + (rng.Float64()-0.3)*2 // sometimes before the previous start
+		end := start + (rng.Float64()-0.1)*1.5
+		if rng.IntN(8) == 0 {
+			end = start
+		}
+		tr.Segments = append(tr.Segments, transcript.Segment{Start: start, End: end, Text: texts[rng.IntN(len(texts))]})
+		at = max(at, start)
+	}
+	return tr
+}
+
+func TestParseSubtitlesCatchesBrokenFiles(t *testing.T) {
+	good := "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:02,000 --> 00:00:03,000\nthere\n"
+	if _, err := parseSubtitles([]byte(good), false); err != nil {
+		t.Fatalf("rejects a good file: %v", err)
+	}
+	bad := map[string]string{
+		"BOM":             "\uFEFF" + good,
+		"CRLF":            strings.ReplaceAll(good, "\n", "\r\n"),
+		"no final LF":     strings.TrimSuffix(good, "\n"),
+		"two final LFs":   good + "\n",
+		"two blank lines": strings.Replace(good, "\n\n", "\n\n\n", 1),
+		"numbering":       strings.Replace(good, "2\n", "3\n", 1),
+		"comma vs dot":    strings.Replace(good, "01,000", "01.000", 1),
+		"cue settings":    strings.Replace(good, "02,000\nhi", "02,000 align:start\nhi", 1),
+		"end == start":    strings.Replace(good, "00:00:02,000\nhi", "00:00:01,000\nhi", 1),
+		"overlap":         strings.Replace(good, "00:00:02,000 --> 00:00:03,000", "00:00:01,500 --> 00:00:03,000", 1),
+		"no text":         "1\n00:00:01,000 --> 00:00:02,000\n",
+	}
+	for name, s := range bad {
+		if _, err := parseSubtitles([]byte(s), false); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := parseSubtitles([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n"), true); err != nil {
+		t.Errorf("rejects a good VTT file: %v", err)
+	}
+	for name, s := range map[string]string{
+		"no header":   "00:00:01.000 --> 00:00:02.000\nhi\n",
+		"comma":       "WEBVTT\n\n00:00:01,000 --> 00:00:02,000\nhi\n",
+		"header text": "WEBVTT extra\n\n00:00:01.000 --> 00:00:02.000\nhi\n",
+	} {
+		if _, err := parseSubtitles([]byte(s), true); err == nil {
+			t.Errorf("VTT %s: accepted", name)
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			out, err := Render(fx.t, "json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Lists are arrays, never null.
+			var raw struct {
+				Segments []map[string]json.RawMessage `json:"segments"`
+			}
+			if err := json.Unmarshal(out, &raw); err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(out, []byte("null")) {
+				t.Errorf("output contains null:\n%s", out)
+			}
+			// It reads back into the shared type with times rounded to ms.
+			var back transcript.Transcript
+			if err := json.Unmarshal(out, &back); err != nil {
+				t.Fatal(err)
+			}
+			if want := roundedCopy(fx.t); !reflect.DeepEqual(back, want) {
+				t.Errorf("read back %+v\nwant      %+v", back, want)
+			}
+		})
+	}
+}
+
+// roundedCopy is t as the JSON export should carry it: times rounded to the
+// millisecond and empty lists present.
+func roundedCopy(t transcript.Transcript) transcript.Transcript {
+	r := func(v float64) float64 { return math.Round(v*1000) / 1000 }
+	out := t
+	out.Duration = r(t.Duration)
+	out.Segments = []transcript.Segment{}
+	for _, s := range t.Segments {
+		ws := []transcript.Word{}
+		for _, w := range s.Words {
+			ws = append(ws, transcript.Word{Word: w.Word, Start: r(w.Start), End: r(w.End)})
+		}
+		out.Segments = append(out.Segments, transcript.Segment{Start: r(s.Start), End: r(s.End), Text: s.Text, Words: ws})
+	}
+	return out
+}
+
+func TestJSONRejectsNonNumbers(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := Render(transcript.Transcript{Duration: v}, "json"); err == nil {
+			t.Errorf("duration %v rendered without error", v)
+		}
+	}
+}
+
+func TestRenderUnknownFormat(t *testing.T) {
+	for _, f := range []string{"docx", "", "SRT", ".srt"} {
+		_, err := Render(transcript.Transcript{}, f)
+		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "json, srt, vtt, txt") {
+			t.Errorf("Render(%q) error = %v, want ErrUnknownFormat listing the formats", f, err)
+		}
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{"json,srt", []string{"json", "srt"}, ""},
+		{"srt, JSON ,Srt", []string{"srt", "json"}, ""},
+		{"txt,,vtt,", []string{"txt", "vtt"}, ""},
+		{" VTT ", []string{"vtt"}, ""},
+		{"json,docx", nil, `unknown export format "docx" (supported: json, srt, vtt, txt)`},
+		{"", nil, "no export format given (supported: json, srt, vtt, txt)"},
+		{" , ", nil, "no export format given"},
+	}
+	for _, tt := range tests {
+		got, err := ParseFormats(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseFormats(%q) error = %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseFormats(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package export
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// parsedCue is a cue read back from an SRT or WebVTT file, times in ms.
+type parsedCue struct {
+	start, end int64
+	lines      []string
+}
+
+var (
+	srtTiming = regexp.MustCompile(`^(\d{2,}):([0-5]\d):([0-5]\d),(\d{3}) --> (\d{2,}):([0-5]\d):([0-5]\d),(\d{3})$`)
+	vttTiming = regexp.MustCompile(`^(\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3}) --> (\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3})$`)
+)
+
+// parseSubtitles reads an SRT (vtt false) or WebVTT file strictly and
+// checks the rules this package promises: UTF-8 without byte-order mark, LF
+// only, cues separated by exactly one blank line, one newline at the end,
+// SRT cues numbered from 1, timing lines in the exact format without cue
+// settings, every cue with text, ending after it starts and not before the
+// previous cue ends.
+func parseSubtitles(data []byte, vtt bool) ([]parsedCue, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")):
+		return nil, fmt.Errorf("starts with a byte-order mark")
+	case bytes.ContainsRune(data, '\r'):
+		return nil, fmt.Errorf("contains a carriage return")
+	case !vtt && len(data) == 0:
+		return nil, nil // an SRT file without cues
+	case !bytes.HasSuffix(data, []byte("\n")):
+		return nil, fmt.Errorf("does not end with a newline")
+	case bytes.HasSuffix(data, []byte("\n\n")):
+		return nil, fmt.Errorf("ends with more than one newline")
+	}
+	blocks := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n\n")
+	timing := srtTiming
+	if vtt {
+		if blocks[0] != "WEBVTT" {
+			return nil, fmt.Errorf("header is %q, want WEBVTT alone", blocks[0])
+		}
+		blocks = blocks[1:]
+		timing = vttTiming
+	}
+
+	var cues []parsedCue
+	for i, block := range blocks {
+		lines := strings.Split(block, "\n")
+		if lines[0] == "" {
+			return nil, fmt.Errorf("cue %d: more than one blank line before it", i+1)
+		}
+		if !vtt {
+			if lines[0] != strconv.Itoa(i+1) {
+				return nil, fmt.Errorf("cue %d: numbered %q", i+1, lines[0])
+			}
+			lines = lines[1:]
+		}
+		if len(lines) < 2 {
+			return nil, fmt.Errorf("cue %d: no timing line or no text", i+1)
+		}
+		m := timing.FindStringSubmatch(lines[0])
+		if m == nil {
+			return nil, fmt.Errorf("cue %d: bad timing line %q", i+1, lines[0])
+		}
+		c := parsedCue{start: parseMillis(m[1:5]), end: parseMillis(m[5:9]), lines: lines[1:]}
+		for _, l := range c.lines {
+			if strings.TrimSpace(l) == "" {
+				return nil, fmt.Errorf("cue %d: blank text line", i+1)
+			}
+			if strings.Contains(l, "-->") {
+				return nil, fmt.Errorf("cue %d: text %q contains -->", i+1, l)
+			}
+		}
+		if c.end <= c.start {
+			return nil, fmt.Errorf("cue %d: ends at %d ms, not after its start %d ms", i+1, c.end, c.start)
+		}
+		if i > 0 && c.start < cues[i-1].end {
+			return nil, fmt.Errorf("cue %d: starts at %d ms, before cue %d ends at %d ms", i+1, c.start, i, cues[i-1].end)
+		}
+		cues = append(cues, c)
+	}
+	return cues, nil
+}
+
+func parseMillis(hms []string) int64 {
+	var n [4]int64
+	for i, s := range hms {
+		n[i], _ = strconv.ParseInt(s, 10, 64)
+	}
+	return ((n[0]*60+n[1])*60+n[2])*1000 + n[3]
+}

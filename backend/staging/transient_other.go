@@ -1,0 +1,15 @@
+//go:build !windows
+
+package staging
+
+import "syscall"
+
+// transientErrnos are the error numbers that mean "the file is busy right
+// now" rather than "this cannot work": a device or file in use, a text file
+// being executed, a resource temporarily unavailable, an interrupted call.
+var transientErrnos = []syscall.Errno{
+	syscall.EBUSY,
+	syscall.ETXTBSY,
+	syscall.EAGAIN,
+	syscall.EINTR,
+}

@@ -1,0 +1,19 @@
+// Command nemo-transcribe is the headless face of NeMo Transcribe: the same
+// engine as the desktop app, for batch use, scripts and tests. Its flags,
+// `status --json` and the JSON export schema are a public contract: extend
+// them, never break them.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then checks
+# formatting, vet, generated code, the frontend, the Go tests and the
+# desktop builds. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "gofmt"
+unformatted=$(git ls-files '*.go' | grep -v '\.pb\.go$' | xargs gofmt -l)
+[ -z "$unformatted" ] || { echo "gofmt would change: $unformatted"; exit 1; }
+
+step "generated gRPC stubs are current"
+scripts/gen-proto.sh
+git diff --exit-code -- triton/pb || { echo "triton/pb differs from what scripts/gen-proto.sh generates: run it and commit"; exit 1; }
+
+step "go vet"
+go vet ./...
+
+step "frontend: type check, unit tests, build"
+(cd frontend && npm run check && npm test && npm run build)
+
+step "desktop app: Linux build and Windows cross-compile"
+scripts/build-app.sh --windows
+
+step "go test"
+go test -count=1 ./...

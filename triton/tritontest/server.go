@@ -1,0 +1,406 @@
+// Package tritontest is a Triton Inference Server for tests: it speaks
+// Triton's gRPC protocol (package inference, service GRPCInferenceService)
+// with Triton's validation rules and status codes, and hosts small models
+// whose answers are known exactly, by default the "dtmf" model that
+// transcribes DTMF key presses.
+//
+// Tests start it in-process over real TCP with Start; cmd/triton-devserver
+// serves it on a port for manual runs and outside checks. Options add
+// latency, random UNAVAILABLE answers and a loading period, so clients can
+// be tested against a slow, flaky or still-starting server.
+package tritontest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
+)
+
+// Version is the version ServerMetadata reports.
+const Version = "2.59.0-tritontest"
+
+// modelVersion is the only version of every hosted model.
+const modelVersion = "1"
+
+// extensions are the protocol extensions this server implements.
+var extensions = []string{"model_repository", "model_configuration", "parameters", "statistics"}
+
+// Options configure a Server. The zero value hosts the dtmf model with no
+// latency, no failures and no loading period.
+type Options struct {
+	// Latency delays every inference request (ModelInfer and each request
+	// on ModelStreamInfer) before it is answered. It counts as queue time.
+	Latency time.Duration
+	// FailRate is the fraction of inference requests answered UNAVAILABLE
+	// instead of being run (0 to 1). They count as failures.
+	FailRate float64
+	// ReadyAfter keeps every model LOADING for this long after New: it is
+	// not ready, and inference is answered UNAVAILABLE.
+	ReadyAfter time.Duration
+	// Seed makes FailRate's choices repeatable: the same seed fails the
+	// same requests in order of arrival. 0 picks a random seed.
+	Seed int64
+	// Models to host; nil hosts DTMF() alone.
+	Models []Model
+}
+
+// Server is a Triton test server. Create it with New and run it with Serve.
+type Server struct {
+	pb.UnimplementedGRPCInferenceServiceServer
+
+	opts   Options
+	grpc   *grpc.Server
+	health *health.Server
+	models map[string]*hosted
+	names  []string // sorted
+
+	failMu sync.Mutex
+	rng    *rand.Rand
+}
+
+// New returns a server for opts. It panics if two models share a name or a
+// model has none, as those are mistakes in the test itself.
+func New(opts Options) *Server {
+	if opts.Models == nil {
+		opts.Models = []Model{DTMF()}
+	}
+	opts.FailRate = min(max(opts.FailRate, 0), 1)
+	seed := uint64(opts.Seed)
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	s := &Server{
+		opts:   opts,
+		models: make(map[string]*hosted),
+		rng:    rand.New(rand.NewPCG(seed, 0x7472746e)),
+		health: health.NewServer(),
+	}
+	readyAt := time.Now().Add(opts.ReadyAfter)
+	for _, m := range opts.Models {
+		h := newHosted(m, readyAt)
+		name := h.cfg.GetName()
+		if name == "" {
+			panic("tritontest: a model's config has no name")
+		}
+		if _, dup := s.models[name]; dup {
+			panic(fmt.Sprintf("tritontest: two models named %q", name))
+		}
+		s.models[name] = h
+		s.names = append(s.names, name)
+	}
+	slices.Sort(s.names)
+
+	s.grpc = grpc.NewServer(
+		// Triton's limits: INT32_MAX both ways, and its keepalive policy
+		// (no pings more often than every 5 minutes, none without calls).
+		grpc.MaxRecvMsgSize(math.MaxInt32),
+		grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Minute}),
+	)
+	pb.RegisterGRPCInferenceServiceServer(s.grpc, s)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus("inference.GRPCInferenceService", healthpb.HealthCheckResponse_SERVING)
+	return s
+}
+
+// Models returns the names of the hosted models, sorted.
+func (s *Server) Models() []string { return slices.Clone(s.names) }
+
+// Serve accepts connections on lis until Stop or GracefulStop; it returns
+// nil after those.
+func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
+
+// Stop closes every connection and listener at once.
+func (s *Server) Stop() {
+	s.health.Shutdown()
+	s.grpc.Stop()
+}
+
+// GracefulStop stops accepting calls and waits for those in flight.
+func (s *Server) GracefulStop() {
+	s.health.Shutdown()
+	s.grpc.GracefulStop()
+}
+
+// StopWithin stops gracefully but gives up waiting after d and closes
+// whatever is still open.
+func (s *Server) StopWithin(d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+// unknownModel is Triton's answer for a model name it does not host.
+func unknownModel(name string) error {
+	return status.Errorf(codes.InvalidArgument, "Request for unknown model: '%s' is not found", name)
+}
+
+// lookup finds a model and checks the requested version ("" is the
+// latest, and every model here has only version 1).
+func (s *Server) lookup(name, version string) (*hosted, error) {
+	h, ok := s.models[name]
+	if !ok {
+		return nil, unknownModel(name)
+	}
+	if version != "" && version != modelVersion {
+		if _, err := strconv.ParseInt(version, 10, 64); err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "failed to parse model version '%s' for model '%s'", version, name)
+		}
+		return nil, status.Errorf(codes.NotFound, "Request for unknown model: '%s' version %s is not found", name, version)
+	}
+	return h, nil
+}
+
+// lookupReady is lookup for calls that need a ready model.
+func (s *Server) lookupReady(name, version string) (*hosted, error) {
+	h, err := s.lookup(name, version)
+	if err != nil {
+		return nil, err
+	}
+	if st, _ := h.state(); st != stateReady {
+		return nil, status.Errorf(codes.Unavailable, "Request for model '%s' version %s is not at ready state (%s)", name, modelVersion, st)
+	}
+	return h, nil
+}
+
+// drawFailure reports whether the next inference request is to fail.
+func (s *Server) drawFailure() bool {
+	if s.opts.FailRate <= 0 {
+		return false
+	}
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return s.rng.Float64() < s.opts.FailRate
+}
+
+func (s *Server) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
+	return &pb.ServerLiveResponse{Live: true}, nil
+}
+
+// ServerReady is true when every hosted model is ready, as Triton's default
+// strict readiness has it.
+func (s *Server) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
+	for _, h := range s.models {
+		if st, _ := h.state(); st != stateReady {
+			return &pb.ServerReadyResponse{Ready: false}, nil
+		}
+	}
+	return &pb.ServerReadyResponse{Ready: true}, nil
+}
+
+// ModelReady answers false, not an error, for a model or version the server
+// does not host, as Triton does.
+func (s *Server) ModelReady(_ context.Context, req *pb.ModelReadyRequest) (*pb.ModelReadyResponse, error) {
+	h, err := s.lookup(req.GetName(), req.GetVersion())
+	if err != nil {
+		return &pb.ModelReadyResponse{Ready: false}, nil
+	}
+	st, _ := h.state()
+	return &pb.ModelReadyResponse{Ready: st == stateReady}, nil
+}
+
+func (s *Server) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {
+	return &pb.ServerMetadataResponse{Name: "triton", Version: Version, Extensions: slices.Clone(extensions)}, nil
+}
+
+func (s *Server) ModelMetadata(_ context.Context, req *pb.ModelMetadataRequest) (*pb.ModelMetadataResponse, error) {
+	h, err := s.lookupReady(req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	return proto.Clone(h.meta).(*pb.ModelMetadataResponse), nil
+}
+
+func (s *Server) ModelConfig(_ context.Context, req *pb.ModelConfigRequest) (*pb.ModelConfigResponse, error) {
+	h, err := s.lookupReady(req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ModelConfigResponse{Config: proto.Clone(h.cfg).(*pb.ModelConfig)}, nil
+}
+
+// ModelStatistics reports one model, or with an empty name every ready
+// model, sorted by name.
+func (s *Server) ModelStatistics(_ context.Context, req *pb.ModelStatisticsRequest) (*pb.ModelStatisticsResponse, error) {
+	resp := &pb.ModelStatisticsResponse{}
+	if req.GetName() == "" {
+		for _, name := range s.names {
+			h := s.models[name]
+			if st, _ := h.state(); st == stateReady {
+				resp.ModelStats = append(resp.ModelStats, h.stats.snapshot())
+			}
+		}
+		return resp, nil
+	}
+	h, err := s.lookupReady(req.GetName(), req.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	resp.ModelStats = append(resp.ModelStats, h.stats.snapshot())
+	return resp, nil
+}
+
+// RepositoryIndex lists every hosted model with its state, or with ready
+// set only the ready ones. The repository name is not checked.
+func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexRequest) (*pb.RepositoryIndexResponse, error) {
+	resp := &pb.RepositoryIndexResponse{}
+	for _, name := range s.names {
+		st, reason := s.models[name].state()
+		if req.GetReady() && st != stateReady {
+			continue
+		}
+		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{
+			Name: name, Version: modelVersion, State: st, Reason: reason,
+		})
+	}
+	return resp, nil
+}
+
+// RepositoryModelLoad (re)loads a hosted model and, as Triton does, returns
+// once it is ready: after the rest of the ReadyAfter period if that has not
+// passed yet. There is no repository to load new models from.
+func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryModelLoadRequest) (*pb.RepositoryModelLoadResponse, error) {
+	h, ok := s.models[req.GetModelName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "failed to load '%s': no such model in the repository", req.GetModelName())
+	}
+	wait := h.load()
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		case <-t.C:
+		}
+	}
+	return &pb.RepositoryModelLoadResponse{}, nil
+}
+
+// RepositoryModelUnload makes a hosted model UNAVAILABLE until it is loaded
+// again; its statistics are kept.
+func (s *Server) RepositoryModelUnload(_ context.Context, req *pb.RepositoryModelUnloadRequest) (*pb.RepositoryModelUnloadResponse, error) {
+	h, ok := s.models[req.GetModelName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "failed to unload '%s': no such model in the repository", req.GetModelName())
+	}
+	h.unload()
+	return &pb.RepositoryModelUnloadResponse{}, nil
+}
+
+func (s *Server) ModelInfer(ctx context.Context, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	h, err := s.lookupReady(req.GetModelName(), req.GetModelVersion())
+	if err != nil {
+		return nil, err
+	}
+	if h.cfg.GetModelTransactionPolicy().GetDecoupled() {
+		return nil, status.Errorf(codes.Unimplemented, "ModelInfer RPC doesn't support models with decoupled transaction policy; use ModelStreamInfer for model '%s'", h.cfg.GetName())
+	}
+	return s.infer(ctx, h, req)
+}
+
+// ModelStreamInfer answers the requests of a stream one after another, in
+// order. A request that fails is answered with its error in error_message
+// (and its id in infer_response) and the stream stays open.
+func (s *Server) ModelStreamInfer(stream grpc.BidiStreamingServer[pb.ModelInferRequest, pb.ModelStreamInferResponse]) error {
+	ctx := stream.Context()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return status.FromContextError(ctx.Err()).Err()
+			}
+			return nil // io.EOF: the client closed its side
+		}
+		var resp *pb.ModelInferResponse
+		h, err := s.lookupReady(req.GetModelName(), req.GetModelVersion())
+		if err == nil {
+			resp, err = s.infer(ctx, h, req)
+		}
+		msg := &pb.ModelStreamInferResponse{InferResponse: resp}
+		if err != nil {
+			msg = &pb.ModelStreamInferResponse{
+				ErrorMessage: status.Convert(err).Message(),
+				InferResponse: &pb.ModelInferResponse{
+					ModelName: req.GetModelName(), ModelVersion: req.GetModelVersion(), Id: req.GetId(),
+				},
+			}
+		}
+		if err := stream.Send(msg); err != nil {
+			return err
+		}
+	}
+}
+
+// infer runs one inference request on a ready model: fault injection,
+// validation, execution and output selection, recording statistics.
+func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
+	arrived := time.Now()
+	fail := s.drawFailure()
+	if s.opts.Latency > 0 {
+		t := time.NewTimer(s.opts.Latency)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			h.stats.failure(arrived)
+			return nil, status.FromContextError(ctx.Err()).Err()
+		case <-t.C:
+		}
+	}
+	if fail {
+		h.stats.failure(arrived)
+		return nil, status.Errorf(codes.Unavailable, "injected failure: model '%s' is unavailable (fail rate %g)", h.cfg.GetName(), s.opts.FailRate)
+	}
+
+	var t timing
+	t.queue = time.Since(arrived)
+	mark := time.Now()
+	inputs, params, want, batch, err := h.prepare(req)
+	if err != nil {
+		h.stats.failure(arrived)
+		return nil, err
+	}
+	t.input, mark = time.Since(mark), time.Now()
+	outputs, err := h.model.Execute(ctx, inputs, params)
+	if err != nil {
+		h.stats.failure(arrived)
+		if _, ok := status.FromError(err); ok {
+			return nil, err
+		}
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	t.infer, mark = time.Since(mark), time.Now()
+	resp, err := h.response(req, outputs, want)
+	if err != nil {
+		h.stats.failure(arrived)
+		return nil, err
+	}
+	t.output = time.Since(mark)
+	h.stats.success(arrived, batch, t)
+	return resp, nil
+}
