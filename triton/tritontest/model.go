@@ -146,12 +146,17 @@ func DecodeBytes(data []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// elementCount is the product of shape, or -1 if a dimension is negative.
+// maxElements caps elementCount so that count*8 cannot overflow; no
+// request can carry that much data.
+const maxElements = 1 << 53
+
+// elementCount is the product of shape (non-negative dims), at most
+// maxElements.
 func elementCount(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
-		if d < 0 {
-			return -1
+		if d != 0 && n > maxElements/d {
+			return maxElements
 		}
 		n *= d
 	}

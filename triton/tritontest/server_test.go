@@ -425,6 +425,8 @@ func TestInferValidation(t *testing.T) {
 			codes.InvalidArgument, "batch-size must be >= 1", true, false},
 		{"byte size mismatch", func(r *pb.ModelInferRequest) { r.RawInputContents[0] = r.RawInputContents[0][:6396] },
 			codes.InvalidArgument, "input byte size mismatch for input 'AUDIO' for model 'dtmf'. Expected 6400, got 6396", true, false},
+		{"huge shape", func(r *pb.ModelInferRequest) { r.Inputs[0].Shape = []int64{1, 1 << 62} },
+			codes.InvalidArgument, "input byte size mismatch", true, false},
 		{"contents and raw", func(r *pb.ModelInferRequest) { r.Inputs[0].Contents = &pb.InferTensorContents{Fp32Contents: clip} },
 			codes.InvalidArgument, "contents field must not be specified when using raw_input_contents", true, false},
 		{"no data", func(r *pb.ModelInferRequest) { r.RawInputContents = nil },

@@ -66,10 +66,10 @@ func newDetector(x []float32, sampleRate int) *detector {
 	// A sinusoid of amplitude A gives |X|^2 = (A*sumW/2)^2 and windowed
 	// power A^2/2*sumW2; norm makes the first equal the second.
 	d.norm = 2 * d.sumW2 / (sumW * sumW)
-	for i, f := range RowFreqs {
+	for i, f := range rowFreqs {
 		d.coeff[i] = 2 * math.Cos(2*math.Pi*f/sr)
 	}
-	for i, f := range ColFreqs {
+	for i, f := range colFreqs {
 		d.coeff[4+i] = 2 * math.Cos(2*math.Pi*f/sr)
 	}
 	d.buf = make([]float64, d.win)
@@ -173,7 +173,7 @@ func (d *detector) runs() []run {
 // refine measures the amplitude of the run's two tones finely and returns
 // the presses where both stay above half their peak for minDuration.
 func (d *detector) refine(r run) []Press {
-	row, col := RowFreqs[r.key/4], ColFreqs[r.key%4]
+	row, col := rowFreqs[r.key/4], colFreqs[r.key%4]
 	half := int(math.Round(envWindow * d.sr / 2))
 	// Window centres range over the frames of the run, widened by the
 	// coarse window on each side so the edges of the press are included.

@@ -40,10 +40,11 @@ const (
 	SegmentGap = 1.0
 )
 
-// RowFreqs and ColFreqs are the standard DTMF frequencies in Hz.
+// The standard DTMF frequencies in Hz: a key sounds its row's and its
+// column's together.
 var (
-	RowFreqs = [4]float64{697, 770, 852, 941}
-	ColFreqs = [4]float64{1209, 1336, 1477, 1633}
+	rowFreqs = [4]float64{697, 770, 852, 941}
+	colFreqs = [4]float64{1209, 1336, 1477, 1633}
 )
 
 // Keys lists the keys by row and column of the DTMF matrix.
@@ -56,7 +57,7 @@ func Freqs(key rune) (row, col float64, ok bool) {
 	if i < 0 {
 		return 0, 0, false
 	}
-	return RowFreqs[i/4], ColFreqs[i%4], true
+	return rowFreqs[i/4], colFreqs[i%4], true
 }
 
 // Segments groups presses (in time order) into segments split at gaps of
