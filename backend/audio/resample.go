@@ -38,7 +38,7 @@ const (
 	kaiserBeta   = 9.0
 	halfZeros    = 32
 	maxBankCoefs = 1 << 20 // float32s per filter bank (4 MiB)
-	interpPhases = 1024    // phase grid of an interpolated bank
+	interpPhases = 1024    // largest phase grid of an interpolated bank
 )
 
 // filterBank holds the polyphase coefficients for one source rate.
@@ -93,7 +93,7 @@ func newFilterBank(in, out int) *filterBank {
 
 	rows, grid := b.l, b.l
 	if b.l*b.taps > maxBankCoefs {
-		grid = interpPhases
+		grid = max(64, min(interpPhases, maxBankCoefs/b.taps-1))
 		rows = grid + 1
 		b.interp = grid
 	}

@@ -114,7 +114,11 @@ func clickAt(t *testing.T, rate, pos, n int) {
 		}
 	}
 	exact := float64(pos) * SampleRate / float64(rate)
-	if d := math.Abs(float64(peak) - exact); d > 0.5+1e-9 {
+	limit := 0.5 + 1e-9 // the nearest output sample...
+	if math.Round(exact) >= float64(len(y)) {
+		limit = 1 // ... unless that lies past the end
+	}
+	if d := math.Abs(float64(peak) - exact); d > limit {
 		t.Errorf("%d Hz: click at source sample %d (output %.3f) peaks at output %d", rate, pos, exact, peak)
 	}
 	if exact == math.Trunc(exact) && peak > 40 && peak+40 < len(y) {
@@ -180,7 +184,7 @@ func TestResamplerNoDrift(t *testing.T) {
 	for {
 		k, err := r.read(buf)
 		for i, v := range buf[:k] {
-			if v > 0.5 {
+			if v > 0.2 { // a click comes out as a sinc peaking at 16000*0.97/44100
 				peaks[total+i] = v
 			}
 		}
@@ -194,6 +198,9 @@ func TestResamplerNoDrift(t *testing.T) {
 	}
 	if want := 10 * 60 * SampleRate; total != want {
 		t.Fatalf("%d outputs, want %d", total, want)
+	}
+	if len(peaks) != len(clicks) {
+		t.Errorf("%d peaks for %d clicks: %v", len(peaks), len(clicks), peaks)
 	}
 	for _, c := range clicks {
 		exact := float64(c) * SampleRate / rate
@@ -232,7 +239,7 @@ func TestResamplerMatchesSoxr(t *testing.T) {
 	}
 	snr := 10 * math.Log10(sig/noise)
 	t.Logf("SNR against soxr: %.1f dB", snr)
-	if snr < 70 {
+	if snr < 80 {
 		t.Errorf("SNR against soxr is %.1f dB", snr)
 	}
 }
