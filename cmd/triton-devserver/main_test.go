@@ -22,8 +22,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/nemo-transcribe/nemo-transcribe/models"
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
-	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
 )
 
@@ -140,7 +140,7 @@ func inferRequest(presses []dtmf.Press, duration float64) *pb.ModelInferRequest 
 		Inputs: []*pb.ModelInferRequest_InferInputTensor{
 			{Name: models.InputAudio, Datatype: models.DatatypeFP32, Shape: []int64{1, int64(len(clip))}},
 		},
-		RawInputContents: [][]byte{tritontest.EncodeFP32(clip)},
+		RawInputContents: [][]byte{triton.EncodeFP32(clip)},
 	}
 }
 
@@ -148,7 +148,7 @@ func transcript(t *testing.T, resp *pb.ModelInferResponse) string {
 	t.Helper()
 	for i, o := range resp.GetOutputs() {
 		if o.Name == models.OutputTranscript {
-			elems, err := tritontest.DecodeBytes(resp.RawOutputContents[i])
+			elems, err := triton.DecodeBytes(resp.RawOutputContents[i])
 			if err != nil || len(elems) != 1 {
 				t.Fatalf("TRANSCRIPT %v: %v", elems, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/nemo-transcribe/nemo-transcribe/models"
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
 )
@@ -97,7 +98,7 @@ func (m *dtmfModel) Execute(ctx context.Context, inputs []Tensor, params map[str
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		clip, err := DecodeFP32(audio.Data[b*n*4 : (b+1)*n*4])
+		clip, err := triton.DecodeFP32(audio.Data[b*n*4 : (b+1)*n*4])
 		if err != nil {
 			return nil, status.Error(codes.InvalidArgument, err.Error())
 		}
@@ -118,8 +119,8 @@ func (m *dtmfModel) Execute(ctx context.Context, inputs []Tensor, params map[str
 	}
 	shape := []int64{batch, 1}
 	return []Tensor{
-		{Name: models.OutputTranscript, Datatype: models.DatatypeBytes, Shape: shape, Data: EncodeBytes(texts...)},
-		{Name: models.OutputTimestamps, Datatype: models.DatatypeBytes, Shape: shape, Data: EncodeBytes(times...)},
+		{Name: models.OutputTranscript, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(texts)},
+		{Name: models.OutputTimestamps, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(times)},
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 )
 
@@ -186,7 +187,7 @@ func (h *hosted) prepare(req *pb.ModelInferRequest) ([]Tensor, map[string]*pb.In
 				return nil, nil, nil, 0, invalid(req, "input byte size mismatch for input '%s' for model '%s'. Expected %d, got %d", in.GetName(), name, count*int64(size), len(data))
 			}
 		} else {
-			elems, err := DecodeBytes(data)
+			elems, err := triton.DecodeBytes(data)
 			if err != nil {
 				return nil, nil, nil, 0, invalid(req, "input '%s' for model '%s': %v", in.GetName(), name, err)
 			}
@@ -362,7 +363,7 @@ func contentsToRaw(datatype string, c *pb.InferTensorContents) ([]byte, error) {
 			out = le.AppendUint64(out, math.Float64bits(v))
 		}
 	case "BYTES":
-		out = EncodeBytes(c.GetBytesContents()...)
+		out = triton.EncodeBytes(c.GetBytesContents())
 	default:
 		return nil, fmt.Errorf("%s data can only be sent in raw_input_contents", datatype)
 	}

@@ -2,9 +2,6 @@ package tritontest
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
-	"math"
 
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 )
@@ -90,60 +87,6 @@ func elemSize(datatype string) int {
 		return 0
 	}
 	return -1
-}
-
-// EncodeFP32 returns v as little-endian FP32 tensor data.
-func EncodeFP32(v []float32) []byte {
-	out := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(f))
-	}
-	return out
-}
-
-// DecodeFP32 reads little-endian FP32 tensor data.
-func DecodeFP32(data []byte) ([]float32, error) {
-	if len(data)%4 != 0 {
-		return nil, fmt.Errorf("FP32 data of %d bytes is not a multiple of 4", len(data))
-	}
-	out := make([]float32, len(data)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return out, nil
-}
-
-// EncodeBytes returns BYTES tensor data: each element as a 4-byte
-// little-endian length followed by its bytes.
-func EncodeBytes(elems ...[]byte) []byte {
-	n := 0
-	for _, e := range elems {
-		n += 4 + len(e)
-	}
-	out := make([]byte, 0, n)
-	for _, e := range elems {
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(e)))
-		out = append(out, e...)
-	}
-	return out
-}
-
-// DecodeBytes splits BYTES tensor data into its elements.
-func DecodeBytes(data []byte) ([][]byte, error) {
-	var out [][]byte
-	for len(data) > 0 {
-		if len(data) < 4 {
-			return nil, fmt.Errorf("BYTES element %d: %d bytes left, too few for a length", len(out), len(data))
-		}
-		n := binary.LittleEndian.Uint32(data)
-		data = data[4:]
-		if uint64(n) > uint64(len(data)) {
-			return nil, fmt.Errorf("BYTES element %d: length %d but %d bytes left", len(out), n, len(data))
-		}
-		out = append(out, data[:n:n])
-		data = data[n:]
-	}
-	return out, nil
 }
 
 // maxElements caps elementCount so that count*8 cannot overflow; no

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/nemo-transcribe/nemo-transcribe/models"
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
@@ -55,7 +56,7 @@ func audioRequest(clips ...[]float32) *pb.ModelInferRequest {
 	}
 	var raw []byte
 	for _, c := range clips {
-		raw = append(raw, tritontest.EncodeFP32(c)...)
+		raw = append(raw, triton.EncodeFP32(c)...)
 	}
 	return &pb.ModelInferRequest{
 		ModelName: tritontest.DTMFModelName,
@@ -831,11 +832,11 @@ func TestCustomModel(t *testing.T) {
 	// Raw BYTES with a wrong element count, and a batch dimension the model
 	// does not have.
 	req.Inputs[0].Contents = nil
-	req.RawInputContents = [][]byte{tritontest.EncodeBytes([]byte("a"))}
+	req.RawInputContents = [][]byte{triton.EncodeBytes([][]byte{[]byte("a")})}
 	if _, err := c.ModelInfer(ctx, req); code(err) != codes.InvalidArgument {
 		t.Errorf("one element for shape [2]: %v", err)
 	}
-	req.RawInputContents = [][]byte{tritontest.EncodeBytes([]byte("a"), []byte("b"))}
+	req.RawInputContents = [][]byte{triton.EncodeBytes([][]byte{[]byte("a"), []byte("b")})}
 	req.Inputs[0].Shape = []int64{1, 2}
 	if _, err := c.ModelInfer(ctx, req); code(err) != codes.InvalidArgument {
 		t.Errorf("batch dim on a non-batching model: %v", err)
@@ -851,28 +852,7 @@ func TestCustomModel(t *testing.T) {
 	}
 }
 
-func TestCodec(t *testing.T) {
-	f := []float32{0, 1.5, -2, float32(math.Inf(1))}
-	got, err := tritontest.DecodeFP32(tritontest.EncodeFP32(f))
-	if err != nil || len(got) != 4 || got[1] != 1.5 || !math.IsInf(float64(got[3]), 1) {
-		t.Errorf("FP32 round trip %v, %v", got, err)
-	}
-	if _, err := tritontest.DecodeFP32([]byte{1, 2, 3}); err == nil {
-		t.Error("3 bytes decoded as FP32")
-	}
-	enc := tritontest.EncodeBytes([]byte("ab"), nil, []byte("c"))
-	if want := []byte{2, 0, 0, 0, 'a', 'b', 0, 0, 0, 0, 1, 0, 0, 0, 'c'}; string(enc) != string(want) {
-		t.Errorf("EncodeBytes = %v, want %v", enc, want)
-	}
-	elems, err := tritontest.DecodeBytes(enc)
-	if err != nil || len(elems) != 3 || string(elems[0]) != "ab" || len(elems[1]) != 0 {
-		t.Errorf("DecodeBytes = %q, %v", elems, err)
-	}
-	for _, bad := range [][]byte{{1, 0}, {5, 0, 0, 0, 'a'}} {
-		if _, err := tritontest.DecodeBytes(bad); err == nil {
-			t.Errorf("DecodeBytes(%v) accepted", bad)
-		}
-	}
+func TestDatatypeNames(t *testing.T) {
 	if tritontest.DatatypeName(pb.DataType_TYPE_STRING) != "BYTES" || tritontest.DataTypeOf("FP32") != pb.DataType_TYPE_FP32 {
 		t.Error("datatype names")
 	}
