@@ -57,12 +57,14 @@ const chunkReadBlock = 4096
 // Chunker cuts a Stream into chunks of at most MaxSeconds.
 //
 // While more than a window of samples remains, each chunk ends where a
-// frame of the last SearchSeconds starts, the quietest such frame (the
-// latest among ties). Frames are laid back from the window's end, and the
-// frame that starts exactly at the window's end (read ahead) is a
-// candidate too, so a signal with no quieter place is cut at exactly
-// MaxSeconds. Whatever follows the cut starts the next chunk; the last
-// chunk holds what remains.
+// frame of the last SearchSeconds starts, the quietest such frame (lowest
+// mean square; the latest among ties, where energies within 0.1 dB of each
+// other or both under -120 dBFS tie). Frames are laid back from the
+// window's end, and the frame that starts exactly at the window's end
+// (read ahead) is a candidate too, so a signal with no quieter place is
+// cut at exactly MaxSeconds. Whatever follows the cut starts the next
+// chunk; the last chunk holds what remains, so a stream of at most
+// MaxSeconds is one chunk.
 //
 // The Chunker holds one window plus one read block of samples.
 type Chunker struct {

@@ -2,9 +2,12 @@ package audio
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 )
+
+var errClosed = errors.New("audio: decoder is closed")
 
 // Decoder streams a source file as 16 kHz mono float32 samples. It
 // implements Stream. A Decoder is not safe for concurrent use.

@@ -63,7 +63,7 @@ func bankFor(rate int) *filterBank {
 		return b
 	}
 	b := newFilterBank(rate, SampleRate)
-	if len(bankCache) >= 16 {
+	if len(bankCache) >= 8 {
 		for k := range bankCache {
 			delete(bankCache, k)
 			break

@@ -243,3 +243,24 @@ func TestResamplerMatchesSoxr(t *testing.T) {
 		t.Errorf("SNR against soxr is %.1f dB", snr)
 	}
 }
+
+func TestFilterBankShapes(t *testing.T) {
+	tests := []struct {
+		rate, l, m, taps int
+		interp           bool
+	}{
+		{44100, 160, 441, 178, false},
+		{48000, 1, 3, 192, false},
+		{22050, 320, 441, 90, false},
+		{11025, 640, 441, 64, false},
+		{8000, 2, 1, 64, false},
+		{32000, 1, 2, 128, false},
+		{47999, 16000, 47999, 192, true},
+	}
+	for _, tt := range tests {
+		b := newFilterBank(tt.rate, SampleRate)
+		if b.l != tt.l || b.m != tt.m || b.taps != tt.taps || (b.interp > 0) != tt.interp || len(b.coef) > maxBankCoefs+b.taps {
+			t.Errorf("%d Hz: L=%d M=%d taps=%d interp=%d coefs=%d", tt.rate, b.l, b.m, b.taps, b.interp, len(b.coef))
+		}
+	}
+}

@@ -3,7 +3,6 @@ package audio
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -119,21 +118,32 @@ func (c *countingReader) discard(n int64) (int64, error) {
 	return done, nil
 }
 
-// notWAV builds the error for content that is not RIFF/WAVE. Inside Open
-// it is an unsupported format; from NewWAVDecoder it is ErrNotWAV.
+// notWAV builds the error for content that is not RIFF/WAVE. From Open it
+// is an unsupported format (wrapping ErrNotWAV too); from NewWAVDecoder it
+// is ErrNotWAV.
 func notWAV(head []byte, fromOpen bool) error {
 	name := sniff(head)
 	if fromOpen {
-		if name == "" {
-			return fmt.Errorf("%w (unrecognised content; only WAV is supported without ffmpeg): %w", ErrUnsupportedFormat, ErrNotWAV)
+		msg := ErrUnsupportedFormat.Error() + " (unrecognised content; only WAV is supported without ffmpeg)"
+		if name != "" {
+			msg = ErrUnsupportedFormat.Error() + ": " + name + " (only WAV is supported without ffmpeg)"
 		}
-		return fmt.Errorf("%w: %s (only WAV is supported without ffmpeg): %w", ErrUnsupportedFormat, name, ErrNotWAV)
+		return &multiError{msg: msg, errs: []error{ErrUnsupportedFormat, ErrNotWAV}}
 	}
 	if name == "" {
 		return fmt.Errorf("%w (unrecognised header)", ErrNotWAV)
 	}
 	return fmt.Errorf("%w (the content looks like %s)", ErrNotWAV, name)
 }
+
+// multiError is an error with its own message that wraps several others.
+type multiError struct {
+	msg  string
+	errs []error
+}
+
+func (e *multiError) Error() string   { return e.msg }
+func (e *multiError) Unwrap() []error { return e.errs }
 
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
@@ -523,5 +533,3 @@ func clampSample(v float32) float32 {
 	}
 	return v
 }
-
-var errClosed = errors.New("audio: decoder is closed")
