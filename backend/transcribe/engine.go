@@ -312,9 +312,9 @@ func audioError(err error) error {
 	case errors.Is(err, audio.ErrEmpty):
 		return apperr.New(apperr.CodeBadInput, err, "the file is empty: there is nothing to transcribe")
 	case errors.Is(err, audio.ErrUnsupportedFormat):
-		return apperr.New(apperr.CodeBadInput, err, "not an audio file this build can read (%v)", detail)
+		return apperr.New(apperr.CodeBadInput, err, "not an audio file this build can read: %v", detail)
 	case errors.Is(err, audio.ErrCorrupt):
-		return apperr.New(apperr.CodeBadInput, err, "the audio file is damaged (%v)", detail)
+		return apperr.New(apperr.CodeBadInput, err, "the audio file is damaged: %v", detail)
 	}
 	return apperr.New(apperr.CodeBadInput, err, "cannot read the audio: %v", detail)
 }

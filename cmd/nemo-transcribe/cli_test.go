@@ -195,7 +195,7 @@ func TestBadInputsFailAloneAndLeaveNoOutput(t *testing.T) {
 		t.Fatalf("want one stderr line per failure, got:\n%s", r.stderr)
 	}
 	for i, c := range []struct{ path, reason string }{
-		{notAudio, "not a WAV file"}, {empty, "empty"}, {missing, "not found"},
+		{notAudio, "not an audio file"}, {empty, "empty"}, {missing, "not found"},
 	} {
 		if !strings.Contains(lines[i], c.path) || !strings.Contains(lines[i], c.reason) {
 			t.Errorf("stderr line %q should name %s and say %q", lines[i], c.path, c.reason)
