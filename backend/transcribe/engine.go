@@ -139,9 +139,12 @@ type runResult struct {
 }
 
 func (e *Engine) run(ctx context.Context, req Request, report func(Progress)) (runResult, error) {
-	formats, err := export.ParseFormats(strings.Join(req.Formats, ","))
-	if err != nil {
-		return runResult{}, apperr.New(apperr.CodeBadInput, err, "%v", err)
+	var formats []string
+	if req.OutDir != "" {
+		var err error
+		if formats, err = export.ParseFormats(strings.Join(req.Formats, ",")); err != nil {
+			return runResult{}, apperr.New(apperr.CodeBadInput, err, "%v", err)
+		}
 	}
 	model, err := e.model(ctx, req.Server, req.Model, nil)
 	if err != nil {
@@ -194,7 +197,7 @@ func (e *Engine) run(ctx context.Context, req Request, report func(Progress)) (r
 		Model: req.Model, Text: transcript.FullText(segs), Segments: segs,
 	}
 	res := runResult{Result: Result{Transcript: t, Outputs: []string{}}, chunks: len(pieces)}
-	if req.OutDir == "" || len(formats) == 0 {
+	if len(formats) == 0 {
 		return res, nil
 	}
 
