@@ -22,8 +22,8 @@ go vet ./...
 
 step "generated Wails bindings are current"
 scripts/wails.sh generate module
-git diff --exit-code -- frontend/wailsjs || { echo "frontend/wailsjs differs from what wails generates: run scripts/wails.sh generate module and commit"; exit 1; }
-git status --porcelain -- frontend/wailsjs | grep . && { echo "wails generated new binding files: commit them"; exit 1; }
+git -c core.fileMode=false diff --exit-code -- frontend/wailsjs || { echo "frontend/wailsjs differs from what wails generates: run scripts/wails.sh generate module and commit"; exit 1; }
+git ls-files --others --exclude-standard -- frontend/wailsjs | grep . && { echo "wails generated new binding files: commit them"; exit 1; }
 
 step "frontend: type check, unit tests, build"
 (cd frontend && npm run check && npm test && npm run build)
