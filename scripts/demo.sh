@@ -33,7 +33,8 @@ echo "test server (model: dtmf) at $addr"
 build/bin/nemo-transcribe transcribe --server "$addr" --model dtmf \
   --out demo-output --format json,srt,vtt,txt --cache-dir demo-output/cache "$sample"
 echo
-echo "transcript: $(cat demo-output/sample.txt)"
+echo "transcript (demo-output/sample.txt, one segment a line):"
+sed "s/^/    /" demo-output/sample.txt
 echo "outputs are in $(pwd)/demo-output (sample.json, .srt, .vtt, .txt)"
 echo "server statistics:"
 build/bin/nemo-transcribe status --server "$addr"
