@@ -28,6 +28,9 @@ git ls-files --others --exclude-standard -- frontend/wailsjs | grep . && { echo 
 step "frontend: type check, unit tests, build"
 (cd frontend && npm run check && npm test && npm run build)
 
+step "models: config.pbtxt files and the Python backend"
+scripts/test-models.sh
+
 step "desktop app: Linux build and Windows cross-compile"
 scripts/build-app.sh --windows
 

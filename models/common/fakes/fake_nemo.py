@@ -1,0 +1,398 @@
+"""Stand-ins for PyTorch and NeMo, for unit tests of the backend without a GPU.
+
+install() puts modules named torch, torch.cuda and nemo.collections.asr.models
+into sys.modules, so nemo_engine.py runs unchanged against them.
+
+The fake ASR models "hear" a synthetic language: a word is a stretch of
+constant amplitude (see synth()), silence is anything quieter than 0.05. They
+answer like NeMo's real models do: a list of Hypothesis objects with .text
+and .timestamp['word'|'segment'] entries holding frame offsets and seconds
+(80 ms frames), punctuation attached to words, and Canary-style prompt
+arguments (source_lang, target_lang, pnc) for the Canary fake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import sys
+import types
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+FRAME = 0.08  # 10 ms hop x 8 subsampling, as FastConformer
+VOCAB = (
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
+    "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
+)  # fmt: skip
+SILENCE = 0.05
+FAIL_SAMPLE = 0.777  # a clip starting with this value makes the fake fail (not OOM)
+
+
+def amplitude(word: str) -> float:
+    return round(0.1 + 0.01 * VOCAB.index(word), 4)
+
+
+def synth(words, duration: float) -> np.ndarray:
+    """A clip of `duration` seconds with each (word, start, end) as constant amplitude."""
+    clip = np.zeros(int(round(duration * SAMPLE_RATE)), dtype=np.float32)
+    for word, start, end in words:
+        clip[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))] = amplitude(word)
+    return clip
+
+
+def hear(clip: np.ndarray):
+    """(word, start_seconds, end_seconds) for each run of constant amplitude."""
+    loud = np.abs(clip) >= SILENCE
+    out = []
+    i, n = 0, clip.shape[0]
+    while i < n:
+        if not loud[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and loud[j] and abs(float(clip[j]) - float(clip[i])) < 1e-4:
+            j += 1
+        if (j - i) / SAMPLE_RATE >= 0.05:
+            code = int(round((float(clip[i]) - 0.1) / 0.01))
+            if 0 <= code < len(VOCAB):
+                out.append((VOCAB[code], i / SAMPLE_RATE, j / SAMPLE_RATE))
+        i = j
+    return out
+
+
+# ---------------------------------------------------------------------------
+# torch
+
+
+class FakeTorchState:
+    def __init__(self, cuda: bool, bf16: bool):
+        self.cuda_available = cuda
+        self.bf16_supported = bf16
+        self.autocast_stack: list = []
+        self.inference_mode = 0
+        self.set_device_calls: list = []
+        self.empty_cache_calls = 0
+
+
+class _DType:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+def _make_torch(state: FakeTorchState):
+    torch = types.ModuleType("torch")
+    torch.__fake__ = True
+    torch.bfloat16 = _DType("bfloat16")
+    torch.float16 = _DType("float16")
+    torch.float32 = _DType("float32")
+
+    class device:
+        def __init__(self, spec):
+            spec = str(spec)
+            self.type, _, index = spec.partition(":")
+            self.index = int(index) if index else None
+
+        def __repr__(self):
+            return f"device({self.type!r}, {self.index})"
+
+        def __eq__(self, other):
+            return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    torch.device = device
+
+    @contextlib.contextmanager
+    def autocast(device_type, dtype=None, enabled=True):
+        state.autocast_stack.append((device_type, dtype if enabled else None))
+        try:
+            yield
+        finally:
+            state.autocast_stack.pop()
+
+    @contextlib.contextmanager
+    def inference_mode(mode=True):
+        state.inference_mode += 1
+        try:
+            yield
+        finally:
+            state.inference_mode -= 1
+
+    torch.autocast = autocast
+    torch.inference_mode = inference_mode
+
+    cuda = types.ModuleType("torch.cuda")
+
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    cuda.OutOfMemoryError = OutOfMemoryError
+    cuda.is_available = lambda: state.cuda_available
+    cuda.is_bf16_supported = lambda: state.bf16_supported
+    cuda.set_device = lambda d: state.set_device_calls.append(d)
+
+    def empty_cache():
+        state.empty_cache_calls += 1
+
+    cuda.empty_cache = empty_cache
+    torch.cuda = cuda
+    torch._state = state
+    return torch, cuda
+
+
+# ---------------------------------------------------------------------------
+# NeMo
+
+
+@dataclasses.dataclass
+class Hypothesis:
+    """The fields of NeMo's rnnt_utils.Hypothesis that transcribe() users read."""
+
+    score: float
+    y_sequence: list
+    text: str = ""
+    timestamp: dict = dataclasses.field(default_factory=dict)
+    length: int = 0
+
+
+class _NS(types.SimpleNamespace):
+    pass
+
+
+class FakeASRModel:
+    """Both NeMo's ASRModel class methods and the models they return."""
+
+    loaded: list = []  # every model from_pretrained/restore_from made
+    torch = None  # the fake torch module of the current install()
+
+    # Behaviour knobs, set per test on the instance.
+    max_batch = 1_000_000  # larger batches raise CUDA out of memory
+    oom_seconds = math.inf  # longer clips raise it even alone
+
+    def __init__(self, source: str, map_location):
+        self.source = source
+        self.map_location = map_location
+        self.device = None
+        self.training = True
+        self.cfg = _NS(preprocessor=_NS(window_stride=0.01))
+        self.encoder = _NS(subsampling_factor=8)
+        self.preprocessor = _NS(featurizer=_NS(dither=1e-5))
+        self.attention = ("rel_pos", [-1, -1])
+        self.conv_chunking_factor = -1
+        self.calls: list = []
+
+    # -- loading, as ASRModel's class methods
+    @classmethod
+    def from_pretrained(cls, model_name, map_location=None, **kwargs):
+        model = _model_class(model_name)(model_name, map_location)
+        cls.loaded.append(model)
+        return model
+
+    @classmethod
+    def restore_from(cls, restore_path, map_location=None, **kwargs):
+        if not os.path.isfile(restore_path):
+            raise FileNotFoundError(restore_path)
+        model = _model_class(os.path.basename(restore_path))(restore_path, map_location)
+        cls.loaded.append(model)
+        return model
+
+    # -- torch.nn.Module surface
+    def to(self, device):
+        self.device = device
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def change_attention_model(self, self_attention_model=None, att_context_size=None, update_config=True):
+        self.attention = (self_attention_model, list(att_context_size))
+
+    def change_subsampling_conv_chunking_factor(self, subsampling_conv_chunking_factor):
+        self.conv_chunking_factor = subsampling_conv_chunking_factor
+
+    # -- transcription
+    def _check_call(self, audio, batch_size):
+        state = self.torch._state
+        if state.inference_mode <= 0:
+            raise AssertionError("transcribe called outside torch.inference_mode()")
+        if self.training:
+            raise AssertionError("transcribe called on a model in training mode")
+        if not isinstance(audio, list) or not all(isinstance(a, np.ndarray) for a in audio):
+            raise TypeError("this fake, like the backend, takes a list of numpy arrays (no file paths)")
+        for a in audio:
+            if a.dtype != np.float32 or a.ndim != 1:
+                raise TypeError(f"expected 1-D float32 arrays, got {a.dtype} {a.shape}")
+        if len(audio) > self.max_batch:
+            raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        for a in audio:
+            if a.shape[0] / SAMPLE_RATE > self.oom_seconds:
+                raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+            if a.shape[0] and abs(float(a[0]) - FAIL_SAMPLE) < 1e-6:
+                raise RuntimeError("fake model failure on a poisoned clip")
+
+    def _hypothesis(self, clip, timestamps, pnc=True, suffix="", word_times=True):
+        heard = hear(clip)
+        # Segments split at pauses of 0.5 s or more; punctuation as NeMo writes it.
+        groups, current = [], []
+        for k, item in enumerate(heard):
+            if current and item[1] - current[-1][2] >= 0.5:
+                groups.append(current)
+                current = []
+            current.append(item)
+        if current:
+            groups.append(current)
+        words, segments, texts = [], [], []
+        for group in groups:
+            tokens = [w + suffix for w, _, _ in group]
+            if pnc:
+                tokens[0] = tokens[0].capitalize()
+                tokens[-1] += "."
+            for token, (_, start, end) in zip(tokens, group):
+                words.append(_stamp("word", token, start, end))
+            segments.append(_stamp("segment", " ".join(tokens), group[0][1], group[-1][2]))
+            texts.append(" ".join(tokens))
+        stamps = {}
+        if timestamps:
+            stamps = {"timestep": [], "char": [], "word": words if word_times else [], "segment": segments}
+        return Hypothesis(score=-1.0, y_sequence=[], text=" ".join(texts), timestamp=stamps, length=len(heard))
+
+
+def _stamp(key, text, start, end):
+    s, e = int(start / FRAME), int(math.ceil(end / FRAME))
+    return {key: text, "start_offset": s, "end_offset": e, "start": s * FRAME, "end": e * FRAME}
+
+
+class FakeParakeet(FakeASRModel):
+    """Like NeMo's EncDecRNNTBPEModel.transcribe: no prompt arguments."""
+
+    def transcribe(
+        self,
+        audio,
+        batch_size=4,
+        return_hypotheses=False,
+        partial_hypothesis=None,
+        num_workers=0,
+        channel_selector=None,
+        augmentor=None,
+        verbose=True,
+        timestamps=None,
+        override_config=None,
+    ):
+        self._check_call(audio, batch_size)
+        self.calls.append(
+            {"n": len(audio), "batch_size": batch_size, "timestamps": timestamps, "autocast": _autocast(self)}
+        )
+        hyps = [self._hypothesis(a, bool(timestamps)) for a in audio]
+        return hyps if (return_hypotheses or timestamps) else [h.text for h in hyps]
+
+
+class FakeCanary(FakeASRModel):
+    """Like NeMo's EncDecMultiTaskModel.transcribe with the canary2 prompt."""
+
+    def transcribe(
+        self,
+        audio,
+        batch_size=4,
+        return_hypotheses=False,
+        num_workers=0,
+        channel_selector=None,
+        augmentor=None,
+        verbose=True,
+        timestamps=None,
+        override_config=None,
+        **prompt,
+    ):
+        self._check_call(audio, batch_size)
+        allowed = {"source_lang", "target_lang", "pnc", "itn", "timestamp", "diarize", "decodercontext", "emotion"}
+        unknown = set(prompt) - allowed
+        if unknown:
+            raise ValueError(f"unknown canary2 prompt slot(s) {sorted(unknown)}")
+        source, target = prompt.get("source_lang", "en"), prompt.get("target_lang", "en")
+        pnc = prompt.get("pnc", "yes") in ("yes", "1", "True", "true", "pnc")
+        self.calls.append(
+            {
+                "n": len(audio),
+                "batch_size": batch_size,
+                "timestamps": timestamps,
+                "source_lang": source,
+                "target_lang": target,
+                "pnc": prompt.get("pnc"),
+                "autocast": _autocast(self),
+            }
+        )
+        translating = source != target
+        suffix = f"-{target}" if translating else ""
+        # For translations NeMo aligns segments only.
+        return [
+            self._hypothesis(a, bool(timestamps), pnc=pnc, suffix=suffix, word_times=not translating) for a in audio
+        ]
+
+
+def _model_class(name: str):
+    return FakeCanary if "canary" in name.lower() else FakeParakeet
+
+
+def _autocast(model):
+    stack = model.torch._state.autocast_stack
+    return stack[-1][1] if stack else None
+
+
+# ---------------------------------------------------------------------------
+# install / uninstall
+
+_NAMES = (
+    "torch",
+    "torch.cuda",
+    "nemo",
+    "nemo.collections",
+    "nemo.collections.asr",
+    "nemo.collections.asr.models",
+    "nemo_engine",
+)
+
+
+class Installed:
+    def __init__(self, torch, state):
+        self.torch = torch
+        self.state = state
+        self._saved = {}
+
+    def uninstall(self):
+        for name in _NAMES:
+            sys.modules.pop(name, None)
+        sys.modules.update(self._saved)
+        FakeASRModel.loaded = []
+
+
+def install(cuda: bool = True, bf16: bool = True) -> Installed:
+    state = FakeTorchState(cuda, bf16)
+    torch, torch_cuda = _make_torch(state)
+    handle = Installed(torch, state)
+    handle._saved = {name: sys.modules[name] for name in _NAMES if name in sys.modules}
+    for name in _NAMES:
+        sys.modules.pop(name, None)
+    nemo = types.ModuleType("nemo")
+    collections = types.ModuleType("nemo.collections")
+    asr = types.ModuleType("nemo.collections.asr")
+    models = types.ModuleType("nemo.collections.asr.models")
+    models.ASRModel = FakeASRModel
+    nemo.collections, collections.asr, asr.models = collections, asr, models
+    sys.modules.update(
+        {
+            "torch": torch,
+            "torch.cuda": torch_cuda,
+            "nemo": nemo,
+            "nemo.collections": collections,
+            "nemo.collections.asr": asr,
+            "nemo.collections.asr.models": models,
+        }
+    )
+    FakeASRModel.loaded = []
+    FakeASRModel.torch = torch
+    return handle

@@ -1,0 +1,144 @@
+"""The PyTorch and NeMo side of the backend: loads a NeMo ASR model on the
+instance's device and transcribes numpy clips with it.
+
+NeMo calls used (NeMo 2.5 and later):
+  ASRModel.from_pretrained(model_name=..., map_location=...) and
+  ASRModel.restore_from(restore_path=..., map_location=...);
+  model.change_attention_model("rel_pos_local_attn", [L, R]) and
+  model.change_subsampling_conv_chunking_factor(1) for long audio;
+  model.transcribe(audio=[np.ndarray, ...], batch_size=..., return_hypotheses=True,
+  timestamps=..., verbose=False[, source_lang=, target_lang=, pnc=]) which returns
+  hypotheses with .text and .timestamp['word'|'segment'] in seconds.
+Given arrays, NeMo builds its batches in memory and writes no manifest or
+audio file (it only makes an empty temporary folder under $TMPDIR).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from typing import Callable
+
+import numpy as np
+import torch
+from nemo.collections.asr.models import ASRModel
+
+from nemo_asr_backend import SAMPLE_RATE, CallOptions, ConfigError, Engine, ModelSettings
+
+
+class NemoEngine(Engine):
+    def __init__(self, settings: ModelSettings, kind: str, device_id: int, log: Callable[[str], None]):
+        self.settings = settings
+        self.log = log
+        if kind == "GPU":
+            if not torch.cuda.is_available():
+                raise RuntimeError(f"{settings.name}: instance_group asks for a GPU, but PyTorch sees no CUDA device")
+            self.device = torch.device(f"cuda:{device_id}")
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = torch.device("cpu")
+
+        model = self._load(settings.nemo_model)
+        model = model.to(self.device)
+        model.eval()
+        featurizer = getattr(getattr(model, "preprocessor", None), "featurizer", None)
+        if featurizer is not None and hasattr(featurizer, "dither"):
+            featurizer.dither = 0.0  # the same audio always gives the same text
+        if settings.local_attention_context is not None:
+            if not hasattr(model, "change_attention_model"):
+                raise ConfigError(f"{settings.name}: {settings.nemo_model} cannot switch to local attention")
+            model.change_attention_model(
+                self_attention_model="rel_pos_local_attn", att_context_size=list(settings.local_attention_context)
+            )
+            if hasattr(model, "change_subsampling_conv_chunking_factor"):
+                model.change_subsampling_conv_chunking_factor(1)
+            log(f"{settings.name}: local attention {list(settings.local_attention_context)}")
+        self.model = model
+        self.dtype = self._autocast_dtype(settings.precision)
+        self.frame_seconds = _frame_seconds(model)
+
+    def _load(self, name: str):
+        if name.endswith(".nemo"):
+            if not os.path.isfile(name):
+                raise FileNotFoundError(f"{self.settings.name}: no .nemo file at {name}")
+            self.log(f"{self.settings.name}: restoring {name}")
+            return ASRModel.restore_from(restore_path=name, map_location=self.device)
+        self.log(f"{self.settings.name}: loading pretrained {name} (downloaded into the cache on first start)")
+        return ASRModel.from_pretrained(model_name=name, map_location=self.device)
+
+    def _autocast_dtype(self, precision: str):
+        if self.device.type != "cuda" or precision == "fp32":
+            return None
+        if precision == "bf16":
+            return torch.bfloat16
+        if precision == "fp16":
+            return torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    def _precision(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.dtype)
+
+    def transcribe(self, clips: list[np.ndarray], options: CallOptions) -> list:
+        kwargs = dict(
+            audio=list(clips),
+            batch_size=len(clips),
+            return_hypotheses=True,
+            timestamps=options.timestamps,
+            verbose=False,
+        )
+        if self.settings.prompt_format == "canary2":
+            kwargs.update(
+                source_lang=options.source_lang,
+                target_lang=options.target_lang,
+                pnc="yes" if options.pnc is not False else "no",
+            )
+        with torch.inference_mode(), self._precision():
+            out = self.model.transcribe(**kwargs)
+        if isinstance(out, tuple):  # older RNNT releases return (best, all)
+            out = out[0]
+        return list(out)
+
+    def is_out_of_memory(self, exc: BaseException) -> bool:
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            return True
+        text = str(exc)
+        return isinstance(exc, RuntimeError) and (
+            "out of memory" in text.lower() or "CUBLAS_STATUS_ALLOC_FAILED" in text or "CUDNN_STATUS_ALLOC_FAILED" in text
+        )
+
+    def release_cached_memory(self) -> None:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def warm_up(self, options: CallOptions) -> None:
+        # Two clips of quiet noise of different lengths: the first call pays
+        # for CUDA kernels, cuDNN autotuning and the timestamp path, not a user.
+        rng = np.random.default_rng(0)
+        clips = [
+            (0.01 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) for seconds in (1.0, 2.5)
+        ]
+        warm = CallOptions(True, options.source_lang, options.target_lang, options.pnc)
+        self.transcribe(clips, warm)
+        self.log(f"{self.settings.name}: warm-up done")
+
+    def close(self) -> None:
+        model = getattr(self, "model", None)
+        self.model = None
+        del model
+        gc.collect()
+        if getattr(self, "device", None) is not None and self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def _frame_seconds(model) -> float:
+    """Seconds per encoder frame, for timestamps NeMo gives only as offsets."""
+    try:
+        stride = float(model.cfg.preprocessor.window_stride)
+        factor = int(model.encoder.subsampling_factor)
+        return stride * factor
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return 0.08  # FastConformer: 10 ms hop, 8x subsampling

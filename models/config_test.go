@@ -1,0 +1,190 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.config.json from the config.pbtxt files")
+
+// The models this repository must serve (the issue's minimum).
+var requiredModels = []string{"parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2"}
+
+// loadConfigs parses every model folder's config.pbtxt strictly: a field our
+// model_config.proto does not have is an error, as it is for protoc --encode.
+func loadConfigs(t *testing.T) map[string]*pb.ModelConfig {
+	t.Helper()
+	paths, err := filepath.Glob("*/config.pbtxt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string]*pb.ModelConfig{}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := &pb.ModelConfig{}
+		if err := prototext.Unmarshal(data, cfg); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		configs[filepath.Dir(path)] = cfg
+	}
+	for _, name := range requiredModels {
+		if configs[name] == nil {
+			t.Errorf("no %s/config.pbtxt", name)
+		}
+	}
+	return configs
+}
+
+func TestModelConfigsFollowContract(t *testing.T) {
+	c := Contract()
+	for dir, cfg := range loadConfigs(t) {
+		t.Run(dir, func(t *testing.T) {
+			if cfg.GetName() != dir {
+				t.Errorf("name %q, want the folder name %q (Triton requires it)", cfg.GetName(), dir)
+			}
+			if cfg.GetBackend() != "python" || cfg.GetPlatform() != "" {
+				t.Errorf("backend %q platform %q, want the python backend", cfg.GetBackend(), cfg.GetPlatform())
+			}
+			if int(cfg.GetMaxBatchSize()) < c.MaxBatchSizeMin {
+				t.Errorf("max_batch_size %d < contract minimum %d", cfg.GetMaxBatchSize(), c.MaxBatchSizeMin)
+			}
+
+			var inputs, outputs []Tensor
+			for _, in := range cfg.GetInput() {
+				inputs = append(inputs, Tensor{in.GetName(), protocolDatatype(in.GetDataType()), in.GetDims()})
+				if in.GetName() == InputAudio && !in.GetAllowRaggedBatch() {
+					t.Errorf("input %s: allow_ragged_batch must be true so chunks of different lengths batch together", InputAudio)
+				}
+				if in.GetOptional() || in.GetReshape() != nil || in.GetIsShapeTensor() {
+					t.Errorf("input %s: optional, reshape or shape-tensor settings are not part of the contract", in.GetName())
+				}
+			}
+			for _, out := range cfg.GetOutput() {
+				outputs = append(outputs, Tensor{out.GetName(), protocolDatatype(out.GetDataType()), out.GetDims()})
+				if out.GetReshape() != nil || out.GetLabelFilename() != "" {
+					t.Errorf("output %s: reshape or labels are not part of the contract", out.GetName())
+				}
+			}
+			if !tensorsEqual(inputs, c.Inputs) {
+				t.Errorf("inputs %+v, want the contract's %+v", inputs, c.Inputs)
+			}
+			if !tensorsEqual(outputs, c.Outputs) {
+				t.Errorf("outputs %+v, want the contract's %+v", outputs, c.Outputs)
+			}
+
+			db := cfg.GetDynamicBatching()
+			if db == nil {
+				t.Fatal("no dynamic_batching: requests would run one at a time")
+			}
+			if d := db.GetMaxQueueDelayMicroseconds(); d == 0 || d > 100_000 {
+				t.Errorf("max_queue_delay_microseconds %d, want a short delay (0 < d <= 100 ms)", d)
+			}
+			if cfg.GetModelTransactionPolicy().GetDecoupled() {
+				t.Error("decoupled: the client uses ModelInfer, which Triton refuses for decoupled models")
+			}
+			groups := cfg.GetInstanceGroup()
+			if len(groups) == 0 {
+				t.Fatal("no instance_group")
+			}
+			for _, g := range groups {
+				if g.GetKind() != pb.ModelInstanceGroup_KIND_GPU {
+					t.Errorf("instance_group kind %v, want KIND_GPU", g.GetKind())
+				}
+				if g.GetCount() < 1 {
+					t.Errorf("instance_group count %d", g.GetCount())
+				}
+			}
+			if cfg.GetParameters()["nemo_model"].GetStringValue() == "" {
+				t.Error(`no "nemo_model" parameter (the NeMo model name or .nemo path)`)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "1", "model.py")); err != nil {
+				t.Errorf("version 1 has no model.py: %v", err)
+			}
+		})
+	}
+}
+
+// TestModelConfigJSON keeps testdata/<model>.config.json equal to each
+// config.pbtxt as JSON with Triton's field names, which is what the Python
+// backend receives as args["model_config"]; the Python tests load these
+// files, so the backend is tested with the real parameters of every model.
+func TestModelConfigJSON(t *testing.T) {
+	for dir, cfg := range loadConfigs(t) {
+		raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.MarshalIndent(int64sAsNumbers(doc, ""), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, '\n')
+		golden := filepath.Join("testdata", dir+".config.json")
+		if *update {
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not %s/config.pbtxt as JSON (err %v); run: go test ./models -run TestModelConfigJSON -update", golden, dir, err)
+		}
+	}
+}
+
+// int64sAsNumbers undoes protojson's quoting of 64-bit integers (dims, the
+// queue delay), as Triton does when it hands a config to a backend.
+func int64sAsNumbers(v any, key string) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = int64sAsNumbers(x, k)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = int64sAsNumbers(x, key)
+		}
+	case string:
+		if key == "dims" || strings.HasSuffix(key, "_microseconds") {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return v
+}
+
+// protocolDatatype names a config.pbtxt data type as the inference protocol
+// (and contract.json) does.
+func protocolDatatype(dt pb.DataType) string {
+	if dt == pb.DataType_TYPE_STRING {
+		return DatatypeBytes
+	}
+	return strings.TrimPrefix(dt.String(), "TYPE_")
+}
+
+func tensorsEqual(a, b []Tensor) bool {
+	return slices.EqualFunc(a, b, func(x, y Tensor) bool {
+		return x.Name == y.Name && x.Datatype == y.Datatype && slices.Equal(x.Dims, y.Dims)
+	})
+}

@@ -1,0 +1,222 @@
+"""Checks of the files that start the server (Dockerfile, compose, serve.sh,
+Kubernetes manifests, the perf_analyzer helper), which cannot run here: no
+Docker engine, no GPU. They hold the promises README.md makes: pinned
+versions, the GPU reserved, shared memory, ports 8000-8002, the model cache
+as a volume, readiness on Triton's health endpoint, explicit model loading."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import unittest
+import wave
+
+import yaml
+
+MODELS = os.path.dirname(os.path.abspath(__file__))
+MODEL_DIRS = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(MODELS, "*", "config.pbtxt")))
+
+
+def read(*parts):
+    with open(os.path.join(MODELS, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def load_yaml(*parts):
+    return list(yaml.safe_load_all(read(*parts)))
+
+
+class DockerfileTest(unittest.TestCase):
+    def setUp(self):
+        self.text = read("Dockerfile")
+
+    def arg(self, name):
+        m = re.search(rf"^ARG {name}=(\S*)$", self.text, re.M)
+        self.assertIsNotNone(m, f"ARG {name} with a default")
+        return m.group(1)
+
+    def test_versions_are_pinned(self):
+        self.assertRegex(self.arg("TRITON_IMAGE"), r"^nvcr\.io/nvidia/tritonserver:\d\d\.\d\d-py3$")
+        self.assertRegex(self.arg("NEMO_VERSION"), r"^\d+\.\d+\.\d+$")
+        self.assertRegex(self.arg("TORCH_VERSION"), r"^\d+\.\d+\.\d+$")
+        self.assertRegex(self.arg("TORCH_INDEX_URL"), r"^https://download\.pytorch\.org/whl/cu\d+$")
+        self.assertIn('"nemo_toolkit[asr]==${NEMO_VERSION}"', self.text)
+        self.assertIn('"torch==${TORCH_VERSION}"', self.text)
+        self.assertIn("FROM ${TRITON_IMAGE}", self.text)
+
+    def test_cache_and_entrypoint(self):
+        for env in ("HF_HOME=/cache/", "NEMO_CACHE_DIR=/cache/", "TORCH_HOME=/cache/"):
+            self.assertIn(env, self.text)
+        self.assertIn("VOLUME /cache", self.text)
+        self.assertNotIn("ENTRYPOINT", self.text, "NVIDIA's entrypoint sets up CUDA compatibility libraries")
+        self.assertIn('CMD ["nemo-transcribe-serve"]', self.text)
+        self.assertIn("/usr/local/bin/nemo-transcribe-serve", self.text)
+        self.assertIn("/v2/health/ready", self.text)
+
+    def test_dockerignore_keeps_what_the_server_needs(self):
+        ignored = [l.strip() for l in read(".dockerignore").splitlines() if l.strip() and not l.startswith("#")]
+        for needed in ("common/nemo_asr_backend.py", "common/nemo_engine.py", "serve.sh") + tuple(
+            f"{m}/config.pbtxt" for m in MODEL_DIRS
+        ):
+            self.assertFalse(any(glob_match(p, needed) for p in ignored), f"{needed} must reach the image")
+        for dropped in ("common/test_backend.py", "common/fakes/fake_nemo.py", "config_test.go", "testdata/speech-en.wav"):
+            self.assertTrue(any(glob_match(p, dropped) for p in ignored), f"{dropped} should stay out of the image")
+
+
+def glob_match(pattern, path):
+    import fnmatch
+
+    return fnmatch.fnmatch(path, pattern) or path.startswith(pattern.rstrip("/") + "/")
+
+
+class ComposeTest(unittest.TestCase):
+    def setUp(self):
+        (self.doc,) = load_yaml("compose.yaml")
+        self.svc = self.doc["services"]["triton"]
+
+    def test_gpu_shm_ports_cache_health(self):
+        devices = self.svc["deploy"]["resources"]["reservations"]["devices"]
+        self.assertTrue(any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices))
+        self.assertRegex(str(self.svc["shm_size"]), r"^[1-9]\d*(gb|g)$")
+        published = {p.rsplit(":", 2)[-1] for p in self.svc["ports"]}
+        self.assertEqual(published, {"8000", "8001", "8002"})
+        for p in self.svc["ports"]:
+            self.assertRegex(p, r"^\$\{TRITON_(HTTP_)?BIND:-127\.0\.0\.1\}:", "this machine only unless told otherwise")
+        self.assertIn("nemo-cache:/cache", self.svc["volumes"])
+        self.assertIn("nemo-cache", self.doc["volumes"])
+        self.assertEqual(self.svc["build"]["context"], ".")
+        health = self.svc["healthcheck"]
+        self.assertIn("http://localhost:8000/v2/health/ready", health["test"])
+        self.assertIn("start_period", health)
+
+    def test_default_model_exists(self):
+        default = re.fullmatch(r"\$\{NEMO_MODELS:-(.+)\}", self.svc["environment"]["NEMO_MODELS"]).group(1)
+        for name in default.split(","):
+            self.assertIn(name, MODEL_DIRS)
+
+    def test_tls_override(self):
+        (tls,) = load_yaml("compose.tls.yaml")
+        command = tls["services"]["triton"]["command"]
+        self.assertEqual(command[0], "nemo-transcribe-serve", "the command replaces the image's CMD")
+        self.assertIn("--grpc-use-ssl=true", command)
+        self.assertTrue(any(c.startswith("--grpc-server-cert=") for c in command))
+        self.assertTrue(any(c.startswith("--grpc-server-key=") for c in command))
+
+
+class ServeScriptTest(unittest.TestCase):
+    """Runs serve.sh with a stand-in tritonserver that records its arguments."""
+
+    def run_serve(self, models, *extra):
+        with tempfile.TemporaryDirectory() as tmp:
+            record = os.path.join(tmp, "args.json")
+            fake = os.path.join(tmp, "tritonserver")
+            with open(fake, "w", encoding="utf-8") as f:
+                f.write(
+                    "#!/usr/bin/env python3\nimport json, sys\n"
+                    f"with open({record!r}, 'w') as out:\n    json.dump(sys.argv[1:], out)\n"
+                )
+            os.chmod(fake, os.stat(fake).st_mode | stat.S_IEXEC)
+            env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"], NEMO_REPOSITORY=MODELS)
+            if models is not None:
+                env["NEMO_MODELS"] = models
+            else:
+                env.pop("NEMO_MODELS", None)
+            proc = subprocess.run(
+                ["sh", os.path.join(MODELS, "serve.sh"), *extra], env=env, capture_output=True, text=True, timeout=30
+            )
+            if not os.path.exists(record):
+                return proc, None
+            with open(record, encoding="utf-8") as f:
+                return proc, json.load(f)
+
+    def test_loads_the_named_models_explicitly(self):
+        proc, args = self.run_serve("parakeet-tdt-0.6b-v3, canary-1b-v2", "--grpc-use-ssl=true")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"--model-repository={MODELS}", args)
+        self.assertIn("--model-control-mode=explicit", args)
+        self.assertEqual([a for a in args if a.startswith("--load-model=")], [
+            "--load-model=parakeet-tdt-0.6b-v3",
+            "--load-model=canary-1b-v2",
+        ])
+        self.assertEqual(args[-1], "--grpc-use-ssl=true", "extra arguments reach tritonserver")
+        self.assertTrue(any(a.startswith("--backend-config=python,shm-default-byte-size=") for a in args))
+
+    def test_default_model(self):
+        proc, args = self.run_serve(None)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([a for a in args if a.startswith("--load-model=")], ["--load-model=parakeet-tdt-0.6b-v2"])
+
+    def test_unknown_model_is_refused_with_the_list(self):
+        proc, args = self.run_serve("whisper-large")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIsNone(args)
+        self.assertIn("no model 'whisper-large'", proc.stderr)
+        for name in MODEL_DIRS:
+            self.assertIn(name, proc.stderr)
+        proc, _ = self.run_serve("common")
+        self.assertEqual(proc.returncode, 2, "the shared code folder is not a model")
+
+
+class KubernetesTest(unittest.TestCase):
+    def test_deployment_service_and_kustomization(self):
+        (deploy,) = load_yaml("k8s", "deployment.yaml")
+        (service,) = load_yaml("k8s", "service.yaml")
+        (kustom,) = load_yaml("k8s", "kustomization.yaml")
+        self.assertEqual(deploy["kind"], "Deployment")
+        pod = deploy["spec"]["template"]
+        (container,) = pod["spec"]["containers"]
+        self.assertEqual(str(container["resources"]["limits"]["nvidia.com/gpu"]), "1")
+        for probe in ("readinessProbe", "startupProbe"):
+            self.assertEqual(container[probe]["httpGet"]["path"], "/v2/health/ready")
+            self.assertEqual(container[probe]["httpGet"]["port"], "http")
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        self.assertEqual(ports, {"http": 8000, "grpc": 8001, "metrics": 8002})
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        self.assertEqual(mounts, {"/cache", "/dev/shm"})
+        models = next(e["value"] for e in container["env"] if e["name"] == "NEMO_MODELS")
+        self.assertIn(models, MODEL_DIRS)
+
+        self.assertEqual(service["spec"]["clusterIP"], "None", "headless: DNS lists every replica")
+        labels = pod["metadata"]["labels"]
+        for key, value in service["spec"]["selector"].items():
+            self.assertEqual(labels.get(key), value)
+        self.assertIn(8001, [p["port"] for p in service["spec"]["ports"]])
+        self.assertEqual(set(kustom["resources"]), {"deployment.yaml", "service.yaml"})
+        self.assertEqual(kustom["images"][0]["name"], container["image"].split(":")[0])
+        (lan,) = load_yaml("k8s", "service-lan.yaml")
+        self.assertEqual(lan["spec"]["selector"], service["spec"]["selector"])
+
+
+class PerfInputTest(unittest.TestCase):
+    def test_wav_becomes_perf_analyzer_input_of_the_requested_length(self):
+        spec = importlib.util.spec_from_file_location("wav_to_perf_json", os.path.join(MODELS, "perf", "wav_to_perf_json.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        audio = mod.samples(os.path.join(MODELS, "testdata", "speech-en.wav"))
+        self.assertGreater(len(audio), 20 * 16000)
+        doc = mod.perf_input(audio, 30)
+        entry = doc["data"][0]["AUDIO"]
+        self.assertEqual(entry["shape"], [480000])
+        self.assertEqual(len(entry["content"]), 480000)
+        self.assertEqual(entry["content"][len(audio)], round(audio[0], 6), "repeats the clip to fill the length")
+        self.assertLessEqual(max(abs(x) for x in entry["content"]), 1.0)
+
+
+class SpeechSampleTest(unittest.TestCase):
+    def test_bundled_sample_is_16k_mono_with_its_transcript(self):
+        with wave.open(os.path.join(MODELS, "testdata", "speech-en.wav"), "rb") as w:
+            self.assertEqual((w.getnchannels(), w.getsampwidth(), w.getframerate()), (1, 2, 16000))
+            seconds = w.getnframes() / 16000
+        self.assertTrue(20 < seconds < 30, "fits in one 30 s chunk")
+        words = read("testdata", "speech-en.txt").split()
+        self.assertGreater(len(words), 50)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Starts Triton on this model repository with the models named in
+# NEMO_MODELS (comma- or space-separated; default parakeet-tdt-0.6b-v2).
+# Arguments are passed on to tritonserver (e.g. the TLS flags).
+#
+# Models are loaded explicitly: the repository folder also holds the shared
+# backend code (common/) and other files that are not models.
+set -eu
+
+repo=${NEMO_REPOSITORY:-/opt/nemo-transcribe/models}
+models=${NEMO_MODELS:-parakeet-tdt-0.6b-v2}
+
+available() {
+  for d in "$repo"/*/config.pbtxt; do
+    [ -f "$d" ] && basename "$(dirname "$d")"
+  done | tr '\n' ' '
+}
+
+load=""
+for m in $(echo "$models" | tr ',' ' '); do
+  if [ ! -f "$repo/$m/config.pbtxt" ]; then
+    echo "serve.sh: no model '$m' in $repo (available: $(available))" >&2
+    exit 2
+  fi
+  load="$load --load-model=$m"
+done
+if [ -z "$load" ]; then
+  echo "serve.sh: NEMO_MODELS names no model (available: $(available))" >&2
+  exit 2
+fi
+
+echo "serve.sh: starting Triton with:$load" >&2
+# The Python backend passes audio to the model through shared memory: start
+# each model's region at 64 MiB (a batch of 30 s chunks) instead of 1 MiB.
+# shellcheck disable=SC2086 # $load is a list of flags
+exec tritonserver \
+  --model-repository="$repo" \
+  --model-control-mode=explicit \
+  $load \
+  --strict-readiness=true \
+  --exit-on-error=true \
+  --backend-config=python,shm-default-byte-size=67108864 \
+  --backend-config=python,shm-growth-byte-size=67108864 \
+  "$@"
