@@ -36,3 +36,6 @@ scripts/build-app.sh --windows
 
 step "go test"
 go test -count=1 ./...
+
+step "Windows file semantics under Wine (staging and cache)"
+scripts/test-windows.sh

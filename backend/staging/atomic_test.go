@@ -26,7 +26,7 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			path := filepath.Join(dir, "talk.srt")
 			if tt.existing != "" {
 				if err := os.WriteFile(path, []byte(tt.existing), 0o600); err != nil {
@@ -79,7 +79,7 @@ func TestWriteFileAtomicFailureLeavesNoTrace(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			path := filepath.Join(dir, "talk.vtt")
 			if err := os.WriteFile(path, []byte("WEBVTT\n"), 0o644); err != nil {
 				t.Fatal(err)
@@ -106,7 +106,7 @@ func TestWriteFileAtomicFailureLeavesNoTrace(t *testing.T) {
 }
 
 func TestWriteFileAtomicBadPaths(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	tests := []struct {
 		name     string
 		path     string
@@ -127,7 +127,7 @@ func TestWriteFileAtomicBadPaths(t *testing.T) {
 }
 
 func TestWriteFileAtomicCancelled(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := WriteFileAtomic(ctx, filepath.Join(dir, "x.txt"), []byte("x"), 0o644, Options{})

@@ -35,7 +35,8 @@ var (
 )
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("%s %q: %s", opWords[e.Op], e.Path, reason(e.Op, e.Err))
+	// Quoted by hand: %q would double every backslash of a Windows path.
+	msg := fmt.Sprintf("%s \"%s\": %s", opWords[e.Op], e.Path, reason(e.Op, e.Err))
 	switch {
 	case isTransient(e.Err):
 		msg += " (" + tried(e.Attempts, e.Waited) + ")"
@@ -76,7 +77,7 @@ func reason(op string, err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "took too long and was stopped"
 	case isTransient(err):
-		return "another program has the file open — often antivirus, OneDrive or a media player; close it or wait and retry"
+		return heldWords(err)
 	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

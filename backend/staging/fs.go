@@ -16,6 +16,7 @@ type fileSystem interface {
 	Remove(name string) error
 	Stat(name string) (fs.FileInfo, error)
 	MkdirAll(path string, perm fs.FileMode) error
+	ReadDir(name string) ([]fs.DirEntry, error)
 }
 
 // sourceFile is a file opened for reading.
@@ -35,11 +36,9 @@ type tempFile interface {
 // osFS is the real file system.
 type osFS struct{}
 
-// Open opens name read-only. On Windows os.Open shares read and write with
-// other programs but not delete, so a program that wants to rename or delete
-// the user's file while we copy it has to wait for us; the full intake adds
-// FILE_SHARE_DELETE (via windows.CreateFile) in a later issue.
-func (osFS) Open(name string) (sourceFile, error) { return os.Open(name) }
+// Open opens name read-only, letting other programs go on reading, writing,
+// renaming and deleting it while we copy (see openSource).
+func (osFS) Open(name string) (sourceFile, error) { return openSource(name) }
 
 func (osFS) CreateTemp(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
 
@@ -50,3 +49,5 @@ func (osFS) Remove(name string) error { return os.Remove(name) }
 func (osFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
 
 func (osFS) MkdirAll(path string, perm fs.FileMode) error { return os.MkdirAll(path, perm) }
+
+func (osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }

@@ -18,15 +18,16 @@ const (
 // share one budget of waiting time, so the whole call never waits longer
 // than Options.RetryBudget in total, however many steps hit a busy file.
 type retrier struct {
-	ctx    context.Context
-	budget time.Duration
-	base   time.Duration
-	timer  retry.Timer // nil: real time
-	waited time.Duration
+	ctx     context.Context
+	budget  time.Duration
+	base    time.Duration
+	timer   retry.Timer // nil: real time
+	onRetry func(Retry) // nil: nobody listens
+	waited  time.Duration
 }
 
 func newRetrier(ctx context.Context, opts Options) *retrier {
-	r := &retrier{ctx: ctx, budget: opts.RetryBudget, base: opts.baseDelay, timer: opts.timer}
+	r := &retrier{ctx: ctx, budget: opts.RetryBudget, base: opts.baseDelay, timer: opts.timer, onRetry: opts.OnRetry}
 	if r.budget == 0 {
 		r.budget = defaultBudget
 	}
@@ -66,6 +67,9 @@ func (r *retrier) do(op, path string, step func() *Error) error {
 		retry.DelayType(func(n uint, err error, c *retry.Config) time.Duration {
 			d := retry.BackOffDelay(n, err, c) + retry.RandomDelay(n, err, c)
 			d = min(d, maxStepDelay, r.budget-r.waited)
+			if r.onRetry != nil {
+				r.onRetry(Retry{Op: last.Op, Path: last.Path, Attempt: attempts, Delay: d, Waited: r.waited, Err: last.Err})
+			}
 			r.waited += d
 			waited += d
 			return d

@@ -4,8 +4,11 @@
 // On Windows, antivirus scanners, OneDrive and media players hold fresh
 // files open for a moment ("WinError 32 … being used by another process").
 // Staging waits such moments out with bounded retries, reads the source
-// exactly once, never changes it, and leaves the rest of the pipeline a
-// private, content-addressed copy that nobody else holds.
+// exactly once per attempt, never changes it, and leaves the rest of the
+// pipeline a private, content-addressed copy that nobody else holds.
+//
+// Stage is the mechanism; package cache adds the policy on top (size cap,
+// least-recently-used eviction, leases for queued and running jobs).
 package staging
 
 import (
@@ -13,7 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -24,7 +26,7 @@ import (
 
 // Staged is a source file's copy in the cache.
 type Staged struct {
-	Path   string // the cached copy: <cacheDir>/<sha256><lowercased extension>
+	Path   string // the cached copy: <cacheDir>/<sha256><extension>
 	SHA256 string // hex SHA-256 of the content
 	Size   int64  // bytes copied
 	Source string // the user's original path
@@ -36,15 +38,35 @@ type Options struct {
 	// across all steps of one call. Zero means 3 s; negative means try
 	// each step once.
 	RetryBudget time.Duration
-	// Progress, if set, is called by Stage after each buffer with the
+	// Progress, if set, is called by Stage after each block with the
 	// bytes copied so far and the source's size. A retried copy starts
-	// again from zero.
+	// again from zero. Calls come from the goroutine that called Stage's
+	// copy loop, one at a time, and never after Stage returns.
 	Progress func(done, total int64)
+	// OnRetry, if set, is called before each wait for a busy file, so a
+	// user can be told why nothing moves ("waiting for another program
+	// to let go of talk.wav").
+	OnRetry func(Retry)
+	// OnHashed, if set, is called by Stage once the copy is complete and
+	// its hash known, before the copy takes its final name or is matched
+	// with one already in the cache. Package cache leases the content
+	// there, so no eviction can slip in between.
+	OnHashed func(sha256Hex string)
 
 	// For tests.
 	fs        fileSystem    // nil: the real file system
 	timer     retry.Timer   // nil: real waiting
 	baseDelay time.Duration // first backoff step; 0: defaultBaseDelay
+}
+
+// Retry describes a failed attempt that is about to be tried again.
+type Retry struct {
+	Op      string        // the step that failed: one of the Op constants
+	Path    string        // the file it failed on
+	Attempt int           // how many attempts of this step have failed so far
+	Delay   time.Duration // the wait before the next attempt
+	Waited  time.Duration // time already spent waiting in this call
+	Err     error         // the transient error
 }
 
 func (o Options) fileSystem() fileSystem {
@@ -55,16 +77,20 @@ func (o Options) fileSystem() fileSystem {
 }
 
 const (
-	copyBufferSize = 256 << 10
-	cacheDirPerm   = 0o700
-	tempPattern    = ".staging-*.tmp"
+	cacheDirPerm = 0o700
+	tempPrefix   = ".staging-"
+	tempSuffix   = ".tmp"
+	tempPattern  = tempPrefix + "*" + tempSuffix
+	maxExtLen    = 12 // ".opus", ".webm", ".flac"…; anything longer is not a real extension
 )
 
 // Stage copies src into cacheDir and returns the copy. The copy is named
-// after its SHA-256 and src's lowercased extension, so the same content is
-// stored once however often and under whatever name it arrives. The source
-// is opened read-only and is never modified, moved or deleted. A failed or
-// cancelled Stage leaves no file under a final name. Errors are *Error.
+// after its SHA-256 and src's lowercased extension; content already in the
+// cache (under any extension) is not stored again, so the same bytes are
+// stored once however often and under whatever name they arrive. The
+// source is opened read-only, shared with other programs, and never
+// modified, moved or deleted. A failed or cancelled Stage leaves no file
+// under a final name. Errors are *Error.
 func Stage(ctx context.Context, src, cacheDir string, opts Options) (Staged, error) {
 	fsys := opts.fileSystem()
 	if err := ctx.Err(); err != nil {
@@ -86,16 +112,28 @@ func Stage(ctx context.Context, src, cacheDir string, opts Options) (Staged, err
 	}
 
 	sum := hex.EncodeToString(tmp.hash.Sum(nil))
-	final := filepath.Join(cacheDir, sum+strings.ToLower(filepath.Ext(src)))
+	if opts.OnHashed != nil {
+		opts.OnHashed(sum)
+	}
+	final := filepath.Join(cacheDir, sum+entryExt(src))
 	err = r.do(OpRename, final, func() *Error {
 		// Checked on every attempt: another Stage of the same content
 		// may have finished while this one waited.
-		if fi, err := fsys.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == tmp.size {
+		if existing, ok := findEntry(fsys, cacheDir, sum, tmp.size); ok {
 			_ = fsys.Remove(tmp.path)
+			final = existing
 			return nil
 		}
 		if err := fsys.Rename(tmp.path, final); err != nil {
-			return &Error{Op: OpRename, Path: final, Err: err}
+			// Windows will not replace a file someone has open: a
+			// concurrent Stage of the same content that got there
+			// first and is being read. Its copy is as good as ours.
+			if existing, ok := findEntry(fsys, cacheDir, sum, tmp.size); ok {
+				_ = fsys.Remove(tmp.path)
+				final = existing
+				return nil
+			}
+			return &Error{Op: OpRename, Path: final, Err: renameError(err, final)}
 		}
 		return nil
 	})
@@ -103,7 +141,92 @@ func Stage(ctx context.Context, src, cacheDir string, opts Options) (Staged, err
 		_ = fsys.Remove(tmp.path)
 		return Staged{}, err
 	}
+	syncDir(cacheDir)
 	return Staged{Path: final, SHA256: sum, Size: tmp.size, Source: src}, nil
+}
+
+// entryExt is the extension a cache entry gets: src's, lowercased, when it
+// is short ASCII letters and digits. Anything else is dropped: decoders
+// sniff the content, and the name must stay short and portable.
+func entryExt(src string) string {
+	ext := strings.ToLower(filepath.Ext(src))
+	if len(ext) < 2 || len(ext) > maxExtLen {
+		return ""
+	}
+	for _, c := range ext[1:] {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return ""
+		}
+	}
+	return ext
+}
+
+// ParseEntry reports whether name is a cache entry's file name and returns
+// the content's hash. Entries are "<64 hex digits>" with an optional
+// extension; temporary files and anything else in the folder are not.
+func ParseEntry(name string) (sha256Hex string, ok bool) {
+	if len(name) < 64 || (len(name) > 64 && name[64] != '.') {
+		return "", false
+	}
+	for _, c := range name[:64] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	return name[:64], true
+}
+
+// findEntry looks for a complete entry with content sum in dir, whatever
+// its extension. size guards against a damaged entry; a name alone is not
+// trusted with the content.
+func findEntry(fsys fileSystem, dir, sum string, size int64) (string, bool) {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range entries {
+		if s, ok := ParseEntry(e.Name()); !ok || s != sum {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if fi, err := fsys.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// RemoveOrphans deletes the temporary files that crashed or killed copies
+// left in dir, and returns their paths. Only temporaries not written to for
+// olderThan are touched: another process may be copying into dir right
+// now, and its temporary file keeps getting fresh modification times. (On
+// Windows a live one cannot be deleted anyway; it is open without delete
+// sharing.) Files that cannot be removed are skipped.
+func RemoveOrphans(dir string, olderThan time.Duration) ([]string, error) {
+	return removeOrphans(osFS{}, dir, time.Now().Add(-olderThan))
+}
+
+func removeOrphans(fsys fileSystem, dir string, cutoff time.Time) ([]string, error) {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := fsys.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.ModTime().After(cutoff) {
+			continue
+		}
+		if fsys.Remove(p) == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed, nil
 }
 
 // copied is a finished, flushed and closed temporary copy.
@@ -146,7 +269,7 @@ func copyToTemp(ctx context.Context, fsys fileSystem, src, dir string, progress 
 	}()
 
 	h := sha256.New()
-	n, e := copyHashing(ctx, io.MultiWriter(out, h), in, src, out.Name(), info.Size(), progress)
+	n, e := copyHashing(ctx, out, h, in, src, out.Name(), info.Size(), progress)
 	if e != nil {
 		return copied{}, e
 	}
@@ -160,39 +283,12 @@ func copyToTemp(ctx context.Context, fsys fileSystem, src, dir string, progress 
 	return copied{path: out.Name(), size: n, hash: h}, nil
 }
 
-// copyHashing copies in to w buffer by buffer, checking ctx before every
-// read and reporting progress after every write.
-func copyHashing(ctx context.Context, w io.Writer, in io.Reader, src, dst string, total int64, progress func(done, total int64)) (int64, *Error) {
-	buf := make([]byte, copyBufferSize)
-	var done int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return done, &Error{Op: OpRead, Path: src, Err: err}
-		}
-		n, rerr := in.Read(buf)
-		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return done, &Error{Op: OpWrite, Path: dst, Err: err}
-			}
-			done += int64(n)
-			if progress != nil {
-				progress(done, max(total, done)) // the file may have grown
-			}
-		}
-		if rerr == io.EOF {
-			return done, nil
-		}
-		if rerr != nil {
-			return done, &Error{Op: OpRead, Path: src, Err: rerr}
-		}
-	}
-}
-
 // WriteFileAtomic writes data to path so that readers see either the old
 // file or the whole new one: it writes a temporary file in the same folder,
-// flushes it, gives it perm and renames it over path. Busy files are retried
-// like in Stage. The folder must exist. On failure no temporary file is left
-// and an existing file at path is untouched. Errors are *Error.
+// flushes it, gives it perm and renames it over path. Busy files (a
+// subtitle file open in a media player) are retried like in Stage. The
+// folder must exist. On failure no temporary file is left and an existing
+// file at path is untouched. Errors are *Error.
 func WriteFileAtomic(ctx context.Context, path string, data []byte, perm fs.FileMode, opts Options) error {
 	fsys := opts.fileSystem()
 	if err := ctx.Err(); err != nil {
@@ -215,7 +311,7 @@ func WriteFileAtomic(ctx context.Context, path string, data []byte, perm fs.File
 	}
 	err = r.do(OpRename, path, func() *Error {
 		if err := fsys.Rename(tmpPath, path); err != nil {
-			return &Error{Op: OpRename, Path: path, Err: err}
+			return &Error{Op: OpRename, Path: path, Err: renameError(err, path)}
 		}
 		return nil
 	})
@@ -223,6 +319,7 @@ func WriteFileAtomic(ctx context.Context, path string, data []byte, perm fs.File
 		_ = fsys.Remove(tmpPath)
 		return err
 	}
+	syncDir(dir)
 	return nil
 }
 

@@ -19,7 +19,7 @@ import (
 // writeSource creates a file named name in a new folder and returns its path.
 func writeSource(t *testing.T, name string, data []byte) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
+	p := filepath.Join(tempDir(t), name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestStageCopiesAndHashes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := writeSource(t, tt.file, tt.data)
-			cache := filepath.Join(t.TempDir(), "not", "yet", "there")
+			cache := filepath.Join(tempDir(t), "not", "yet", "there")
 			var last [2]int64
 			calls := 0
 			opts := Options{Progress: func(done, total int64) { calls++; last = [2]int64{done, total} }}
@@ -112,7 +112,7 @@ func TestStageCopiesAndHashes(t *testing.T) {
 }
 
 func TestStageStoresContentOnce(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
@@ -125,17 +125,16 @@ func TestStageStoresContentOnce(t *testing.T) {
 	c := write("c.mp3", "same sound")
 
 	tests := []struct {
-		name      string
-		sources   []string
-		wantFiles int
+		name    string
+		sources []string
 	}{
-		{"same file twice", []string{a, a}, 1},
-		{"two names, same content", []string{a, b}, 1},
-		{"same content, other extension", []string{a, c}, 2},
+		{"same file twice", []string{a, a}},
+		{"two names, same content", []string{a, b}},
+		{"same content, other extension", []string{a, c}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cache := t.TempDir()
+			cache := tempDir(t)
 			var first Staged
 			for i, src := range tt.sources {
 				got, err := Stage(context.Background(), src, cache, Options{})
@@ -150,12 +149,12 @@ func TestStageStoresContentOnce(t *testing.T) {
 				}
 				if i == 0 {
 					first = got
-				} else if tt.wantFiles == 1 && got.Path != first.Path {
+				} else if got.Path != first.Path {
 					t.Errorf("second copy at %q, want %q", got.Path, first.Path)
 				}
 			}
-			if names := cacheFiles(t, cache); len(names) != tt.wantFiles {
-				t.Errorf("cache holds %v, want %d files", names, tt.wantFiles)
+			if names := cacheFiles(t, cache); len(names) != 1 {
+				t.Errorf("cache holds %v, want one file", names)
 			}
 		})
 	}
@@ -163,7 +162,7 @@ func TestStageStoresContentOnce(t *testing.T) {
 
 func TestStageNewContentAtSamePath(t *testing.T) {
 	src := writeSource(t, "memo.wav", []byte("first take"))
-	cache := t.TempDir()
+	cache := tempDir(t)
 	old, err := Stage(context.Background(), src, cache, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +197,7 @@ func TestStageLeavesSourceAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := Stage(context.Background(), src, t.TempDir(), Options{}); err != nil {
+	if _, err := Stage(context.Background(), src, tempDir(t), Options{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -217,7 +216,7 @@ func TestStageLeavesSourceAlone(t *testing.T) {
 }
 
 func TestStagePermanentErrors(t *testing.T) {
-	folder := t.TempDir()
+	folder := tempDir(t)
 	existing := writeSource(t, "ok.wav", []byte("fine"))
 	tests := []struct {
 		name     string
@@ -237,7 +236,7 @@ func TestStagePermanentErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := newFaultFS(tt.script)
 			opts, timer := testOptions(fsys)
-			cache := t.TempDir()
+			cache := tempDir(t)
 
 			_, err := Stage(context.Background(), tt.src, cache, opts)
 
@@ -277,20 +276,42 @@ func TestStageRetriesBusyFile(t *testing.T) {
 		wantRenames  int
 		wantAttempts int // of the failing step; 0: success
 		wantErr      error
+		wantRetries  []string // the step of each retry notification
 	}{
-		{"open busy twice", map[string][]error{"open": times(2, busy)}, 3, 1, 0, nil},
-		{"read busy mid-copy", map[string][]error{"read": {nil, busy}}, 2, 1, 0, nil},
-		{"rename busy twice", map[string][]error{"rename": times(2, busy)}, 1, 3, 0, nil},
-		{"busy, then denied", map[string][]error{"open": {busy, permanent}}, 2, 0, 2, fs.ErrPermission},
+		{"open busy twice", map[string][]error{"open": times(2, busy)}, 3, 1, 0, nil, []string{OpOpen, OpOpen}},
+		{"read busy mid-copy", map[string][]error{"read": {nil, busy}}, 2, 1, 0, nil, []string{OpRead}},
+		{"rename busy twice", map[string][]error{"rename": times(2, busy)}, 1, 3, 0, nil, []string{OpRename, OpRename}},
+		{"busy, then denied", map[string][]error{"open": {busy, permanent}}, 2, 0, 2, fs.ErrPermission, []string{OpOpen}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := writeSource(t, "held.wav", data)
-			cache := t.TempDir()
+			cache := tempDir(t)
 			fsys := newFaultFS(tt.script)
-			opts, _ := testOptions(fsys)
+			opts, timer := testOptions(fsys)
+			var retries []Retry
+			opts.OnRetry = func(r Retry) { retries = append(retries, r) }
 
 			got, err := Stage(context.Background(), src, cache, opts)
+
+			var ops []string
+			var waited time.Duration
+			for i, r := range retries {
+				ops = append(ops, r.Op)
+				if !errors.Is(r.Err, busy) || r.Delay <= 0 || r.Waited != waited {
+					t.Errorf("retry %d = %+v, want busy, a delay, waited %v before", i, r, waited)
+				}
+				if r.Op != OpRename && r.Path != src {
+					t.Errorf("retry %d names %q, want the source", i, r.Path)
+				}
+				waited += r.Delay
+			}
+			if !slices.Equal(ops, tt.wantRetries) {
+				t.Errorf("retry notifications for %v, want %v", ops, tt.wantRetries)
+			}
+			if waited != timer.total() {
+				t.Errorf("notified delays add up to %v, waited %v", waited, timer.total())
+			}
 
 			if n := fsys.calls("open"); n != tt.wantOpens {
 				t.Errorf("opened %d times, want %d", n, tt.wantOpens)
@@ -323,7 +344,7 @@ func TestStageRetriesBusyFile(t *testing.T) {
 
 func TestStageBusyBudgetExhausted(t *testing.T) {
 	src := writeSource(t, "locked.wav", []byte("held by a player"))
-	cache := t.TempDir()
+	cache := tempDir(t)
 	fsys := newFaultFS(map[string][]error{"open": times(1000, busy)})
 	opts, timer := testOptions(fsys)
 
@@ -368,7 +389,7 @@ func TestStageBusyRealClock(t *testing.T) {
 	opts := Options{RetryBudget: budget, fs: fsys, baseDelay: 5 * time.Millisecond}
 
 	start := time.Now()
-	_, err := Stage(context.Background(), src, t.TempDir(), opts)
+	_, err := Stage(context.Background(), src, tempDir(t), opts)
 	elapsed := time.Since(start)
 
 	var e *Error
@@ -386,7 +407,7 @@ func TestStageNegativeBudgetTriesOnce(t *testing.T) {
 	opts, _ := testOptions(fsys)
 	opts.RetryBudget = -1
 
-	_, err := Stage(context.Background(), src, t.TempDir(), opts)
+	_, err := Stage(context.Background(), src, tempDir(t), opts)
 
 	if !errors.Is(err, busy) || fsys.calls("open") != 1 || !strings.Contains(err.Error(), "tried once") {
 		t.Errorf("error = %v after %d opens, want busy after one", err, fsys.calls("open"))
@@ -432,7 +453,7 @@ func TestStageCancelled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := writeSource(t, "long.wav", data)
-			cache := t.TempDir()
+			cache := tempDir(t)
 			fsys := newFaultFS(tt.script)
 			opts, _ := testOptions(fsys)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -475,6 +496,11 @@ func TestErrorMessages(t *testing.T) {
 		{
 			&Error{Op: OpOpen, Path: "/m/a.wav", Attempts: 1, Err: &fs.PathError{Op: "open", Path: "/m/a.wav", Err: fs.ErrNotExist}},
 			`cannot open "/m/a.wav": file not found`,
+		},
+		{
+			// Backslashes stay single, as Windows users write them.
+			&Error{Op: OpOpen, Path: `C:\Users\Zoë\Aufnahme 1.wav`, Attempts: 1, Err: fs.ErrNotExist},
+			`cannot open "C:\Users\Zoë\Aufnahme 1.wav": file not found`,
 		},
 		{
 			&Error{Op: OpOpen, Path: "/m", Attempts: 1, Err: errIsDir},

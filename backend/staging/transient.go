@@ -20,3 +20,6 @@ func isTransient(err error) bool {
 	}
 	return false
 }
+
+// sharingWords explain a sharing violation, the usual transient error.
+const sharingWords = "another program has the file open — often antivirus, OneDrive or a media player; close it or wait and retry"

@@ -13,3 +13,6 @@ var transientErrnos = []syscall.Errno{
 	syscall.EAGAIN,
 	syscall.EINTR,
 }
+
+// heldWords says what held the file, for a transient err.
+func heldWords(error) string { return sharingWords }

@@ -3,6 +3,7 @@
 package staging
 
 import (
+	"errors"
 	"syscall"
 
 	"golang.org/x/sys/windows"
@@ -15,4 +16,12 @@ import (
 var transientErrnos = []syscall.Errno{
 	windows.ERROR_SHARING_VIOLATION, // 32: the file is open without the sharing we need
 	windows.ERROR_LOCK_VIOLATION,    // 33: a range of the file is locked
+}
+
+// heldWords says what held the file, for a transient err.
+func heldWords(err error) string {
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
+		return "another program has locked part of the file — often backup or sync software; close it or wait and retry"
+	}
+	return sharingWords
 }
