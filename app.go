@@ -107,7 +107,7 @@ func (a *App) startup(ctx context.Context) {
 	}
 	a.mu.Unlock()
 
-	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.filesDropped(paths) })
+	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.AddFiles(paths) })
 }
 
 // shutdown is Wails' OnShutdown: it cancels work still in flight.
@@ -129,8 +129,11 @@ func (a *App) runtimeSeams() (context.Context, Emitter) {
 	return a.ctx, emit
 }
 
-// filesDropped forwards the non-empty dropped paths to the frontend.
-func (a *App) filesDropped(paths []string) {
+// AddFiles hands paths to the frontend as if they had been dropped on the
+// window: the native drop handler calls it, and so can the UI (a pasted
+// path) or a browser-driven end-to-end test, which cannot fake a native
+// drop. Blank paths are skipped; nothing is emitted when none is left.
+func (a *App) AddFiles(paths []string) {
 	kept := make([]string, 0, len(paths))
 	for _, p := range paths {
 		if strings.TrimSpace(p) != "" {

@@ -414,7 +414,8 @@ func TestServerStatusTimeoutIsExplained(t *testing.T) {
 	}
 }
 
-func TestFilesDropped(t *testing.T) {
+// TestAddFiles covers the path both a native drop and the bound method take.
+func TestAddFiles(t *testing.T) {
 	tests := []struct {
 		name  string
 		paths []string
@@ -427,7 +428,7 @@ func TestFilesDropped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
-			newTestApp(&fakeEngine{clock: newFakeClock()}, rec).filesDropped(tt.paths)
+			newTestApp(&fakeEngine{clock: newFakeClock()}, rec).AddFiles(tt.paths)
 			if !reflect.DeepEqual(rec.events, tt.want) {
 				t.Errorf("events %+v, want %+v", rec.events, tt.want)
 			}

@@ -12,7 +12,7 @@ if ! apt-cache show "$webkit" >/dev/null 2>&1 && apt-cache show libwebkit2gtk-4.
   webkit=libwebkit2gtk-4.1-dev
 fi
 pkgs=(ca-certificates git gcc pkg-config protobuf-compiler libgtk-3-dev "$webkit"
-      xvfb xauth)
+      xvfb xauth ffmpeg pocketsphinx-testdata)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -28,11 +28,23 @@ git ls-files --others --exclude-standard -- frontend/wailsjs | grep . && { echo 
 step "frontend: type check, unit tests, build"
 (cd frontend && npm run check && npm test && npm run build)
 
+step "audio: every format through ffmpeg and the built-in decoders (none may skip)"
+scripts/test-audio.sh
+
 step "models: config.pbtxt files and the Python backend"
 scripts/test-models.sh
 
-step "desktop app: Linux build and Windows cross-compile"
-scripts/build-app.sh --windows
+step "desktop app: Linux build"
+scripts/build-app.sh
+
+step "desktop window under Xvfb (screenshot in build/test-output/)"
+scripts/test-desktop.sh
+
+step "end-to-end: Chromium + Go backend + test server"
+scripts/test-e2e.sh
+
+step "Windows: exe + NSIS installer, signed with a throwaway certificate, installed under Wine"
+scripts/build-installer.sh --self-signed --wine
 
 step "go test"
 go test -count=1 ./...

@@ -5,21 +5,45 @@ package triton
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
 	"math"
+	"net"
+	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 )
 
-// Config says how to reach one server.
+// DefaultPort is Triton's gRPC port, used when an address names no port.
+const DefaultPort = "8001"
+
+// Config says how to reach a server, or several replicas of one.
 type Config struct {
-	Addr string // host:port of Triton's gRPC endpoint (Triton's default port is 8001)
+	// Addr is one server: host:port (host alone means port 8001), or a
+	// gRPC target such as dns:///host:port, whose every address is used.
+	Addr string
+	// Addrs are more replicas, host:port each. Requests are balanced
+	// round-robin over every address of Addr and Addrs.
+	Addrs []string
+
+	// TLS, when set, encrypts the connection; nil means plaintext, as
+	// Triton serves by default.
+	TLS *TLS
+
+	// Headers are sent with every call as gRPC metadata, e.g.
+	// "authorization" for a gateway in front of Triton. Keys are
+	// lower-cased.
+	Headers map[string]string
 
 	// CallTimeout bounds each control call (health, metadata, statistics)
 	// whose context has no deadline of its own. Default 10 s.
@@ -29,23 +53,48 @@ type Config struct {
 	// limit, 2 GiB - 1 (grpc-go's 4 MiB receive default is far too small
 	// for batched outputs).
 	MaxMessageBytes int
+
+	// ReconnectDelay is the first wait before connecting again after a
+	// connection failed; it grows to ReconnectMaxDelay. Defaults 250 ms and
+	// 5 s: a restarted server is found again within seconds, where gRPC's
+	// own default would wait up to two minutes.
+	ReconnectDelay    time.Duration
+	ReconnectMaxDelay time.Duration
+}
+
+// TLS configures an encrypted connection.
+type TLS struct {
+	CAFile     string // PEM certificates to trust; "" = the system's roots
+	CertFile   string // client certificate (PEM) for servers that require one (mTLS)
+	KeyFile    string // its private key (PEM)
+	ServerName string // name to expect in the server's certificate; "" = the host dialled
 }
 
 const defaultCallTimeout = 10 * time.Second
 
-// Client is a connection to one Triton server. One Client multiplexes any
-// number of concurrent calls; it is safe for concurrent use.
+// Client is a connection to a Triton server (or its replicas). One Client
+// multiplexes any number of concurrent calls over one HTTP/2 connection per
+// address; it is safe for concurrent use.
 type Client struct {
-	cfg  Config
-	conn *grpc.ClientConn
-	rpc  pb.GRPCInferenceServiceClient
+	cfg     Config
+	addrs   []string // host:port as dialled, or the one target
+	display string   // addrs joined, for messages
+	conn    *grpc.ClientConn
+	rpc     pb.GRPCInferenceServiceClient
+
+	tlsConfig *tls.Config // nil: plaintext
+
+	probeMu sync.Mutex
+	probed  bool    // a diagnosis reached the server; problem is its finding
+	problem Problem // what diagnose found
 }
 
 // New prepares a connection. It does not wait for the server: the first call
-// connects, and reports an unreachable server as CodeUnavailable.
+// connects, and reports an unreachable server as CodeUnreachable.
 func New(cfg Config) (*Client, error) {
-	if cfg.Addr == "" {
-		return nil, errors.New("triton: no server address")
+	addrs, target, err := targets(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = defaultCallTimeout
@@ -53,8 +102,27 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = math.MaxInt32
 	}
-	conn, err := grpc.NewClient(cfg.Addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	if cfg.ReconnectDelay <= 0 {
+		cfg.ReconnectDelay = 250 * time.Millisecond
+	}
+	if cfg.ReconnectMaxDelay < cfg.ReconnectDelay {
+		cfg.ReconnectMaxDelay = max(5*time.Second, cfg.ReconnectDelay)
+	}
+	headers, err := metadataPairs(cfg.Headers)
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	var tc *tls.Config
+	if cfg.TLS != nil {
+		if tc, err = cfg.TLS.load(); err != nil {
+			return nil, err
+		}
+		creds = credentials.NewTLS(tc.Clone())
+	}
+
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(cfg.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(cfg.MaxMessageBytes),
@@ -66,15 +134,119 @@ func New(cfg Config) (*Client, error) {
 			Timeout:             20 * time.Second,
 			PermitWithoutStream: false,
 		}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("triton: server address %q: %w", cfg.Addr, err)
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay: cfg.ReconnectDelay, Multiplier: 1.6, Jitter: 0.2,
+				MaxDelay: cfg.ReconnectMaxDelay,
+			},
+			MinConnectTimeout: 10 * time.Second,
+		}),
+		// Every address gets a connection and calls take turns; a replica
+		// that is down is skipped until it is back.
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 	}
-	return &Client{cfg: cfg, conn: conn, rpc: pb.NewGRPCInferenceServiceClient(conn)}, nil
+	if len(headers) > 0 {
+		opts = append(opts,
+			grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, o ...grpc.CallOption) error {
+				return invoker(withHeaders(ctx, headers), method, req, reply, cc, o...)
+			}),
+			grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, o ...grpc.CallOption) (grpc.ClientStream, error) {
+				return streamer(withHeaders(ctx, headers), desc, cc, method, o...)
+			}),
+		)
+	}
+	if target == "" {
+		// A fixed list: hand gRPC the addresses ourselves. Each keeps its
+		// host as the name its TLS certificate must carry.
+		r := manual.NewBuilderWithScheme("nemo-transcribe")
+		state := resolver.State{}
+		for _, a := range addrs {
+			name, _, _ := net.SplitHostPort(a)
+			if cfg.TLS != nil && cfg.TLS.ServerName != "" {
+				name = cfg.TLS.ServerName // the address's name is what gRPC checks the certificate against
+			}
+			state.Addresses = append(state.Addresses, resolver.Address{Addr: a, ServerName: name})
+		}
+		r.InitialState(state)
+		opts = append(opts, grpc.WithResolvers(r))
+		// The :authority header names the first server, as a plain
+		// target would (a gateway in front of Triton may route on it).
+		target = "nemo-transcribe:///replicas"
+		if cfg.TLS == nil || cfg.TLS.ServerName == "" {
+			opts = append(opts, grpc.WithAuthority(addrs[0]))
+		}
+	}
+	conn, err := grpc.NewClient(target, opts...)
+	if err != nil {
+		return nil, configErr("address", err, "server address %q: %v", strings.Join(addrs, ","), err)
+	}
+	return &Client{cfg: cfg, addrs: addrs, display: strings.Join(addrs, ","), conn: conn, rpc: pb.NewGRPCInferenceServiceClient(conn), tlsConfig: tc}, nil
 }
 
-// Addr is the address the client was configured with.
-func (c *Client) Addr() string { return c.cfg.Addr }
+// targets normalises the configured addresses. It returns either a list of
+// host:port (target "") or one gRPC target of its own (dns:///…) in both.
+func targets(cfg Config) (addrs []string, target string, err error) {
+	var all []string
+	for _, a := range append([]string{cfg.Addr}, cfg.Addrs...) {
+		if a = strings.TrimSpace(a); a != "" {
+			all = append(all, a)
+		}
+	}
+	if len(all) == 0 {
+		return nil, "", configErr("address", nil, "no server address")
+	}
+	for _, a := range all {
+		if strings.Contains(a, "://") {
+			if len(all) > 1 {
+				return nil, "", configErr("address", nil, "target %q cannot be combined with other addresses: list host:port addresses, or give one dns:/// target", a)
+			}
+			if !strings.HasPrefix(a, "dns:///") {
+				return nil, "", configErr("address", nil, "target %q: only dns:///host:port targets are supported", a)
+			}
+			return all, a, nil
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range all {
+		hp, err := hostPort(a)
+		if err != nil {
+			return nil, "", err
+		}
+		if !seen[hp] {
+			seen[hp] = true
+			addrs = append(addrs, hp)
+		}
+	}
+	return addrs, "", nil
+}
+
+// hostPort checks host:port and adds Triton's gRPC port to a bare host.
+func hostPort(a string) (string, error) {
+	if ip := net.ParseIP(strings.Trim(a, "[]")); ip != nil {
+		return net.JoinHostPort(ip.String(), DefaultPort), nil
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		if strings.Contains(err.Error(), "missing port") {
+			return net.JoinHostPort(a, DefaultPort), nil
+		}
+		return "", configErr("address", err, "server address %q is not host:port", a)
+	}
+	if host == "" || strings.ContainsAny(host, " /") {
+		return "", configErr("address", nil, "server address %q has no valid host", a)
+	}
+	var n int
+	if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 1 || n > 65535 || fmt.Sprint(n) != port {
+		return "", configErr("address", nil, "server address %q: port %q is not a number from 1 to 65535", a, port)
+	}
+	return a, nil
+}
+
+// Addr is the address or addresses the client dials, comma-separated.
+func (c *Client) Addr() string { return c.display }
+
+// Addrs are the addresses the client dials (or its one target).
+func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
 
 // Close ends the connection and every call still on it.
 func (c *Client) Close() error { return c.conn.Close() }

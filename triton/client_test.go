@@ -159,7 +159,7 @@ func TestNotReadyAndUnreachable(t *testing.T) {
 		t.Fatalf("ModelReady while loading = %v, %v", ready, err)
 	}
 	_, err := c.Infer(ctx(t), triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{audioInput(make([]float32, 160))}})
-	if triton.CodeOf(err) != triton.CodeUnavailable {
+	if triton.CodeOf(err) != triton.CodeModelNotReady {
 		t.Fatalf("infer while loading: %v", err)
 	}
 	var te *triton.Error
@@ -172,7 +172,8 @@ func TestNotReadyAndUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer down.Close()
-	if _, err := down.ServerLive(ctx(t)); triton.CodeOf(err) != triton.CodeUnavailable {
+	_, err = down.ServerLive(ctx(t))
+	if triton.CodeOf(err) != triton.CodeUnreachable || !errors.As(err, &te) || !te.Temporary() {
 		t.Fatalf("unreachable server: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // EncodeFP32 lays samples out as Triton's raw_input_contents expects them:
@@ -15,6 +16,23 @@ func EncodeFP32(samples []float32) []byte {
 	}
 	return out
 }
+
+// FP32Bytes is EncodeFP32 without the copy where it can be: on a
+// little-endian machine (every platform the app ships for) the result is
+// the samples' own memory viewed as bytes, which saves a 1.9 MB copy per
+// 30 s chunk. The caller must not change samples while the bytes are in
+// use (for Infer: until it returns).
+func FP32Bytes(samples []float32) []byte {
+	if !littleEndian || len(samples) == 0 {
+		return EncodeFP32(samples)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(samples))), 4*len(samples))
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // DecodeFP32 is the inverse of EncodeFP32.
 func DecodeFP32(raw []byte) ([]float32, error) {

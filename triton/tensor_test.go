@@ -100,3 +100,13 @@ func TestInferParameterTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestFP32BytesIsEncodeFP32(t *testing.T) {
+	in := []float32{0, 1, -1, 0.5, float32(math.Inf(-1)), 3.25e-20}
+	if !bytes.Equal(FP32Bytes(in), EncodeFP32(in)) {
+		t.Fatalf("FP32Bytes % x, EncodeFP32 % x", FP32Bytes(in), EncodeFP32(in))
+	}
+	if len(FP32Bytes(nil)) != 0 {
+		t.Error("nil samples")
+	}
+}

@@ -23,6 +23,9 @@ const (
 	CodeFile          Code = "file"
 	CodeCanceled      Code = "canceled"
 	CodeInternal      Code = "internal"
+	CodeTLS           Code = "tls"               // TLS settings or handshake: mismatch, untrusted CA, client certificate
+	CodeTooLarge      Code = "request_too_large" // a message exceeds the server's or a gateway's size limit
+	CodeSettings      Code = "settings"          // a connection setting that cannot work (e.g. a malformed header)
 )
 
 // Error is an error with a user-facing message.

@@ -24,7 +24,9 @@ type ChunkOptions struct {
 	// MaxSeconds is the longest chunk (default 30; at most 600).
 	MaxSeconds float64
 	// SearchSeconds is how far back from the end of a full window the cut
-	// may move to find a quiet place (default 5; at most MaxSeconds).
+	// may move to find a quiet place (default 10; at most MaxSeconds). It
+	// should exceed the longest stretch of speech without a pause, so the
+	// region always holds one.
 	SearchSeconds float64
 	// FrameMs is the length of the frames whose energy is compared
 	// (default 10).
@@ -38,13 +40,19 @@ type ChunkOptions struct {
 // Defaults and limits of ChunkOptions.
 const (
 	DefaultMaxSeconds    = 30
-	DefaultSearchSeconds = 5
+	DefaultSearchSeconds = 10
 	DefaultFrameMs       = 10
 	DefaultSilenceDBFS   = -60
 	maxChunkSeconds      = 600
 )
 
-// Two frame energies this close count as a tie (the later frame wins):
+// smoothMs is half the span over which frame energies are averaged to
+// score a cut: a place counts as quiet only when the 200 ms around it
+// are, so the cut falls in a pause between phrases rather than in the
+// closure of a "p" or "t" inside a word.
+const smoothMs = 100
+
+// Two scores this close count as a tie (the later frame wins):
 // within 0.1 dB of each other, or both under -120 dBFS. Float rounding
 // then cannot move the cut of a steady signal away from the window end.
 const (
@@ -56,15 +64,17 @@ const chunkReadBlock = 4096
 
 // Chunker cuts a Stream into chunks of at most MaxSeconds.
 //
-// While more than a window of samples remains, each chunk ends where a
-// frame of the last SearchSeconds starts, the quietest such frame (lowest
-// mean square; the latest among ties, where energies within 0.1 dB of each
-// other or both under -120 dBFS tie). Frames are laid back from the
-// window's end, and the frame that starts exactly at the window's end
-// (read ahead) is a candidate too, so a signal with no quieter place is
-// cut at exactly MaxSeconds. Whatever follows the cut starts the next
-// chunk; the last chunk holds what remains, so a stream of at most
-// MaxSeconds is one chunk.
+// While more than a window of samples remains, each chunk ends at the
+// start of one of the frames laid back from the window's end across the
+// last SearchSeconds: the one whose surroundings are quietest. A place's
+// score is the mean energy (mean square) of the frames within 100 ms on
+// either side of it; the lowest score wins, and the latest among ties
+// (scores within 0.1 dB of each other, or both under -120 dBFS). The
+// place exactly at the window's end (scored on samples read ahead) is a
+// candidate too, so a signal with no quieter place is cut at exactly
+// MaxSeconds. Whatever follows the cut starts the next chunk; the last
+// chunk holds what remains, so a stream of at most MaxSeconds is one
+// chunk.
 //
 // The Chunker holds one window plus one read block of samples.
 type Chunker struct {
@@ -72,10 +82,12 @@ type Chunker struct {
 	window   int     // max chunk length, samples
 	search   int     // search span, samples
 	frame    int     // frame length, samples
+	smooth   int     // frames averaged on each side of a cut
 	silentMS float64 // silence threshold as a mean square
 	ahead    int     // samples to read beyond the window before cutting
 
 	buf    []float32
+	energy []float64 // frame energies, scratch for cut
 	offset int64
 	index  int
 	eof    bool
@@ -106,8 +118,9 @@ func NewChunker(s Stream, opts ChunkOptions) *Chunker {
 	c.window = max(1, int(math.Round(maxSec*SampleRate)))
 	c.search = min(c.window, max(0, int(math.Round(searchSec*SampleRate))))
 	c.frame = min(c.window, max(1, frameMs*SampleRate/1000))
+	c.smooth = max(1, int(math.Round(float64(smoothMs)/float64(frameMs))))
 	c.silentMS = math.Pow(10, db/10)
-	c.ahead = c.frame
+	c.ahead = c.frame * c.smooth
 	c.buf = make([]float32, 0, c.window+max(c.frame, chunkReadBlock))
 	return c
 }
@@ -172,24 +185,41 @@ func (c *Chunker) fill() error {
 // window.
 func (c *Chunker) cut() int {
 	w, f := c.window, c.frame
+	// Candidates are w - k*f for k = 0..last; the frames scored around
+	// them start at w + j*f for j from -(last+smooth) to smooth-1.
+	last := min(c.search, w-1) / f
+	lo := -(last + c.smooth)
+	c.energy = c.energy[:0]
+	for j := lo; j < c.smooth; j++ {
+		start := w + j*f
+		if start < 0 || start >= len(c.buf) {
+			c.energy = append(c.energy, math.NaN()) // outside the buffer
+			continue
+		}
+		c.energy = append(c.energy, meanSquare(c.buf[start:min(start+f, len(c.buf))]))
+	}
+	score := func(k int) float64 {
+		var sum float64
+		var n int
+		for j := -k - c.smooth; j < -k+c.smooth; j++ {
+			if e := c.energy[j-lo]; !math.IsNaN(e) {
+				sum += e
+				n++
+			}
+		}
+		return sum / float64(max(n, 1))
+	}
 	lowest := math.Inf(1)
-	for start := w; start >= w-c.search && start > 0; start -= f {
-		lowest = min(lowest, c.energy(start))
+	for k := 0; k <= last; k++ {
+		lowest = min(lowest, score(k))
 	}
 	limit := lowest*tieRatio + tieFloor
-	for start := w; start >= w-c.search && start > 0; start -= f {
-		if c.energy(start) <= limit {
-			return start
+	for k := 0; k <= last; k++ {
+		if score(k) <= limit {
+			return w - k*f
 		}
 	}
 	return w
-}
-
-// energy is the mean square of the frame starting at start (shorter if
-// the buffer ends sooner).
-func (c *Chunker) energy(start int) float64 {
-	fr := c.buf[start:min(start+c.frame, len(c.buf))]
-	return meanSquare(fr)
 }
 
 func meanSquare(x []float32) float64 {

@@ -88,9 +88,10 @@ func TestChunkerCutsInGaps(t *testing.T) {
 			t.Errorf("chunk next to cut %d flagged silent", i)
 		}
 	}
-	// In digital silence every frame ties, and the latest wins.
-	if got, want := chunks[1].Offset, int64(sec(27.49)); got != want {
-		t.Errorf("first cut at sample %d, want %d (the last frame of the gap)", got, want)
+	// In digital silence every place whose 200 ms surroundings lie in the
+	// gap ties, and the latest wins: 100 ms before the gap ends.
+	if got, want := chunks[1].Offset, int64(sec(27.40)); got != want {
+		t.Errorf("first cut at sample %d, want %d (the last place with only silence within 100 ms)", got, want)
 	}
 }
 
@@ -179,7 +180,7 @@ func TestChunkerEmpty(t *testing.T) {
 
 func TestChunkerDefaults(t *testing.T) {
 	c := NewChunker(&sliceStream{}, ChunkOptions{})
-	if c.window != sec(30) || c.search != sec(5) || c.frame != 160 || math.Abs(c.silentMS-1e-6) > 1e-12 {
+	if c.window != sec(30) || c.search != sec(10) || c.frame != 160 || math.Abs(c.silentMS-1e-6) > 1e-12 {
 		t.Fatalf("defaults: window %d, search %d, frame %d, threshold %g", c.window, c.search, c.frame, c.silentMS)
 	}
 	c = NewChunker(&sliceStream{}, ChunkOptions{MaxSeconds: 2, SearchSeconds: 9, FrameMs: 20, SilenceDBFS: -40})
@@ -187,7 +188,7 @@ func TestChunkerDefaults(t *testing.T) {
 		t.Fatalf("window %d, search %d, frame %d, threshold %g", c.window, c.search, c.frame, c.silentMS)
 	}
 	c = NewChunker(&sliceStream{}, ChunkOptions{MaxSeconds: math.Inf(1), SearchSeconds: math.NaN(), SilenceDBFS: math.NaN()})
-	if c.window != sec(30) || c.search != sec(5) || math.Abs(c.silentMS-1e-6) > 1e-12 {
+	if c.window != sec(30) || c.search != sec(10) || math.Abs(c.silentMS-1e-6) > 1e-12 {
 		t.Fatalf("window %d, search %d, threshold %g", c.window, c.search, c.silentMS)
 	}
 }

@@ -12,16 +12,54 @@ var errClosed = errors.New("audio: decoder is closed")
 // Decoder streams a source file as 16 kHz mono float32 samples. It
 // implements Stream. A Decoder is not safe for concurrent use.
 //
-// Memory is bounded: one block of source bytes (64 KiB), its samples, and
-// the resampler's window, whatever the length of the file.
+// Memory is bounded: one block of source data, its samples, and the
+// resampler's window, whatever the length of the file.
 type Decoder struct {
 	info   Info
-	src    *wavSource
-	rs     *resampler // nil when the source is already 16 kHz
-	closer io.Closer  // the file Open opened; nil for NewWAVDecoder
+	src    source
+	rs     *resampler // nil when src already delivers 16 kHz
+	closer io.Closer  // what Open opened; nil for NewWAVDecoder
 	err    error      // the error that ended the stream, other than EOF
 	done   bool       // io.EOF reached
 	closed bool
+}
+
+// source delivers mono samples at the source rate (16 kHz for ffmpeg).
+type source interface {
+	// readMono fills dst with up to len(dst) samples. It returns io.EOF
+	// at the end, and may return n > 0 together with an error.
+	readMono(dst []float32) (int, error)
+	// status says what the source knows so far.
+	status() sourceStatus
+}
+
+// sourceStatus is a source's account of itself.
+type sourceStatus struct {
+	// frames counts the frames delivered so far.
+	frames int64
+	// truncated: the file turned out shorter than its header says.
+	truncated bool
+	// warning is a non-fatal problem to report (a truncation, damage
+	// that was skipped), or nil.
+	warning error
+}
+
+// newSourceDecoder wraps a built-in source delivering info.SourceRate Hz
+// (16 kHz when direct, whatever the source's rate). frames is the number
+// of source frames the container announces, or -1.
+func newSourceDecoder(src source, info Info, frames int64, direct bool) *Decoder {
+	d := &Decoder{info: info, src: src}
+	d.info.Decoder = "builtin"
+	d.info.Frames, d.info.Samples = -1, -1
+	if info.SourceRate != SampleRate && !direct {
+		ps := newPipedSource(src)
+		d.src = ps
+		d.rs = newResampler(info.SourceRate, ps.readMono)
+	}
+	if frames >= 0 {
+		d.setFrames(frames)
+	}
+	return d
 }
 
 // newDecoder parses the header from r and sets up the pipeline.
@@ -51,15 +89,11 @@ func newDecoder(r io.Reader, opts Options, fromOpen bool) (*Decoder, error) {
 		return nil, fmt.Errorf("%w: channel %d of a %d-channel file", ErrInvalidOptions, sel, f.channels)
 	}
 
-	d := &Decoder{
-		info: Info{
-			Format:        f.name(),
-			SourceRate:    f.rate,
-			Channels:      f.channels,
-			BitsPerSample: f.validBits,
-			Frames:        -1,
-			Samples:       -1,
-		},
+	info := Info{
+		Format:        f.name(),
+		SourceRate:    f.rate,
+		Channels:      f.channels,
+		BitsPerSample: f.validBits,
 	}
 	frames := int64(-1)
 	if h.dataSize >= 0 {
@@ -68,28 +102,19 @@ func newDecoder(r io.Reader, opts Options, fromOpen bool) (*Decoder, error) {
 	if remaining >= 0 {
 		avail := max(0, remaining-h.dataOffset) / int64(f.blockAlign)
 		if frames < 0 || avail < frames {
-			d.info.Truncated = frames >= 0
+			info.Truncated = frames >= 0
 			frames = avail
 		}
 	}
-	d.src = newWAVSource(cr, h, sel)
-	if f.rate != SampleRate {
-		d.rs = newResampler(f.rate, d.src.readMono)
-	}
-	if frames >= 0 {
-		d.setFrames(frames)
-	}
-	return d, nil
+	return newSourceDecoder(newWAVSource(cr, h, sel), info, frames, false), nil
 }
 
 // setFrames records the number of source frames and what follows from it.
 func (d *Decoder) setFrames(frames int64) {
 	d.info.Frames = frames
 	d.info.Duration = float64(frames) / float64(d.info.SourceRate)
-	d.info.Samples = frames
-	if d.rs != nil {
-		d.info.Samples = d.rs.bank.outputLen(frames)
-	}
+	rate := int64(d.info.SourceRate)
+	d.info.Samples = (frames*SampleRate + rate - 1) / rate
 }
 
 func channelSelection(opts Options) (int, error) {
@@ -136,14 +161,17 @@ func (d *Decoder) Read(p []float32) (int, error) {
 			n, err = d.src.readMono(p)
 		}
 	}
-	if d.src.trunc && !d.info.Truncated {
+	if st := d.src.status(); st.truncated && !d.info.Truncated {
 		// Found at the end: correct the counts to what was there.
 		d.info.Truncated = true
-		d.setFrames(d.src.read / int64(d.src.format.blockAlign))
+		if _, ok := d.src.(*ffmpegSource); !ok {
+			d.setFrames(st.frames)
+		}
 	}
 	if err != nil {
 		if err == io.EOF {
 			d.done = true
+			d.atEnd()
 		} else {
 			d.err = fmt.Errorf("audio: reading samples: %w", err)
 		}
@@ -162,19 +190,33 @@ func (d *Decoder) Read(p []float32) (int, error) {
 // the decoder reaches the end of a short data chunk.
 func (d *Decoder) Info() Info { return d.info }
 
-// Truncated reports whether the data chunk turned out shorter than its
-// header says. Samples up to the cut were delivered.
-func (d *Decoder) Truncated() bool { return d.info.Truncated || d.src.trunc }
+// atEnd makes Info describe what was delivered once the stream is over.
+func (d *Decoder) atEnd() {
+	if fs, ok := d.src.(*ffmpegSource); ok {
+		fs.finish(&d.info)
+		return
+	}
+	if st := d.src.status(); st.frames != d.info.Frames {
+		d.setFrames(st.frames)
+	}
+}
+
+// Truncated reports whether the file turned out shorter than its header
+// says. Samples up to the cut were delivered.
+func (d *Decoder) Truncated() bool { return d.info.Truncated || d.src.status().truncated }
 
 // Warning returns a non-fatal problem worth telling the user about: an
-// error wrapping ErrTruncated when the data chunk was cut short, else nil.
+// error wrapping ErrTruncated when the file was cut short (with the
+// lengths it declares and holds), or one wrapping ErrCorrupt when damage
+// was skipped; else nil.
 func (d *Decoder) Warning() error {
-	if !d.Truncated() {
-		return nil
+	if w := d.src.status().warning; w != nil {
+		return w
 	}
-	want := d.src.declared / int64(d.src.format.blockAlign)
-	return fmt.Errorf("audio: %w file: the header declares %d frames (%.2f s) but only %d (%.2f s) are present",
-		ErrTruncated, want, float64(want)/float64(d.info.SourceRate), d.info.Frames, d.info.Duration)
+	if d.info.Truncated {
+		return fmt.Errorf("audio: %w file: only %.2f s of audio are present", ErrTruncated, d.info.Duration)
+	}
+	return nil
 }
 
 // Err returns the error that ended the stream early, or nil when the
@@ -188,8 +230,12 @@ func (d *Decoder) Close() error {
 		return nil
 	}
 	d.closed = true
-	if d.closer != nil {
-		return d.closer.Close()
+	var err error
+	if c, ok := d.src.(io.Closer); ok {
+		err = c.Close()
 	}
-	return nil
+	if d.closer != nil {
+		err = errors.Join(err, d.closer.Close())
+	}
+	return err
 }

@@ -43,7 +43,7 @@ func Example() {
 	fmt.Printf("%s, %d Hz, %d channels, %.1f s -> %d samples at 16 kHz\n",
 		info.Format, info.SourceRate, info.Channels, info.Duration, info.Samples)
 
-	c := audio.NewChunker(d, audio.ChunkOptions{}) // 30 s chunks, cut in the last 5 s
+	c := audio.NewChunker(d, audio.ChunkOptions{}) // 30 s chunks, cut in the last 10 s
 	for {
 		ch, err := c.Next()
 		if err == io.EOF {
@@ -61,7 +61,7 @@ func Example() {
 	}
 	// Output:
 	// wav/pcm16, 44100 Hz, 2 channels, 75.0 s -> 1200000 samples at 16 kHz
-	// chunk 0: 0.00..28.23 s silent=false
-	// chunk 1: 28.23..58.23 s silent=false
-	// chunk 2: 58.23..75.00 s silent=false
+	// chunk 0: 0.00..28.14 s silent=false
+	// chunk 1: 28.14..58.14 s silent=false
+	// chunk 2: 58.14..75.00 s silent=false
 }

@@ -301,9 +301,9 @@ func (r *resampler) run(out []float32) int {
 	return k
 }
 
-// dot is the inner product of two equally long vectors, with four
-// independent accumulators.
-func dot(x, h []float32) float32 {
+// dotGo is the inner product of two equally long vectors, with four
+// independent accumulators (dot uses AVX2 where the CPU has it).
+func dotGo(x, h []float32) float32 {
 	h = h[:len(x)]
 	var s0, s1, s2, s3 float32
 	i := 0

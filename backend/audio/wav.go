@@ -124,9 +124,9 @@ func (c *countingReader) discard(n int64) (int64, error) {
 func notWAV(head []byte, fromOpen bool) error {
 	name := sniff(head)
 	if fromOpen {
-		msg := ErrUnsupportedFormat.Error() + " (unrecognised content; only WAV is supported without ffmpeg)"
+		msg := ErrUnsupportedFormat.Error() + " (unrecognised content)"
 		if name != "" {
-			msg = ErrUnsupportedFormat.Error() + ": " + name + " (only WAV is supported without ffmpeg)"
+			msg = ErrUnsupportedFormat.Error() + ": " + name
 		}
 		return &multiError{msg: msg, errs: []error{ErrUnsupportedFormat, ErrNotWAV}}
 	}
@@ -407,6 +407,18 @@ func newWAVSource(cr *countingReader, h wavHeader, sel int) *wavSource {
 		raw:      make([]byte, frames*h.format.blockAlign),
 		scratch:  make([]float32, frames*h.format.channels),
 	}
+}
+
+func (s *wavSource) status() sourceStatus {
+	ba := int64(s.format.blockAlign)
+	st := sourceStatus{frames: s.read / ba, truncated: s.trunc}
+	if s.trunc {
+		want := s.declared / ba
+		rate := float64(s.format.rate)
+		st.warning = fmt.Errorf("audio: %w file: the header declares %d frames (%.2f s) but only %d (%.2f s) are present",
+			ErrTruncated, want, float64(want)/rate, st.frames, float64(st.frames)/rate)
+	}
+	return st
 }
 
 // readMono fills dst with up to len(dst) mono samples. It returns io.EOF at

@@ -8,56 +8,249 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
-// minDisplay is how long a cue stays on screen at least, in milliseconds,
-// unless the next cue starts sooner.
-const minDisplay = 500
+// Subtitle conventions (the common broadcast and streaming guidelines).
+// Cues are built from word timestamps so that each holds what was said
+// while it is on screen.
+const (
+	// MaxLineChars is the most characters (runes) on one subtitle line.
+	MaxLineChars = 42
+	// MaxLines is the most lines in one cue.
+	MaxLines = 2
+	// MaxCueMillis is the longest a cue stays on screen.
+	MaxCueMillis = 7000
+	// MinCueMillis is how long a cue stays at least, where the next cue
+	// and the end of the media leave room, so it can be read.
+	MinCueMillis = 1000
+	// MinGapMillis separates consecutive cues, so a viewer sees the text
+	// change (two frames at 25 fps).
+	MinGapMillis = 80
+	// maxPauseMillis: a pause this long between two words ends the cue.
+	maxPauseMillis = 1500
+)
 
-// cue is one subtitle: times in whole milliseconds, text without blank
-// lines.
+// cue is one subtitle: times in whole milliseconds, its lines.
 type cue struct {
 	start, end int64
-	text       string
+	lines      []string
 }
 
-// cues turns segments into subtitles, one cue per segment, with times every
-// player accepts: sorted, each cue ends after it starts, no cue overlaps the
-// next (an end is clipped to the next start), and a short cue is stretched
-// to minDisplay where the next cue and the end of the media leave room.
-// Segments without text are dropped; a blank line would end the cue early.
+func (c cue) text() string { return strings.Join(c.lines, "\n") }
+
+// token is a unit of cue text with its time span in ms: a word, or a piece
+// of a word too long for a line.
+type token struct {
+	text       string
+	start, end int64
+}
+
+// cues turns a transcript into subtitles that follow the conventions
+// above and that every player accepts: sorted, every cue ends after it
+// starts, at least MinGapMillis before the next begins. A cue never spans
+// two segments; within one it ends at a sentence end, a long pause, or
+// when the next word would break a limit.
 func cues(t transcript.Transcript) []cue {
 	var cs []cue
 	for _, s := range t.Segments {
-		text := cleanText(s.Text, "\n")
-		if text == "" {
-			continue
-		}
-		start, end := millis(s.Start), millis(s.End)
-		cs = append(cs, cue{start: start, end: max(end, start), text: text})
+		cs = append(cs, segmentCues(s)...)
 	}
 	slices.SortStableFunc(cs, func(a, b cue) int { return cmp.Compare(a.start, b.start) })
+	return retime(cs, millis(t.Duration))
+}
 
-	// Cues that start together are moved apart by a millisecond each, so
-	// every cue keeps at least a millisecond of its own.
+// retime makes the times of sorted cues valid: starts pushed apart far
+// enough for the previous cue to keep a millisecond and the gap, each cue
+// stretched towards MinCueMillis (not past the media's end when that is
+// known), capped at MaxCueMillis, and ended MinGapMillis before the next.
+func retime(cs []cue, duration int64) []cue {
 	for i := 1; i < len(cs); i++ {
-		cs[i].start = max(cs[i].start, cs[i-1].start+1)
+		cs[i].start = max(cs[i].start, cs[i-1].start+1+MinGapMillis)
 	}
-	duration := millis(t.Duration)
 	for i := range cs {
 		c := &cs[i]
-		stretch := c.start + minDisplay
+		c.end = max(c.end, c.start+1)
+		stretch := c.start + MinCueMillis
 		if i == len(cs)-1 && duration > c.start {
-			stretch = min(stretch, duration) // not past the end of the media
+			stretch = min(stretch, duration)
 		}
-		c.end = max(c.end, stretch)
+		c.end = min(max(c.end, stretch), c.start+MaxCueMillis)
 		if i+1 < len(cs) {
-			c.end = min(c.end, cs[i+1].start)
+			c.end = min(c.end, cs[i+1].start-MinGapMillis)
 		}
 	}
 	return cs
+}
+
+// segmentCues packs one segment's tokens into cues.
+func segmentCues(s transcript.Segment) []cue {
+	toks := tokens(s)
+	var out []cue
+	var cur []token
+	flush := func() {
+		if len(cur) > 0 {
+			lines, _ := wrap(cur)
+			out = append(out, cue{start: cur[0].start, end: cur[len(cur)-1].end, lines: lines})
+			cur = nil
+		}
+	}
+	for _, tk := range toks {
+		if n := len(cur); n > 0 {
+			last := cur[n-1]
+			_, fits := wrap(append(cur[:n:n], tk))
+			switch {
+			case !fits,
+				tk.end-cur[0].start > MaxCueMillis,
+				tk.start-last.end >= maxPauseMillis,
+				endsSentence(last.text),
+				endsClause(last.text) && width(cur) >= MaxLineChars:
+				flush()
+			}
+		}
+		cur = append(cur, tk)
+	}
+	flush()
+	return out
+}
+
+// tokens are the segment's words with times in ms, each at most a line
+// long. Words carry the times; when their text lost the punctuation or
+// spelling the segment's text has, and the two still pair up one to one,
+// the segment's spelling is shown. A segment without words (timestamps
+// off) has its text spread over its span in proportion to length.
+func tokens(s transcript.Segment) []token {
+	fields := strings.Fields(strings.ReplaceAll(s.Text, "\uFEFF", ""))
+	var toks []token
+	if len(s.Words) > 0 {
+		useText := len(fields) == len(s.Words)
+		for i, w := range s.Words {
+			text := strings.Join(strings.Fields(strings.ReplaceAll(w.Word, "\uFEFF", "")), " ")
+			if useText {
+				text = fields[i]
+			}
+			if text == "" {
+				continue
+			}
+			start := millis(w.Start)
+			toks = append(toks, token{text: text, start: start, end: max(millis(w.End), start)})
+		}
+	} else {
+		toks = spread(fields, millis(s.Start), max(millis(s.End), millis(s.Start)))
+	}
+	var out []token
+	for _, tk := range toks {
+		out = append(out, splitLong(tk)...)
+	}
+	return out
+}
+
+// spread gives words consecutive spans over [start, end] in proportion to
+// their length.
+func spread(words []string, start, end int64) []token {
+	total := 0
+	for _, w := range words {
+		total += utf8.RuneCountInString(w) + 1
+	}
+	var out []token
+	at := 0
+	for _, w := range words {
+		s := start + int64(math.Round(float64(end-start)*float64(at)/float64(total)))
+		at += utf8.RuneCountInString(w) + 1
+		e := start + int64(math.Round(float64(end-start)*float64(at)/float64(total)))
+		out = append(out, token{text: w, start: s, end: e})
+	}
+	return out
+}
+
+// splitLong cuts a token longer than a line into line-sized pieces, times
+// shared out in proportion (a URL, or text in a script without spaces).
+func splitLong(tk token) []token {
+	runes := []rune(tk.text)
+	if len(runes) <= MaxLineChars {
+		return []token{tk}
+	}
+	var pieces []string
+	for len(runes) > 0 {
+		n := min(len(runes), MaxLineChars)
+		pieces = append(pieces, string(runes[:n]))
+		runes = runes[n:]
+	}
+	return spread(pieces, tk.start, tk.end)
+}
+
+// wrap lays tokens out on at most MaxLines lines of at most MaxLineChars,
+// balanced: of the ways to break, the one whose longer line is shortest
+// (ties: the shorter line on top). It reports false when they do not fit.
+func wrap(toks []token) ([]string, bool) {
+	whole := join(toks)
+	if utf8.RuneCountInString(whole) <= MaxLineChars {
+		return []string{whole}, true
+	}
+	best, bestLen := -1, math.MaxInt
+	for k := 1; k < len(toks); k++ {
+		a, b := width(toks[:k]), width(toks[k:])
+		if a > MaxLineChars || b > MaxLineChars {
+			continue
+		}
+		if m := max(a, b); m < bestLen || m == bestLen && a <= b {
+			best, bestLen = k, m
+		}
+	}
+	if best < 0 {
+		return hardWrap(whole), false
+	}
+	return []string{join(toks[:best]), join(toks[best:])}, true
+}
+
+// hardWrap is the last resort for text that cannot fit (never reached by
+// segmentCues, which starts a new cue instead): lines cut at MaxLineChars.
+func hardWrap(s string) []string {
+	var lines []string
+	r := []rune(s)
+	for len(r) > 0 {
+		n := min(len(r), MaxLineChars)
+		lines = append(lines, strings.TrimSpace(string(r[:n])))
+		r = r[n:]
+	}
+	return lines
+}
+
+func width(toks []token) int { return utf8.RuneCountInString(join(toks)) }
+
+// join puts spaces between tokens, except between two characters of
+// scripts written without them (Chinese, Japanese).
+func join(toks []token) string {
+	var b strings.Builder
+	for i, tk := range toks {
+		if i > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(toks[i-1].text)
+			next, _ := utf8.DecodeRuneInString(tk.text)
+			if !unspaced(prev) || !unspaced(next) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(tk.text)
+	}
+	return b.String()
+}
+
+func unspaced(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) ||
+		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF) // CJK punctuation, full-width forms
+}
+
+func endsSentence(w string) bool {
+	w = strings.TrimRight(w, `"'”’)]»`)
+	return strings.HasSuffix(w, ".") || strings.HasSuffix(w, "?") || strings.HasSuffix(w, "!") ||
+		strings.HasSuffix(w, "…") || strings.HasSuffix(w, "。") || strings.HasSuffix(w, "？") || strings.HasSuffix(w, "！")
+}
+
+func endsClause(w string) bool {
+	return strings.HasSuffix(w, ",") || strings.HasSuffix(w, ";") || strings.HasSuffix(w, ":") ||
+		strings.HasSuffix(w, "、") || strings.HasSuffix(w, "，")
 }
 
 // maxMillis caps absurd times (about 285 years) so they cannot overflow.
@@ -109,7 +302,7 @@ func renderSRT(t transcript.Transcript) []byte {
 		}
 		// Some readers take any line with "-->" for a timing line. One pass
 		// is not enough: "--->" becomes "-->".
-		text := c.text
+		text := c.text()
 		for strings.Contains(text, "-->") {
 			text = strings.ReplaceAll(text, "-->", "->")
 		}
@@ -128,28 +321,7 @@ func renderVTT(t transcript.Transcript) []byte {
 	var b bytes.Buffer
 	b.WriteString("WEBVTT\n")
 	for _, c := range cues(t) {
-		fmt.Fprintf(&b, "\n%s --> %s\n%s\n", timestamp(c.start, '.'), timestamp(c.end, '.'), vttEscaper.Replace(c.text))
+		fmt.Fprintf(&b, "\n%s --> %s\n%s\n", timestamp(c.start, '.'), timestamp(c.end, '.'), vttEscaper.Replace(c.text()))
 	}
 	return b.Bytes()
-}
-
-// renderTXT writes the text, one segment per line, ending with a newline.
-// A transcript without segments falls back to its Text; no text at all
-// means an empty file.
-func renderTXT(t transcript.Transcript) []byte {
-	var lines []string
-	for _, s := range t.Segments {
-		if line := cleanText(s.Text, " "); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	if len(lines) == 0 {
-		if text := cleanText(t.Text, "\n"); text != "" {
-			lines = append(lines, text)
-		}
-	}
-	if len(lines) == 0 {
-		return []byte{}
-	}
-	return []byte(strings.Join(lines, "\n") + "\n")
 }

@@ -1,6 +1,7 @@
 // Package export turns a transcript into the files users keep: JSON (the
-// public schema), SRT and WebVTT subtitles, and plain text. Rendering is
-// pure; writing the bytes to disk is the caller's job (staging.WriteFileAtomic).
+// public schema), SRT and WebVTT subtitles, plain text (optionally with
+// times), CSV and Markdown. Rendering is pure; writing the bytes to disk
+// is the caller's job (staging.WriteFileAtomic).
 package export
 
 import (
@@ -14,14 +15,26 @@ import (
 
 // Formats lists the supported formats. A format's name is also its file
 // extension.
-var Formats = []string{"json", "srt", "vtt", "txt"}
+var Formats = []string{"json", "srt", "vtt", "txt", "csv", "md"}
 
 // ErrUnknownFormat is wrapped by the errors Render and ParseFormats return
 // for a format not in Formats.
 var ErrUnknownFormat = errors.New("unknown export format")
 
-// Render returns t in format, one of Formats.
+// Options tune rendering. The zero value is the default.
+type Options struct {
+	// TXTTimestamps starts every line of the txt format with the
+	// segment's times: "[00:01:02.500 --> 00:01:04.000] text".
+	TXTTimestamps bool
+}
+
+// Render returns t in format, one of Formats, with default options.
 func Render(t transcript.Transcript, format string) ([]byte, error) {
+	return RenderOptions(t, format, Options{})
+}
+
+// RenderOptions returns t in format, one of Formats.
+func RenderOptions(t transcript.Transcript, format string, opts Options) ([]byte, error) {
 	switch format {
 	case "json":
 		return renderJSON(t)
@@ -30,7 +43,11 @@ func Render(t transcript.Transcript, format string) ([]byte, error) {
 	case "vtt":
 		return renderVTT(t), nil
 	case "txt":
-		return renderTXT(t), nil
+		return renderTXT(t, opts.TXTTimestamps), nil
+	case "csv":
+		return renderCSV(t)
+	case "md":
+		return renderMarkdown(t), nil
 	}
 	return nil, unknown(format)
 }

@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
@@ -76,6 +79,23 @@ var fixtures = []struct {
 			{Start: 360000.5, End: 360001.75, Text: "A hundred hours in."},
 		},
 	}},
+	{"lecture-words", transcript.Transcript{
+		Source:   "/data/lecture.wav",
+		SHA256:   "ef2d127de37b942baad06145e54b0c619a1f22327b2ebbcfbec78f5564afe39d",
+		Duration: 24,
+		Model:    "parakeet-tdt-0.6b-v2",
+		Text:     "Welcome. Today we look at how speech recognition models turn audio into text, one chunk at a time. Questions come later. slowly spoken words fill https://example.org/a/very/long/address/that/goes/on/and/on 東京へ行きます。",
+		Segments: []transcript.Segment{
+			{Start: 0, End: 6.4, Text: "Welcome. Today we look at how speech recognition models turn audio into text, one chunk at a time.", Words: words(
+				"Welcome.", 0, 0.6, "Today", 1.08, 1.3, "we", 1.35, 1.45, "look", 1.5, 1.7, "at", 1.75, 1.85, "how", 1.9, 2.1,
+				"speech", 2.15, 2.5, "recognition", 2.55, 3.1, "models", 3.15, 3.5, "turn", 3.55, 3.75, "audio", 3.8, 4.1,
+				"into", 4.15, 4.3, "text,", 4.35, 4.92, "one", 5.0, 5.2, "chunk", 5.25, 5.6, "at", 5.65, 5.75, "a", 5.8, 5.85, "time.", 5.9, 6.4)},
+			{Start: 8.6, End: 12, Text: "Questions come later.", Words: words("Questions", 8.6, 9.2, "come", 11.2, 11.5, "later.", 11.55, 12)},
+			{Start: 13, End: 20.8, Text: "slowly spoken words fill", Words: words("slowly", 13, 15, "spoken", 15.5, 17.5, "words", 18, 19.4, "fill", 19.5, 20.8)},
+			{Start: 21, End: 22, Text: "https://example.org/a/very/long/address/that/goes/on/and/on", Words: words("https://example.org/a/very/long/address/that/goes/on/and/on", 21, 22)},
+			{Start: 22, End: 23, Text: "東京へ行きます。", Words: words("東京", 22, 22.4, "へ", 22.4, 22.5, "行きます。", 22.5, 23)},
+		},
+	}},
 	{"touching-and-overlapping", transcript.Transcript{
 		Source:   "/data/crosstalk.wav",
 		SHA256:   "4b227777d4dd1fc61c6f884f48641d02b4d121d3fd328cb08b5531fcacdabf8a",
@@ -96,12 +116,37 @@ var fixtures = []struct {
 	}},
 }
 
+// words builds a word list from (text, start, end) triples.
+func words(spec ...any) []transcript.Word {
+	var out []transcript.Word
+	for i := 0; i+2 < len(spec); i += 3 {
+		num := func(v any) float64 {
+			if f, ok := v.(float64); ok {
+				return f
+			}
+			return float64(v.(int))
+		}
+		out = append(out, transcript.Word{Word: spec[i].(string), Start: num(spec[i+1]), End: num(spec[i+2])})
+	}
+	return out
+}
+
 func TestGolden(t *testing.T) {
+	type variant struct {
+		suffix, format string
+		opts           Options
+	}
+	var variants []variant
+	for _, f := range Formats {
+		variants = append(variants, variant{f, f, Options{}})
+	}
+	variants = append(variants, variant{"ts.txt", "txt", Options{TXTTimestamps: true}})
 	for _, fx := range fixtures {
-		for _, format := range Formats {
-			name := fx.name + "." + format
+		for _, v := range variants {
+			format := v.format
+			name := fx.name + "." + v.suffix
 			t.Run(name, func(t *testing.T) {
-				got, err := Render(fx.t, format)
+				got, err := RenderOptions(fx.t, format, v.opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -136,14 +181,14 @@ func TestCueTiming(t *testing.T) {
 		start, end int64
 		text       string
 	}{
-		{0, 800, "negative start"},        // clamped to 0
-		{800, 1500, "touching"},           // clipped to the next start
-		{1500, 2200, "overlapping"},       // untouched
-		{2500, 3000, "short"},             // stretched to 0.5 s
-		{3200, 3400, "ends before start"}, // stretched, clipped to the next start
-		{3400, 3401, "tie"},               // one millisecond before its twin
-		{3401, 3901, "tied"},              // moved by a millisecond, still shown 0.5 s
-		{4800, 5000, "late\nline two"},    // stretched to the media's end, not further
+		{0, 720, "negative start"},        // clamped to 0; ends a gap before the next
+		{800, 1420, "touching"},           // clipped to a gap before the next start
+		{1500, 2420, "overlapping"},       // stretched towards 1 s, clipped by the next
+		{2500, 3120, "short"},             // the same
+		{3200, 3320, "ends before start"}, // end raised, then stretched and clipped
+		{3400, 3401, "tie"},               // keeps a millisecond before its twin
+		{3481, 4481, "tied"},              // moved a millisecond and a gap later, shown 1 s
+		{4800, 5000, "late line two"},     // stretched only to the end of the media
 	}
 	var fx transcript.Transcript
 	for _, f := range fixtures {
@@ -156,9 +201,43 @@ func TestCueTiming(t *testing.T) {
 		t.Fatalf("got %d cues, want %d: %+v", len(got), len(want), got)
 	}
 	for i, w := range want {
-		if got[i].start != w.start || got[i].end != w.end || got[i].text != w.text {
-			t.Errorf("cue %d = %+v, want %+v", i+1, got[i], w)
+		if got[i].start != w.start || got[i].end != w.end || got[i].text() != w.text {
+			t.Errorf("cue %d = %d..%d %q, want %+v", i+1, got[i].start, got[i].end, got[i].text(), w)
 		}
+	}
+}
+
+func TestCuesFromWords(t *testing.T) {
+	var fx transcript.Transcript
+	for _, f := range fixtures {
+		if f.name == "lecture-words" {
+			fx = f.t
+		}
+	}
+	var got []string
+	for _, c := range cues(fx) {
+		got = append(got, fmt.Sprintf("%d-%d %s", c.start, c.end, strings.Join(c.lines, " | ")))
+	}
+	want := []string{
+		// A sentence end closes a cue.
+		"0-1000 Welcome.",
+		// Two balanced lines; past a line's worth, a comma closes a cue.
+		"1080-4920 Today we look at how speech recognition | models turn audio into text,",
+		"5000-6400 one chunk at a time.",
+		// A pause of 1.5 s or more ends a cue.
+		"8600-9600 Questions",
+		"11200-12200 come later.",
+		// Seven seconds at most, even within one short line.
+		"13000-19400 slowly spoken words",
+		"19500-20800 fill",
+		// A word longer than a line is cut into line-sized pieces; the cue
+		// ends a gap before the next.
+		"21000-21920 https://example.org/a/very/long/address/th | at/goes/on/and/on",
+		// No spaces between Japanese words.
+		"22000-23000 東京へ行きます。",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("cues:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -217,11 +296,22 @@ func FuzzSubtitles(f *testing.F) {
 func checkSubtitles(t *testing.T, tr transcript.Transcript) {
 	t.Helper()
 	withText := 0
+	var want []rune // every character of the text, in any order
 	for _, s := range tr.Segments {
-		if cleanText(s.Text, "\n") != "" {
+		text := s.Text
+		if len(s.Words) > 0 {
+			var ws []string
+			for _, w := range s.Words {
+				ws = append(ws, w.Word)
+			}
+			text = strings.Join(ws, " ")
+		}
+		if strings.Join(strings.Fields(strings.ReplaceAll(text, "\uFEFF", "")), "") != "" {
 			withText++
 		}
+		want = append(want, visible(text)...)
 	}
+	slices.Sort(want)
 	for _, format := range []string{"srt", "vtt"} {
 		out, err := Render(tr, format)
 		if err != nil {
@@ -231,14 +321,36 @@ func checkSubtitles(t *testing.T, tr transcript.Transcript) {
 		if err != nil {
 			t.Fatalf("invalid %s: %v\nsegments: %+v\n%s", format, err, tr.Segments, out)
 		}
-		if len(parsed) != withText {
+		if len(parsed) < withText {
 			t.Fatalf("%s has %d cues for %d segments with text", format, len(parsed), withText)
+		}
+		if format == "vtt" { // SRT rewrites "-->"; WebVTT escapes it
+			var got []rune
+			for _, c := range parsed {
+				got = append(got, visible(vttUnescaper.Replace(strings.Join(c.lines, " ")))...)
+			}
+			slices.Sort(got)
+			if string(got) != string(want) {
+				t.Fatalf("vtt text %q, want the characters of %q", string(got), string(want))
+			}
 		}
 	}
 }
 
+// visible is s without white space and byte-order marks.
+func visible(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if !unicode.IsSpace(r) && r != '\uFEFF' {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func randomTranscript(rng *rand.Rand) transcript.Transcript {
-	texts := []string{"hello", "", "  ", "two\nlines", "a\r\n\r\nb", "x --> y", "<i>&</i>", "終わり"}
+	texts := []string{"hello", "", "  ", "two\nlines", "a\r\n\r\nb", "x --> y", "<i>&</i>", "終わり", "\uFEFF"}
+	vocab := []string{"a", "word,", "longer.", "東京", "へ", "supercalifragilisticexpialidocious-and-then-some-more", "?", "x-->y", "&amp;"}
 	var tr transcript.Transcript
 	tr.Duration = rng.Float64() * 20
 	at := rng.Float64() * 2
@@ -248,14 +360,29 @@ func randomTranscript(rng *rand.Rand) transcript.Transcript {
 		if rng.IntN(8) == 0 {
 			end = start
 		}
-		tr.Segments = append(tr.Segments, transcript.Segment{Start: start, End: end, Text: texts[rng.IntN(len(texts))]})
+		seg := transcript.Segment{Start: start, End: end, Text: texts[rng.IntN(len(texts))]}
+		if rng.IntN(2) == 0 { // words, some backwards, some long, some far apart
+			var ws []string
+			wt := start
+			for range 1 + rng.IntN(40) {
+				w := transcript.Word{Word: vocab[rng.IntN(len(vocab))], Start: wt, End: wt + (rng.Float64()-0.1)*0.8}
+				wt += rng.Float64() * 1.2
+				if rng.IntN(10) == 0 {
+					wt += 3
+				}
+				seg.Words = append(seg.Words, w)
+				ws = append(ws, w.Word)
+			}
+			seg.Text = strings.Join(ws, " ")
+		}
+		tr.Segments = append(tr.Segments, seg)
 		at = max(at, start)
 	}
 	return tr
 }
 
 func TestParseSubtitlesCatchesBrokenFiles(t *testing.T) {
-	good := "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:02,000 --> 00:00:03,000\nthere\n"
+	good := "1\n00:00:01,000 --> 00:00:02,000\nhi\n\n2\n00:00:02,080 --> 00:00:03,000\nthere\n"
 	if _, err := parseSubtitles([]byte(good), false); err != nil {
 		t.Fatalf("rejects a good file: %v", err)
 	}
@@ -269,7 +396,11 @@ func TestParseSubtitlesCatchesBrokenFiles(t *testing.T) {
 		"comma vs dot":    strings.Replace(good, "01,000", "01.000", 1),
 		"cue settings":    strings.Replace(good, "02,000\nhi", "02,000 align:start\nhi", 1),
 		"end == start":    strings.Replace(good, "00:00:02,000\nhi", "00:00:01,000\nhi", 1),
-		"overlap":         strings.Replace(good, "00:00:02,000 --> 00:00:03,000", "00:00:01,500 --> 00:00:03,000", 1),
+		"overlap":         strings.Replace(good, "00:00:02,080 --> 00:00:03,000", "00:00:01,500 --> 00:00:03,000", 1),
+		"gap too small":   strings.Replace(good, "00:00:02,080", "00:00:02,079", 1),
+		"over 7 s":        strings.Replace(good, "00:00:01,000 --> 00:00:02,000", "00:00:01,000 --> 00:00:08,001", 1) + "",
+		"line too long":   strings.Replace(good, "hi", strings.Repeat("é", 43), 1),
+		"three lines":     strings.Replace(good, "hi", "a\nb\nc", 1),
 		"no text":         "1\n00:00:01,000 --> 00:00:02,000\n",
 	}
 	for name, s := range bad {
@@ -277,7 +408,7 @@ func TestParseSubtitlesCatchesBrokenFiles(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := parseSubtitles([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n"), true); err != nil {
+	if _, err := parseSubtitles([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi &amp; "+strings.Repeat("x", 37)+"\n"), true); err != nil {
 		t.Errorf("rejects a good VTT file: %v", err)
 	}
 	for name, s := range map[string]string{
@@ -348,7 +479,7 @@ func TestJSONRejectsNonNumbers(t *testing.T) {
 func TestRenderUnknownFormat(t *testing.T) {
 	for _, f := range []string{"docx", "", "SRT", ".srt"} {
 		_, err := Render(transcript.Transcript{}, f)
-		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "json, srt, vtt, txt") {
+		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "json, srt, vtt, txt, csv, md") {
 			t.Errorf("Render(%q) error = %v, want ErrUnknownFormat listing the formats", f, err)
 		}
 	}
@@ -364,8 +495,9 @@ func TestParseFormats(t *testing.T) {
 		{"srt, JSON ,Srt", []string{"srt", "json"}, ""},
 		{"txt,,vtt,", []string{"txt", "vtt"}, ""},
 		{" VTT ", []string{"vtt"}, ""},
-		{"json,docx", nil, `unknown export format "docx" (supported: json, srt, vtt, txt)`},
-		{"", nil, "no export format given (supported: json, srt, vtt, txt)"},
+		{"json,docx", nil, `unknown export format "docx" (supported: json, srt, vtt, txt, csv, md)`},
+		{"", nil, "no export format given (supported: json, srt, vtt, txt, csv, md)"},
+		{"CSV,md", []string{"csv", "md"}, ""},
 		{" , ", nil, "no export format given"},
 	}
 	for _, tt := range tests {

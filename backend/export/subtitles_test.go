@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // parsedCue is a cue read back from an SRT or WebVTT file, times in ms.
@@ -23,8 +24,10 @@ var (
 // checks the rules this package promises: UTF-8 without byte-order mark, LF
 // only, cues separated by exactly one blank line, one newline at the end,
 // SRT cues numbered from 1, timing lines in the exact format without cue
-// settings, every cue with text, ending after it starts and not before the
-// previous cue ends.
+// settings, every cue with text, ending after it starts and at least
+// MinGapMillis before the next starts, lasting at most MaxCueMillis, with at
+// most MaxLines lines of at most MaxLineChars characters (as displayed:
+// WebVTT's character references count as one).
 func parseSubtitles(data []byte, vtt bool) ([]parsedCue, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")):
@@ -79,13 +82,29 @@ func parseSubtitles(data []byte, vtt bool) ([]parsedCue, error) {
 		if c.end <= c.start {
 			return nil, fmt.Errorf("cue %d: ends at %d ms, not after its start %d ms", i+1, c.end, c.start)
 		}
-		if i > 0 && c.start < cues[i-1].end {
-			return nil, fmt.Errorf("cue %d: starts at %d ms, before cue %d ends at %d ms", i+1, c.start, i, cues[i-1].end)
+		if c.end-c.start > MaxCueMillis {
+			return nil, fmt.Errorf("cue %d: lasts %d ms, more than %d", i+1, c.end-c.start, MaxCueMillis)
+		}
+		if i > 0 && c.start < cues[i-1].end+MinGapMillis {
+			return nil, fmt.Errorf("cue %d: starts at %d ms, less than %d ms after cue %d ends at %d ms", i+1, c.start, MinGapMillis, i, cues[i-1].end)
+		}
+		if len(c.lines) > MaxLines {
+			return nil, fmt.Errorf("cue %d: %d lines, more than %d", i+1, len(c.lines), MaxLines)
+		}
+		for _, l := range c.lines {
+			if vtt {
+				l = vttUnescaper.Replace(l)
+			}
+			if n := utf8.RuneCountInString(l); n > MaxLineChars {
+				return nil, fmt.Errorf("cue %d: line %q has %d characters, more than %d", i+1, l, n, MaxLineChars)
+			}
 		}
 		cues = append(cues, c)
 	}
 	return cues, nil
 }
+
+var vttUnescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 func parseMillis(hms []string) int64 {
 	var n [4]int64

@@ -138,7 +138,7 @@ func TestRecognizeRetriesTransientFailures(t *testing.T) {
 	var calls atomic.Int32
 	// Every other request fails UNAVAILABLE (seeded), yet all succeed.
 	addr := tritontest.Start(t, tritontest.Options{FailRate: 0.5, Seed: 3, Models: []tritontest.Model{shapeModel{name: "m", maxBatch: 1, calls: &calls}}})
-	s, err := Connect(addr)
+	s, err := ConnectConfig(Config{Addresses: []string{addr}, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,9 @@ package inference
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/avast/retry-go/v4"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
@@ -24,6 +21,24 @@ type Model struct {
 	// shape [1, N]; otherwise [N].
 	batched      bool
 	hasTimestamp bool
+
+	// What the model's config says about how it runs, for sizing the
+	// requests in flight (see SuggestedInFlight).
+	MaxBatchSize    int  // 0: the model does not batch
+	DynamicBatching bool // the server gathers requests into batches
+	Instances       int  // model instances executing at once (at least 1)
+}
+
+// SuggestedInFlight is how many requests keep this model busy without
+// flooding the server: with a dynamic batcher, two full batches per
+// instance (one executing, one gathering); otherwise two per instance. It
+// is a starting point for a Limiter's Max, at least 2 and at most 64.
+func (m *Model) SuggestedInFlight() int {
+	n := 2 * m.Instances
+	if m.DynamicBatching && m.MaxBatchSize > 0 {
+		n = 2 * m.MaxBatchSize * m.Instances
+	}
+	return min(max(n, 2), 64)
 }
 
 // describe reads a model's metadata and config and checks them against the
@@ -38,7 +53,12 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 	if err != nil {
 		return nil, s.explain(err, name)
 	}
-	m := &Model{server: s, Name: name, batched: cfg.GetMaxBatchSize() > 0}
+	m := &Model{server: s, Name: name, batched: cfg.GetMaxBatchSize() > 0,
+		MaxBatchSize: int(max(cfg.GetMaxBatchSize(), 0)), DynamicBatching: cfg.GetDynamicBatching() != nil}
+	for _, g := range cfg.GetInstanceGroup() {
+		m.Instances += int(max(g.GetCount(), 1))
+	}
+	m.Instances = max(m.Instances, 1)
 	if n := len(md.Versions); n > 0 {
 		m.Version = md.Versions[n-1]
 	}
@@ -67,16 +87,26 @@ func hasTensor(ts []triton.TensorMetadata, name, datatype string) bool {
 	return false
 }
 
-// Options are the contract's request parameters.
+// Options are the contract's request parameters and how one request is
+// sent.
 type Options struct {
 	Timestamps bool
 	SourceLang string // "" = not sent
 	TargetLang string
 	Task       string // "asr" or "ast"; "" = not sent
 	PNC        *bool  // nil = not sent
+
+	// Priority overrides Config.Priority for this request when > 0.
+	Priority int
+	// OnRetry, when set, hears about every failed attempt that will be
+	// retried, before the wait. It must not block for long.
+	OnRetry func(RetryEvent)
+	// Limiter, when set, bounds the attempts in flight: Recognize takes a
+	// slot for each attempt and gives it back with how it went.
+	Limiter *Limiter
 }
 
-func (o Options) params() map[string]any {
+func (o Options) params(priority int) map[string]any {
 	p := map[string]any{models.ParamTimestamps: o.Timestamps}
 	if o.SourceLang != "" {
 		p[models.ParamSourceLang] = o.SourceLang
@@ -90,29 +120,21 @@ func (o Options) params() map[string]any {
 	if o.PNC != nil {
 		p[models.ParamPNC] = *o.PNC
 	}
+	if o.Priority > 0 {
+		priority = o.Priority
+	}
+	if priority > 0 {
+		// A reserved key: Triton takes it as int64 (>= 0) or uint64.
+		p["priority"] = int64(priority)
+	}
 	return p
 }
 
-// Deadline for one chunk: a fixed allowance for queueing on a busy server
-// plus time in proportion to the audio.
-func chunkDeadline(samples int) time.Duration {
-	audio := time.Duration(float64(samples) / models.SampleRate * float64(time.Second))
-	return 10*time.Second + 2*audio
-}
-
-// Retry budget for transient failures of one chunk (server restarting,
-// overloaded, model reloading).
-var recognizeRetry = []retry.Option{
-	retry.Attempts(8),
-	retry.Delay(250 * time.Millisecond),
-	retry.MaxDelay(3 * time.Second),
-	retry.DelayType(retry.CombineDelay(retry.BackOffDelay, retry.RandomDelay)),
-	retry.MaxJitter(250 * time.Millisecond),
-	retry.LastErrorOnly(true),
-}
-
 // Recognize sends one chunk of 16 kHz mono samples and returns what the
-// model heard, times relative to the chunk. Transient failures are retried.
+// model heard, times relative to the chunk. Transient failures are retried
+// as Config.Retry allows; cancelling ctx cancels the call in flight and
+// stops retrying at once. samples are sent as they are, without a copy:
+// leave them unchanged until Recognize returns.
 func (m *Model) Recognize(ctx context.Context, id int, samples []float32, opts Options) (transcript.ChunkResult, error) {
 	shape := []int64{int64(len(samples))}
 	if m.batched {
@@ -125,27 +147,14 @@ func (m *Model) Recognize(ctx context.Context, id int, samples []float32, opts O
 	req := triton.InferRequest{
 		Model:   m.Name,
 		ID:      strconv.Itoa(id),
-		Inputs:  []triton.Input{{Name: models.InputAudio, Datatype: models.DatatypeFP32, Shape: shape, Raw: triton.EncodeFP32(samples)}},
+		Inputs:  []triton.Input{{Name: models.InputAudio, Datatype: models.DatatypeFP32, Shape: shape, Raw: triton.FP32Bytes(samples)}},
 		Outputs: outputs,
-		Params:  opts.params(),
+		Params:  opts.params(m.server.cfg.Priority),
 	}
-	var res *triton.InferResult
-	err := retry.Do(func() error {
-		callCtx, cancel := context.WithTimeout(ctx, chunkDeadline(len(samples)))
-		defer cancel()
-		var err error
-		res, err = m.server.client.Infer(callCtx, req)
-		var te *triton.Error
-		if err != nil && (!errors.As(err, &te) || !te.Temporary() || ctx.Err() != nil) {
-			return retry.Unrecoverable(err)
-		}
-		return err
-	}, append(recognizeRetry, retry.Context(ctx))...)
+	audio := time.Duration(float64(len(samples)) / models.SampleRate * float64(time.Second))
+	res, err := m.server.inferWithRetry(ctx, req, audio, id, m.Name, opts)
 	if err != nil {
-		if ctx.Err() != nil {
-			return transcript.ChunkResult{}, ctx.Err()
-		}
-		return transcript.ChunkResult{}, m.server.explain(err, m.Name)
+		return transcript.ChunkResult{}, err
 	}
 	text, err := res.Bytes(models.OutputTranscript)
 	if err != nil || len(text) != 1 {

@@ -4,66 +4,213 @@
 package inference
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
 )
 
-// Server is a connection to one Triton server.
+// Server is a connection to a Triton server, or to several replicas of
+// one that share the requests round-robin.
 type Server struct {
-	addr   string
-	client *triton.Client
+	addr     string // as displayed: the addresses, comma-separated
+	cfg      Config
+	client   *triton.Client
+	replicas []*triton.Client // one per address when there are several: status and statistics are per replica
 }
 
-// Connect prepares a connection to addr (host:port of Triton's gRPC
-// endpoint). Nothing is sent until the first call.
+// Config says how to reach a server and how to treat it.
+type Config struct {
+	// Addresses are host:port of Triton's gRPC endpoint (a host alone means
+	// port 8001), one per replica; or a single dns:///host:port target,
+	// whose every address is used.
+	Addresses []string
+	TLS       TLSConfig
+	// Headers go with every call, e.g. "authorization" for a gateway.
+	Headers map[string]string
+	// Priority is Triton's request priority: 1 is the highest, larger is
+	// lower; 0 leaves the model's default. Models without priority levels
+	// ignore it.
+	Priority int
+	// Retry bounds how hard a chunk is retried; zero fields take defaults.
+	Retry RetryPolicy
+	// ReconnectDelay is the first wait before connecting again after a
+	// connection failed (default 250 ms, growing to 5 s).
+	ReconnectDelay time.Duration
+}
+
+// TLSConfig turns on TLS. Setting any file or the server name turns it on
+// as well.
+type TLSConfig struct {
+	Enabled    bool
+	CAFile     string // certificates to trust (PEM); "" = the system's
+	CertFile   string // client certificate for mTLS (PEM), with KeyFile
+	KeyFile    string
+	ServerName string // name expected in the server's certificate
+}
+
+func (t TLSConfig) on() bool {
+	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != ""
+}
+
+// Connect prepares a plaintext connection to addr (host:port of Triton's
+// gRPC endpoint; several comma-separated for replicas) with default
+// settings. Nothing is sent until the first call.
 func Connect(addr string) (*Server, error) {
-	addr = strings.TrimSpace(addr)
-	if addr == "" {
+	return ConnectConfig(Config{Addresses: strings.Split(addr, ",")})
+}
+
+// ConnectConfig prepares a connection as cfg says. Nothing is sent until the
+// first call; settings that cannot work (a malformed address, an unreadable
+// certificate) fail here.
+func ConnectConfig(cfg Config) (*Server, error) {
+	var addrs []string
+	for _, a := range cfg.Addresses {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
 		return nil, apperr.New(apperr.CodeUnreachable, nil, "no server address set: enter host:port of a Triton server's gRPC endpoint (usually port 8001)")
 	}
-	c, err := triton.New(triton.Config{Addr: addr})
-	if err != nil {
-		return nil, apperr.New(apperr.CodeUnreachable, err, "server address %q is not valid: use host:port, e.g. localhost:8001", addr)
+	cfg.Addresses = addrs
+	cfg.Retry = cfg.Retry.withDefaults()
+	if cfg.Priority < 0 {
+		return nil, apperr.New(apperr.CodeSettings, nil, "request priority %d is negative: use 0 for the model's default, 1 for the highest", cfg.Priority)
 	}
-	return &Server{addr: addr, client: c}, nil
+	tc := triton.Config{Addrs: addrs, Headers: cfg.Headers, ReconnectDelay: cfg.ReconnectDelay}
+	if cfg.TLS.on() {
+		tc.TLS = &triton.TLS{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, ServerName: cfg.TLS.ServerName}
+	}
+	c, err := triton.New(tc)
+	if err != nil {
+		return nil, settingsError(err, strings.Join(addrs, ","))
+	}
+	s := &Server{addr: c.Addr(), cfg: cfg, client: c}
+	if addrs := c.Addrs(); len(addrs) > 1 {
+		for _, a := range addrs {
+			tc.Addrs = []string{a}
+			rc, err := triton.New(tc)
+			if err != nil {
+				s.Close()
+				return nil, settingsError(err, a)
+			}
+			s.replicas = append(s.replicas, rc)
+		}
+	}
+	return s, nil
 }
 
-// Addr is the server's address as given.
+func settingsError(err error, addr string) error {
+	var ce *triton.ConfigError
+	if errors.As(err, &ce) {
+		switch ce.Setting {
+		case "tls":
+			return apperr.New(apperr.CodeTLS, err, "TLS settings: %s", ce.Message)
+		case "header":
+			return apperr.New(apperr.CodeSettings, err, "request headers: %s", ce.Message)
+		}
+		return apperr.New(apperr.CodeUnreachable, err, "%s: use host:port, e.g. localhost:8001", ce.Message)
+	}
+	return apperr.New(apperr.CodeUnreachable, err, "server address %q is not valid: use host:port, e.g. localhost:8001", addr)
+}
+
+// Addr is the server's address as given (several are comma-separated).
 func (s *Server) Addr() string { return s.addr }
 
-// Close ends the connection.
-func (s *Server) Close() error { return s.client.Close() }
+// Close ends the connections.
+func (s *Server) Close() error {
+	err := s.client.Close()
+	for _, r := range s.replicas {
+		r.Close()
+	}
+	return err
+}
 
 // Status asks whether the server is live and ready, what it is, and for
-// every model in its repository: readiness, versions and statistics.
+// every model in its repository: readiness, versions and statistics. With
+// several replicas each is asked on its own connection (Replicas), and the
+// top level sums them up: live and ready when any is, counts added.
 func (s *Server) Status(ctx context.Context) (ServerStatus, error) {
-	st := ServerStatus{Address: s.addr, Models: []ModelStatus{}}
-	live, err := s.client.ServerLive(ctx)
+	if len(s.replicas) == 0 {
+		return s.statusOf(ctx, s.client, s.addr)
+	}
+	reps := make([]ServerStatus, len(s.replicas))
+	errs := make([]error, len(s.replicas))
+	var wg sync.WaitGroup
+	for i, c := range s.replicas {
+		wg.Go(func() { reps[i], errs[i] = s.statusOf(ctx, c, c.Addr()) })
+	}
+	wg.Wait()
+	st := ServerStatus{Address: s.addr, Models: []ModelStatus{}, TLS: s.cfg.TLS.on(), Replicas: reps}
+	var firstErr error
+	byName := map[string]int{}
+	for i, r := range reps {
+		if errs[i] != nil {
+			if errors.Is(errs[i], context.Canceled) {
+				return st, errs[i]
+			}
+			reps[i].Error = apperr.Message(errs[i])
+			firstErr = cmp.Or(firstErr, errs[i])
+			continue
+		}
+		st.Live = st.Live || r.Live
+		st.Ready = st.Ready || r.Ready
+		if st.Name == "" {
+			st.Name, st.Version, st.Extensions = r.Name, r.Version, r.Extensions
+		}
+		for _, m := range r.Models {
+			k, ok := byName[m.Name]
+			if !ok {
+				m.Versions = slices.Clone(m.Versions)
+				m.BatchStats = slices.Clone(m.BatchStats)
+				st.Models = append(st.Models, m)
+				byName[m.Name] = len(st.Models) - 1
+				continue
+			}
+			st.Models[k].merge(m)
+		}
+	}
+	if !st.Live && firstErr != nil {
+		return st, firstErr // no replica answered
+	}
+	sort.Slice(st.Models, func(i, j int) bool { return st.Models[i].Name < st.Models[j].Name })
+	return st, nil
+}
+
+// statusOf is the status of the one server c talks to.
+func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (ServerStatus, error) {
+	st := ServerStatus{Address: addr, Models: []ModelStatus{}, TLS: s.cfg.TLS.on()}
+	live, err := c.ServerLive(ctx)
 	if err != nil {
-		return st, s.explain(err, "")
+		return st, s.explainAt(err, "", addr)
 	}
 	st.Live = live
-	if st.Ready, err = s.client.ServerReady(ctx); err != nil {
-		return st, s.explain(err, "")
+	if st.Ready, err = c.ServerReady(ctx); err != nil {
+		return st, s.explainAt(err, "", addr)
 	}
-	md, err := s.client.ServerMetadata(ctx)
+	md, err := c.ServerMetadata(ctx)
 	if err != nil {
-		return st, s.explain(err, "")
+		return st, s.explainAt(err, "", addr)
 	}
-	st.Name, st.Version = md.Name, md.Version
-	index, err := s.client.RepositoryIndex(ctx, false)
-	if err != nil {
-		return st, s.explain(err, "")
+	st.Name, st.Version, st.Extensions = md.Name, md.Version, md.Extensions
+	if st.Extensions == nil {
+		st.Extensions = []string{}
 	}
-	stats, err := s.client.ModelStatistics(ctx, "", "")
+	index, err := c.RepositoryIndex(ctx, false)
 	if err != nil {
-		return st, s.explain(err, "")
+		return st, s.explainAt(err, "", addr)
+	}
+	stats, err := c.ModelStatistics(ctx, "", "")
+	if err != nil {
+		return st, s.explainAt(err, "", addr)
 	}
 	byName := map[string]*ModelStatus{}
 	for _, m := range index {
@@ -77,14 +224,14 @@ func (s *Server) Status(ctx context.Context) (ServerStatus, error) {
 			ms.Versions = append(ms.Versions, m.Version)
 		}
 		if ms.State == "" || m.State == "READY" {
-			ms.State = m.State
+			ms.State, ms.Reason = m.State, m.Reason
 		}
 	}
 	// Pointers into st.Models are stale after the appends above; index anew.
 	for i := range st.Models {
 		m := &st.Models[i]
-		if m.Ready, err = s.client.ModelReady(ctx, m.Name, ""); err != nil {
-			return st, s.explain(err, m.Name)
+		if m.Ready, err = c.ModelReady(ctx, m.Name, ""); err != nil {
+			return st, s.explainAt(err, m.Name, addr)
 		}
 		for _, ms := range stats {
 			if ms.GetName() != m.Name {
@@ -93,13 +240,7 @@ func (s *Server) Status(ctx context.Context) (ServerStatus, error) {
 			if len(m.Versions) == 0 && ms.GetVersion() != "" {
 				m.Versions = append(m.Versions, ms.GetVersion())
 			}
-			is := ms.GetInferenceStats()
-			m.InferenceCount += ms.GetInferenceCount()
-			m.ExecutionCount += ms.GetExecutionCount()
-			m.SuccessCount += is.GetSuccess().GetCount()
-			m.FailureCount += is.GetFail().GetCount()
-			m.QueueNs += is.GetQueue().GetNs()
-			m.ComputeInferNs += is.GetComputeInfer().GetNs()
+			m.add(ms)
 		}
 	}
 	return st, nil
@@ -194,26 +335,64 @@ func dedupe(sorted []string) []string {
 }
 
 // explain turns a client error into a sentence for the user.
-func (s *Server) explain(err error, model string) error {
+func (s *Server) explain(err error, model string) error { return s.explainAt(err, model, s.addr) }
+
+// explainAt is explain for a call to addr (one replica, or all of them).
+func (s *Server) explainAt(err error, model, addr string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	var te *triton.Error
 	if !errors.As(err, &te) {
-		return apperr.New(apperr.CodeServer, err, "talking to %s: %v", s.addr, err)
+		return apperr.New(apperr.CodeServer, err, "talking to %s: %v", addr, err)
 	}
 	switch te.Code {
-	case triton.CodeUnavailable:
-		if model != "" && strings.Contains(te.Message, model) {
-			return apperr.New(apperr.CodeModelNotReady, err, "model %q on %s is not available: %s", model, s.addr, te.Message)
+	case triton.CodeUnreachable:
+		if te.Problem == triton.ProblemNotGRPC {
+			return apperr.New(apperr.CodeUnreachable, err, "the server at %s answered in HTTP/1.1, not gRPC: that is probably Triton's HTTP port (usually 8000); use its gRPC port (usually 8001)", addr)
 		}
-		return apperr.New(apperr.CodeUnreachable, err, "cannot reach a Triton server at %s: check the address and that the server is running (Triton's gRPC port is usually 8001)", s.addr)
+		return apperr.New(apperr.CodeUnreachable, err, "cannot reach a Triton server at %s: check the address and that the server is running (Triton's gRPC port is usually 8001)", addr)
+	case triton.CodeTLS:
+		return explainTLS(err, te, addr)
+	case triton.CodeModelNotReady:
+		return apperr.New(apperr.CodeModelNotReady, err, "model %q on %s is not ready (%s): wait for the server to finish loading it", model, addr, te.Message)
+	case triton.CodeUnavailable:
+		return apperr.New(apperr.CodeServer, err, "the Triton server at %s is unavailable (%s): it may be restarting or overloaded; try again shortly", addr, te.Message)
+	case triton.CodeResourceExhausted:
+		return apperr.New(apperr.CodeServer, err, "the Triton server at %s is overloaded (%s): lower the number of chunks in flight or try again later", addr, te.Message)
+	case triton.CodeTooLarge:
+		return apperr.New(apperr.CodeTooLarge, err, "a request was too large for %s or a gateway in front of it (%s): raise the gateway's message size limit", addr, te.Message)
 	case triton.CodeDeadlineExceeded:
-		return apperr.New(apperr.CodeUnreachable, err, "the Triton server at %s did not answer in time: check the address and the network (Triton's gRPC port is usually 8001)", s.addr)
+		return apperr.New(apperr.CodeUnreachable, err, "the Triton server at %s did not answer in time: check the address and the network (Triton's gRPC port is usually 8001)", addr)
 	case triton.CodeCanceled:
 		return context.Canceled
 	case triton.CodeNotFound:
-		return apperr.New(apperr.CodeModelNotReady, err, "model %q on %s has no version ready: %s", model, s.addr, te.Message)
+		return apperr.New(apperr.CodeModelNotReady, err, "model %q on %s has no version ready: %s", model, addr, te.Message)
 	}
-	return apperr.New(apperr.CodeServer, err, "the Triton server at %s answered %s: %s", s.addr, strings.ReplaceAll(string(te.Code), "_", " "), te.Message)
+	return apperr.New(apperr.CodeServer, err, "the Triton server at %s answered %s: %s", addr, strings.ReplaceAll(string(te.Code), "_", " "), te.Message)
+}
+
+// explainTLS says which TLS setting to change.
+func explainTLS(err error, te *triton.Error, addr string) error {
+	switch te.Problem {
+	case triton.ProblemServerWantsTLS:
+		return apperr.New(apperr.CodeTLS, err, "the server at %s expects TLS but the connection is plaintext: turn TLS on (CLI: --tls)", addr)
+	case triton.ProblemServerPlaintext:
+		return apperr.New(apperr.CodeTLS, err, "the server at %s does not use TLS: turn TLS off, or enable TLS on the server", addr)
+	case triton.ProblemUnknownAuthority:
+		return apperr.New(apperr.CodeTLS, err, "the TLS certificate of %s is not signed by an authority this computer trusts: set the CA certificate that signed it (CLI: --tls-ca FILE)", addr)
+	case triton.ProblemNameMismatch:
+		return apperr.New(apperr.CodeTLS, err, "the TLS certificate of %s is for another name (%s): connect by a name it lists, or set the expected server name (CLI: --tls-server-name)", addr, certNames(te.Message))
+	case triton.ProblemClientCertRequired:
+		return apperr.New(apperr.CodeTLS, err, "the server at %s requires a client certificate it trusts: set a client certificate and key (CLI: --tls-cert FILE --tls-key FILE)", addr)
+	}
+	return apperr.New(apperr.CodeTLS, err, "the TLS handshake with %s failed: %s", addr, te.Message)
+}
+
+// certNames keeps the useful end of Go's x509 hostname error.
+func certNames(msg string) string {
+	if i := strings.Index(msg, "x509: "); i >= 0 {
+		return strings.TrimSuffix(strings.TrimSpace(msg[i+len("x509: "):]), `"`)
+	}
+	return msg
 }

@@ -1,57 +1,168 @@
-// Package transcribe runs one file through the whole path: stage, decode,
-// chunk, infer, stitch, export. Steps it does not own come in through the
-// small interfaces it declares, so tests can swap any of them.
+// Package transcribe runs files through the whole path: stage, decode,
+// chunk, infer, stitch, export. Engine does one file (Transcribe) and owns
+// what all files share: server connections, one pool of requests in flight
+// per server, and the store. Queue runs many files on an Engine, with
+// events for the UI. Steps it does not own come in through small
+// interfaces, so tests can swap any of them.
 package transcribe
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/staging"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
-// DefaultConcurrency is how many chunks are in flight to the server at once
-// when a request does not say.
+// DefaultConcurrency is how many ModelInfer requests are in flight to one
+// server at once, across all files, unless Config says otherwise.
 const DefaultConcurrency = 8
 
-// chunkSeconds is the longest chunk sent to the model.
-const chunkSeconds = 30
+// DefaultChunkSeconds is the longest chunk sent to the model.
+const DefaultChunkSeconds = 30
+
+// stagingAtOnce is how many files are copied into the cache at once:
+// enough to overlap one copy's flush with the next one's reading.
+const stagingAtOnce = 2
+
+// chunkRetention is how long finished chunks of a file that was never
+// completed are kept.
+const chunkRetention = 30 * 24 * time.Hour
+
+// maxChunkSeconds bounds Request.ChunkSeconds (the chunker's own limit).
+const maxChunkSeconds = 600
 
 // Recognizer hears one chunk; *inference.Model is the production one.
 type Recognizer interface {
 	Recognize(ctx context.Context, id int, samples []float32, opts inference.Options) (transcript.ChunkResult, error)
 }
 
-// Engine transcribes files. It keeps one connection per server and one
-// checked model per (server, model), and is safe for concurrent use.
+// Store is what the engine keeps across runs; *store.DB is the production
+// one.
+type Store interface {
+	Chunks(ctx context.Context, plan string) (map[int]store.Chunk, error)
+	PutChunk(ctx context.Context, c store.Chunk) error
+	DropChunks(ctx context.Context, plan string) error
+	TranscriptFor(ctx context.Context, plan string) (store.Entry, transcript.Transcript, bool, error)
+	PutTranscript(ctx context.Context, e store.Entry, t transcript.Transcript) (int64, error)
+	Touch(ctx context.Context, id int64, source string) error
+	CreateJob(ctx context.Context, source string, settings any, state string) (int64, error)
+	UpdateJob(ctx context.Context, id int64, u store.JobUpdate) error
+	Jobs(ctx context.Context, states ...string) ([]store.Job, error)
+	DeleteJob(ctx context.Context, id int64) error
+}
+
+// Config sets up an Engine. The zero value works: defaults everywhere and
+// nothing persisted.
+type Config struct {
+	// DataDir holds the database (see package store); "" keeps nothing
+	// across runs. Store, when set, is used instead.
+	DataDir string
+	Store   Store
+	// CacheDir is where staged copies go for requests without their own;
+	// "" means config.DefaultCacheDir().
+	CacheDir string
+	// Concurrency is the number of ModelInfer requests in flight to one
+	// server, shared by every file; default DefaultConcurrency.
+	Concurrency int
+	// ChunkSeconds is the longest chunk for requests that do not say;
+	// default DefaultChunkSeconds.
+	ChunkSeconds float64
+	// ModelWait bounds the wait for a model that is still loading;
+	// default 60 s.
+	ModelWait time.Duration
+	// Connect opens a connection to a server (TLS, headers, timeouts);
+	// default inference.Connect.
+	Connect func(addr string) (*inference.Server, error)
+}
+
+// Engine transcribes files. It keeps one connection per server, one
+// checked model per (server, model) and one request pool per server, and
+// is safe for concurrent use.
 type Engine struct {
+	cfg        Config
+	store      Store // nil: nothing persisted
+	closeStore func() error
+
 	mu      sync.Mutex
 	servers map[string]*inference.Server
-	models  map[[2]string]Recognizer
+	models  map[[2]string]*openModel
+	pools   map[string]*pool
+	running map[string]chan struct{} // plans being transcribed, closed when done
+	order   atomic.Int64             // job runs started: a run's priority in the pools
+	staging *prioSem                 // copies into the cache running at once
 
 	// ModelWait bounds the wait for a model that is still loading.
 	ModelWait time.Duration
 }
 
-// NewEngine returns an engine with the production adapters.
-func NewEngine() *Engine {
-	return &Engine{servers: map[string]*inference.Server{}, models: map[[2]string]Recognizer{}, ModelWait: 60 * time.Second}
+// openModel is a model checked against the contract.
+type openModel struct {
+	Recognizer
+	name, version string
 }
 
-// Close ends every server connection.
+// NewEngine returns an engine with defaults that keeps nothing across
+// runs. Use Open for one with a store.
+func NewEngine() *Engine {
+	e, _ := Open(Config{})
+	return e
+}
+
+// Open returns an engine for cfg, opening the database in cfg.DataDir.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if !(cfg.ChunkSeconds > 0) {
+		cfg.ChunkSeconds = DefaultChunkSeconds
+	}
+	if cfg.ChunkSeconds > maxChunkSeconds {
+		return nil, apperr.New(apperr.CodeBadInput, nil, "chunks of %g s are too long: at most %d s", cfg.ChunkSeconds, maxChunkSeconds)
+	}
+	if cfg.ModelWait <= 0 {
+		cfg.ModelWait = 60 * time.Second
+	}
+	if cfg.Connect == nil {
+		cfg.Connect = inference.Connect
+	}
+	e := &Engine{
+		cfg:       cfg,
+		store:     cfg.Store,
+		servers:   map[string]*inference.Server{},
+		models:    map[[2]string]*openModel{},
+		pools:     map[string]*pool{},
+		running:   map[string]chan struct{}{},
+		staging:   newPrioSem(stagingAtOnce),
+		ModelWait: cfg.ModelWait,
+	}
+	if e.store == nil && cfg.DataDir != "" {
+		db, err := store.Open(cfg.DataDir)
+		if err != nil {
+			return nil, apperr.New(apperr.CodeFile, err, "cannot open the app's database in %s: %v", cfg.DataDir, err)
+		}
+		e.store, e.closeStore = db, db.Close
+		// Work on files nobody came back to for a month is dropped.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _ = db.PruneChunks(ctx, time.Now().Add(-chunkRetention))
+		cancel()
+	}
+	return e, nil
+}
+
+// Concurrency is the size of each server's request pool.
+func (e *Engine) Concurrency() int { return e.cfg.Concurrency }
+
+// Store is the engine's store, nil when nothing is persisted.
+func (e *Engine) Store() Store { return e.store }
+
+// Close ends every server connection and closes the database.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -61,6 +172,10 @@ func (e *Engine) Close() error {
 		delete(e.servers, addr)
 	}
 	clear(e.models)
+	if e.closeStore != nil {
+		errs = append(errs, e.closeStore())
+		e.closeStore = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -70,7 +185,7 @@ func (e *Engine) server(addr string) (*inference.Server, error) {
 	if s, ok := e.servers[addr]; ok {
 		return s, nil
 	}
-	s, err := inference.Connect(addr)
+	s, err := e.cfg.Connect(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +209,7 @@ func (e *Engine) OpenModel(ctx context.Context, addr, model string, onWait func(
 	return err
 }
 
-func (e *Engine) model(ctx context.Context, addr, name string, onWait func(time.Duration, string)) (Recognizer, error) {
+func (e *Engine) model(ctx context.Context, addr, name string, onWait func(time.Duration, string)) (*openModel, error) {
 	key := [2]string{addr, name}
 	e.mu.Lock()
 	m, ok := e.models[key]
@@ -110,214 +225,96 @@ func (e *Engine) model(ctx context.Context, addr, name string, onWait func(time.
 	if err != nil {
 		return nil, err
 	}
+	m = &openModel{Recognizer: opened, name: opened.Name, version: opened.Version}
 	e.mu.Lock()
-	e.models[key] = opened
+	if old, ok := e.models[key]; ok { // another job opened it meanwhile
+		m = old
+	} else {
+		e.models[key] = m
+	}
 	e.mu.Unlock()
-	return opened, nil
+	return m, nil
+}
+
+func (e *Engine) pool(addr string) *pool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := normalizeServer(addr)
+	p, ok := e.pools[key]
+	if !ok {
+		p = newPool(e.cfg.Concurrency)
+		e.pools[key] = p
+	}
+	return p
+}
+
+// claim marks plan as being transcribed by the caller. When another job is
+// already at it (the same content twice in one batch), claim waits for
+// that one to finish first, so its stored result is reused instead of
+// sending every chunk twice. The returned func ends the claim.
+func (e *Engine) claim(ctx context.Context, plan string, onWait func()) (func(), error) {
+	for {
+		e.mu.Lock()
+		busy, ok := e.running[plan]
+		if !ok {
+			done := make(chan struct{})
+			e.running[plan] = done
+			e.mu.Unlock()
+			return func() {
+				e.mu.Lock()
+				delete(e.running, plan)
+				e.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		e.mu.Unlock()
+		if onWait != nil {
+			onWait()
+		}
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // Transcribe runs one request to the end, reporting progress as it goes.
 // The user's file is only ever read, through its staged copy; outputs are
-// written only when the whole file succeeded.
+// written only when the whole file succeeded. It shares the engine's
+// request pools with every other file in flight.
 func (e *Engine) Transcribe(ctx context.Context, req Request, progress func(Progress)) (Result, error) {
-	if progress == nil {
-		progress = func(Progress) {}
-	}
-	report := func(p Progress) { p.Path = req.Path; progress(p) }
-	res, err := e.run(ctx, req, report)
-	if err != nil {
-		report(Progress{Stage: StageFailed})
-		return Result{}, fmt.Errorf("%s: %w", filepath.Base(req.Path), err)
-	}
-	report(Progress{Stage: StageDone, Fraction: 1, ChunksDone: res.chunks, ChunksTotal: res.chunks})
-	return res.Result, nil
+	rep := newReporter(0, req.Path, e.chunkSeconds(req), progress)
+	return e.transcribe(ctx, req, rep)
 }
 
-type runResult struct {
-	Result
-	chunks int
-}
-
-func (e *Engine) run(ctx context.Context, req Request, report func(Progress)) (runResult, error) {
-	var formats []string
-	if req.OutDir != "" {
-		var err error
-		if formats, err = export.ParseFormats(strings.Join(req.Formats, ",")); err != nil {
-			return runResult{}, apperr.New(apperr.CodeBadInput, err, "%v", err)
-		}
-	}
-	model, err := e.model(ctx, req.Server, req.Model, nil)
+// transcribe runs req and reports its end state.
+func (e *Engine) transcribe(ctx context.Context, req Request, rep *reporter) (Result, error) {
+	res, err := e.run(ctx, req, rep)
 	if err != nil {
-		return runResult{}, err
-	}
-
-	report(Progress{Stage: StageStaging})
-	staged, err := staging.Stage(ctx, req.Path, req.CacheDir, staging.Options{
-		Progress: func(done, total int64) {
-			if total > 0 {
-				report(Progress{Stage: StageStaging, Fraction: 0.05 * float64(done) / float64(total)})
-			}
-		},
-	})
-	if err != nil {
-		return runResult{}, err
-	}
-
-	report(Progress{Stage: StageDecoding, Fraction: 0.05})
-	dec, err := audio.Open(staged.Path, audio.Options{})
-	if err != nil {
-		return runResult{}, audioError(err)
-	}
-	defer dec.Close()
-	info := dec.Info()
-	estimate := int(math.Ceil(info.Duration / chunkSeconds))
-
-	pieces, samples, err := recognizeAll(ctx, model, dec, req, func(done, known int, finished bool) {
-		total := max(estimate, known)
-		if finished {
-			total = known
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			rep.stage(StageCancelled, 0)
+		} else {
+			rep.stage(StageFailed, 0)
 		}
-		frac := 0.05
-		if total > 0 {
-			frac += 0.9 * float64(done) / float64(total)
-		}
-		report(Progress{Stage: StageTranscribing, ChunksDone: done, ChunksTotal: total, Fraction: frac})
-	})
-	if err != nil {
-		return runResult{}, err
+		return Result{}, &fileError{name: displayName(req.Path), err: err}
 	}
-
-	abs, err := filepath.Abs(req.Path)
-	if err != nil {
-		abs = req.Path
-	}
-	segs := transcript.Stitch(pieces)
-	t := transcript.Transcript{
-		Source: abs, SHA256: staged.SHA256, Duration: float64(samples) / audio.SampleRate,
-		Model: req.Model, Text: transcript.FullText(segs), Segments: segs,
-	}
-	res := runResult{Result: Result{Transcript: t, Outputs: []string{}}, chunks: len(pieces)}
-	if len(formats) == 0 {
-		return res, nil
-	}
-
-	report(Progress{Stage: StageExporting, Fraction: 0.95, ChunksDone: len(pieces), ChunksTotal: len(pieces)})
-	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
-		return runResult{}, apperr.New(apperr.CodeFile, err, "cannot create output folder %s: %v", req.OutDir, err)
-	}
-	stem := strings.TrimSuffix(filepath.Base(req.Path), filepath.Ext(req.Path))
-	for _, f := range formats {
-		data, err := export.Render(t, f)
-		if err != nil {
-			return runResult{}, err
-		}
-		out := filepath.Join(req.OutDir, stem+"."+f)
-		if err := staging.WriteFileAtomic(ctx, out, data, 0o644, staging.Options{}); err != nil {
-			return runResult{}, err
-		}
-		res.Outputs = append(res.Outputs, out)
-	}
+	rep.stage(StageDone, 1)
 	return res, nil
 }
 
-// recognizeAll chunks the stream and keeps up to req.Concurrency chunks in
-// flight while decoding goes on. It returns the pieces in chunk order and
-// the number of samples decoded. The first failure cancels the rest.
-func recognizeAll(ctx context.Context, model Recognizer, src audio.Stream, req Request,
-	progress func(done, known int, finished bool)) ([]transcript.Piece, int64, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	conc := req.Concurrency
-	if conc <= 0 {
-		conc = DefaultConcurrency
-	}
-	opts := inference.Options{Timestamps: req.Timestamps}
-	chunker := audio.NewChunker(src, audio.ChunkOptions{MaxSeconds: chunkSeconds})
-
-	var (
-		mu      sync.Mutex
-		pieces  []transcript.Piece
-		done    int
-		wg      sync.WaitGroup
-		slots   = make(chan struct{}, conc)
-		samples int64
-	)
-	finish := func(i int, r transcript.ChunkResult) {
-		mu.Lock()
-		pieces[i].Result = r
-		done++
-		d, k := done, len(pieces)
-		mu.Unlock()
-		progress(d, k, false)
-	}
-	for ctx.Err() == nil {
-		c, err := chunker.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			cancel(audioError(err))
-			break
-		}
-		samples = c.Offset + int64(len(c.Samples))
-		mu.Lock()
-		pieces = append(pieces, transcript.Piece{
-			Offset:   float64(c.Offset) / audio.SampleRate,
-			Duration: float64(len(c.Samples)) / audio.SampleRate,
-		})
-		i := len(pieces) - 1
-		mu.Unlock()
-		if c.Silent { // nothing to hear: done without asking the server
-			finish(i, transcript.ChunkResult{})
-			continue
-		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			continue
-		}
-		wg.Add(1)
-		go func(i int, c audio.Chunk) {
-			defer wg.Done()
-			defer func() { <-slots }()
-			r, err := model.Recognize(ctx, c.Index, c.Samples, opts)
-			if err != nil {
-				cancel(fmt.Errorf("chunk %d at %s: %w", c.Index+1, clock(float64(c.Offset)/audio.SampleRate), err))
-				return
-			}
-			finish(i, r)
-		}(i, c)
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return nil, 0, err
-	}
-	if len(pieces) == 0 {
-		return nil, 0, apperr.New(apperr.CodeBadInput, nil, "the file holds no audio samples")
-	}
-	progress(len(pieces), len(pieces), true)
-	return pieces, samples, nil
+// fileError puts the file's name in front of what went wrong with it.
+type fileError struct {
+	name string
+	err  error
 }
 
-func clock(sec float64) string {
-	d := time.Duration(sec * float64(time.Second)).Round(100 * time.Millisecond)
-	return fmt.Sprintf("%d:%02d:%04.1f", int(d.Hours()), int(d.Minutes())%60, math.Mod(d.Seconds(), 60))
-}
+func (e *fileError) Error() string { return e.name + ": " + e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
 
-// audioError says what is wrong with a file the decoder refused, in terms of
-// the user's file: the staged copy's path means nothing to the user.
-func audioError(err error) error {
-	detail := err
-	if inner := errors.Unwrap(err); inner != nil {
-		detail = inner // drop "audio: <cache path>: "
+func (e *Engine) chunkSeconds(req Request) float64 {
+	if req.ChunkSeconds > 0 {
+		return math.Min(req.ChunkSeconds, maxChunkSeconds)
 	}
-	switch {
-	case errors.Is(err, audio.ErrEmpty):
-		return apperr.New(apperr.CodeBadInput, err, "the file is empty: there is nothing to transcribe")
-	case errors.Is(err, audio.ErrUnsupportedFormat):
-		return apperr.New(apperr.CodeBadInput, err, "not an audio file this build can read: %v", detail)
-	case errors.Is(err, audio.ErrCorrupt):
-		return apperr.New(apperr.CodeBadInput, err, "the audio file is damaged: %v", detail)
-	}
-	return apperr.New(apperr.CodeBadInput, err, "cannot read the audio: %v", detail)
+	return e.cfg.ChunkSeconds
 }

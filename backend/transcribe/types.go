@@ -1,20 +1,50 @@
 package transcribe
 
-import "github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+import (
+	"time"
 
-// Request is one file to transcribe and how.
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+)
+
+// Request is one file to transcribe and how. Its JSON form is what the
+// store records as the job's settings.
 type Request struct {
-	Path        string   // the user's file; never modified
-	Server      string   // host:port of Triton's gRPC endpoint
-	Model       string   // model name on that server
-	CacheDir    string   // where staged copies go
-	OutDir      string   // where exports go; empty: no export
-	Formats     []string // export formats: json, srt, vtt, txt
-	Timestamps  bool     // ask the model for word timestamps
-	Concurrency int      // ModelInfer requests in flight; 0 = default
+	Path     string   `json:"path"`     // the user's file; never modified
+	Server   string   `json:"server"`   // host:port of Triton's gRPC endpoint
+	Model    string   `json:"model"`    // model name on that server
+	CacheDir string   `json:"cacheDir"` // where staged copies go; "" = the engine's
+	OutDir   string   `json:"outDir"`   // where exports go; empty: no export
+	Formats  []string `json:"formats"`  // export formats: json, srt, vtt, txt, csv, md
+	// OutName is the exports' file name without extension; "" means the
+	// input's. A Queue gives inputs that share a name distinct ones.
+	OutName string `json:"outName,omitempty"`
+
+	// Options sent to the model as request parameters.
+	Timestamps bool   `json:"timestamps"`           // ask for word timestamps
+	SourceLang string `json:"sourceLang,omitempty"` // language spoken ("" = not sent)
+	TargetLang string `json:"targetLang,omitempty"` // language to write (translation models)
+	Task       string `json:"task,omitempty"`       // "asr" (transcribe) or "ast" (translate); "" = not sent
+	PNC        *bool  `json:"pnc,omitempty"`        // punctuation and capitalisation; nil = not sent
+
+	// ChunkSeconds is the longest chunk sent to the model; 0 = the
+	// engine's (30 s by default).
+	ChunkSeconds float64 `json:"chunkSeconds,omitempty"`
+	// Concurrency caps this file's own requests in flight within the
+	// engine's shared pool; 0 = no cap beyond the pool.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Force ignores a stored result and stored chunks: everything is sent
+	// to the server again.
+	Force bool `json:"force,omitempty"`
+	// Overwrite replaces existing output files. Without it a different
+	// existing file fails the job with *OutputExistsError (an identical
+	// one is left as it is).
+	Overwrite bool `json:"overwrite,omitempty"`
+	// TXTTimestamps puts each segment's times in front of its txt line.
+	TXTTimestamps bool `json:"txtTimestamps,omitempty"`
 }
 
-// Stage names a step of one file's journey, as shown to the user.
+// Stage names a step of one file's journey, as shown to the user. A job's
+// state is its stage.
 type Stage string
 
 const (
@@ -25,19 +55,90 @@ const (
 	StageExporting    Stage = "exporting"
 	StageDone         Stage = "done"
 	StageFailed       Stage = "failed"
+	StageCancelled    Stage = "cancelled"
 )
 
-// Progress reports where one file is. Fraction runs 0..1 over the whole job.
+// Finished reports whether s is an end state.
+func (s Stage) Finished() bool {
+	return s == StageDone || s == StageFailed || s == StageCancelled
+}
+
+// Progress reports where one file is. Fraction runs 0..1 over the whole
+// job and never goes back.
 type Progress struct {
+	JobID       JobID   `json:"jobId,omitempty"` // 0 outside a Queue
 	Path        string  `json:"path"`
 	Stage       Stage   `json:"stage"`
 	ChunksDone  int     `json:"chunksDone"`
-	ChunksTotal int     `json:"chunksTotal"` // 0 while unknown
+	ChunksTotal int     `json:"chunksTotal"` // 0 while unknown; an estimate until decoding ends
 	Fraction    float64 `json:"fraction"`
+
+	// ChunksReused counts chunks answered from the store, not the server.
+	ChunksReused int `json:"chunksReused"`
+	// AudioSeconds is the file's duration, 0 while unknown.
+	AudioSeconds float64 `json:"audioSeconds"`
+	// DoneSeconds is how much of the audio is transcribed.
+	DoneSeconds float64 `json:"doneSeconds"`
+	// RealtimeFactor is seconds of audio transcribed per second of wall
+	// time by the server for this file (30 means thirty times faster than
+	// real time); 0 while unknown.
+	RealtimeFactor float64 `json:"realtimeFactor"`
+	// ETASeconds is the estimated time left; -1 while unknown.
+	ETASeconds float64 `json:"etaSeconds"`
+	// Reused is true when the whole result came from the history.
+	Reused bool `json:"reused,omitempty"`
+	// Note is a passing remark, such as waiting for a model to load.
+	Note string `json:"note,omitempty"`
 }
 
 // Result is a finished file: its transcript and the files written.
 type Result struct {
 	Transcript transcript.Transcript `json:"transcript"`
 	Outputs    []string              `json:"outputs"`
+	// HistoryID is the transcript's entry in the history; 0 without a store.
+	HistoryID int64 `json:"historyId,omitempty"`
+	// Reused is true when the result came from the history at once.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// JobID names a job in a Queue.
+type JobID int64
+
+// Job is a snapshot of one queued file, as the UI shows it.
+type Job struct {
+	ID       JobID    `json:"id"`
+	Request  Request  `json:"request"`
+	State    Stage    `json:"state"`
+	Progress Progress `json:"progress"`
+	// Error is the failure as one sentence for the user; ErrorCode is
+	// apperr's code for it ("" when not failed).
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"errorCode,omitempty"`
+	// ExistingOutputs are the files that made the job fail because they
+	// exist (see OutputExistsError): the app asks whether to replace them
+	// and calls RetryWith setting Request.Overwrite.
+	ExistingOutputs []string `json:"existingOutputs,omitempty"`
+	Outputs         []string `json:"outputs"`
+	HistoryID       int64    `json:"historyId,omitempty"`
+	Reused          bool     `json:"reused,omitempty"`
+	// Attempts counts runs: 1, then one more for every Retry.
+	Attempts int       `json:"attempts"`
+	Added    time.Time `json:"added"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+}
+
+// EventKind says what happened to a job.
+type EventKind string
+
+const (
+	EventAdded   EventKind = "added"
+	EventUpdated EventKind = "updated" // state or progress changed
+	EventRemoved EventKind = "removed"
+)
+
+// Event is one change in a Queue, carrying the job's snapshot after it.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	Job  Job       `json:"job"`
 }

@@ -9,9 +9,9 @@ import (
 // ChunkResult is what a model returned for one chunk. Times are seconds
 // relative to the chunk's first sample.
 type ChunkResult struct {
-	Text     string
-	Words    []Word
-	Segments []Segment // Words empty; Stitch distributes them
+	Text     string    `json:"text"`
+	Words    []Word    `json:"words,omitempty"`
+	Segments []Segment `json:"segments,omitempty"` // Words empty; Stitch distributes them
 }
 
 // timestampsJSON is the TIMESTAMPS output of the model contract.

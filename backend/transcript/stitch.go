@@ -3,6 +3,8 @@ package transcript
 import (
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Piece is one chunk's result placed in the source: Offset and Duration are
@@ -19,12 +21,18 @@ const joinWindow = 0.5
 
 // Stitch turns chunk results, in chunk order, into absolute segments:
 // times shifted by each chunk's offset, words given to the segment that
-// holds them, a segment split by a cut joined back, a word repeated across
-// a cut with overlapping times kept once.
+// holds them, a segment split by a cut joined back, a word heard on both
+// sides of a cut (the same word at overlapping times) kept once. A word
+// said twice, at distinct times, stays twice.
 func Stitch(pieces []Piece) []Segment {
 	var out []Segment
 	for _, p := range pieces {
 		segs := place(p)
+		if n := len(out); n > 0 && len(segs) > 0 {
+			if dropEcho(out[n-1], &segs[0]) {
+				segs = segs[1:]
+			}
+		}
 		if len(segs) == 0 {
 			continue
 		}
@@ -115,22 +123,58 @@ func splitByCut(prev, next Segment, cut float64) bool {
 	return t == "" || !strings.ContainsAny(t[len(t)-1:], ".?!。？！")
 }
 
-func join(a, b Segment) Segment {
-	words := a.Words
-	if len(words) > 0 && len(b.Words) > 0 {
-		last, first := words[len(words)-1], b.Words[0]
-		// The same word on both sides of the cut at overlapping times is one
-		// word heard twice; the same word at distinct times is said twice.
-		if strings.EqualFold(last.Word, first.Word) && first.Start < last.End {
-			b.Words = b.Words[1:]
-			b.Text = strings.TrimSpace(strings.TrimPrefix(b.Text, first.Word))
-		}
+// dropEcho removes next's first word when it is prev's last word heard
+// again across the cut: the same word at overlapping times. It reports
+// whether next is left with nothing.
+func dropEcho(prev Segment, next *Segment) bool {
+	if len(prev.Words) == 0 || len(next.Words) == 0 {
+		return false
 	}
+	last, first := prev.Words[len(prev.Words)-1], next.Words[0]
+	if !sameWord(last.Word, first.Word) || first.Start >= last.End {
+		return false
+	}
+	next.Words = next.Words[1:]
+	if f := strings.Fields(next.Text); len(f) > 0 && sameWord(f[0], first.Word) {
+		next.Text = strings.Join(f[1:], " ")
+	}
+	if len(next.Words) > 0 {
+		next.Start = math.Max(next.Start, next.Words[0].Start)
+	}
+	return len(next.Words) == 0 && next.Text == ""
+}
+
+// sameWord compares words as heard: case and surrounding punctuation
+// aside.
+func sameWord(a, b string) bool {
+	trim := func(s string) string {
+		return strings.TrimFunc(s, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
+	}
+	return strings.EqualFold(trim(a), trim(b)) && trim(a) != ""
+}
+
+func join(a, b Segment) Segment {
 	return Segment{
 		Start: a.Start, End: math.Max(a.End, b.End),
-		Text:  normalizeSpace(a.Text + " " + b.Text),
-		Words: append(words, b.Words...),
+		Text:  joinText(a.Text, b.Text),
+		Words: append(a.Words, b.Words...),
 	}
+}
+
+// joinText puts a space between two texts, none before punctuation that
+// attaches to the word before it.
+func joinText(a, b string) string {
+	a, b = normalizeSpace(a), normalizeSpace(b)
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	if r, _ := utf8.DecodeRuneInString(b); strings.ContainsRune(",.;:!?)]}…%。、，！？", r) {
+		return a + b
+	}
+	return a + " " + b
 }
 
 // repair makes every span run forwards: models sometimes emit a word that

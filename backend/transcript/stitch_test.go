@@ -68,6 +68,34 @@ func TestStitch(t *testing.T) {
 			want: []Segment{{Start: 9, End: 10.4, Text: "the cat cat", Words: []Word{w("the", 9, 9.2), w("cat", 9.7, 10), w("cat", 10.2, 10.4)}}},
 		},
 		{
+			name: "an echo is dropped even after a finished sentence; punctuation and case aside",
+			pieces: []Piece{
+				{Offset: 0, Duration: 10, Result: ChunkResult{Text: "Stop.", Words: []Word{w("Stop.", 9.5, 9.95)}, Segments: []Segment{{Start: 9.5, End: 9.95, Text: "Stop."}}}},
+				{Offset: 9.9, Duration: 10, Result: ChunkResult{Text: "stop Go on", Words: []Word{w("stop", 0, 0.02), w("Go", 0.5, 0.7), w("on", 0.8, 0.9)},
+					Segments: []Segment{{Start: 0, End: 0.9, Text: "stop Go on"}}}},
+			},
+			want: []Segment{
+				{Start: 9.5, End: 9.95, Text: "Stop.", Words: []Word{w("Stop.", 9.5, 9.95)}},
+				{Start: 10.4, End: 10.8, Text: "Go on", Words: []Word{w("Go", 10.4, 10.6), w("on", 10.7, 10.8)}},
+			},
+		},
+		{
+			name: "a chunk that only echoes adds nothing",
+			pieces: []Piece{
+				{Offset: 0, Duration: 10, Result: ChunkResult{Text: "yes", Words: []Word{w("yes", 9.7, 10)}}},
+				{Offset: 9.95, Duration: 0.5, Result: ChunkResult{Text: "yes", Words: []Word{w("yes", 0, 0.1)}}},
+			},
+			want: []Segment{{Start: 9.7, End: 10, Text: "yes", Words: []Word{w("yes", 9.7, 10)}}},
+		},
+		{
+			name: "no space before punctuation at a join",
+			pieces: []Piece{
+				{Offset: 0, Duration: 10, Result: ChunkResult{Text: "well", Segments: []Segment{{Start: 9, End: 9.9, Text: "well"}}}},
+				{Offset: 10, Duration: 10, Result: ChunkResult{Text: ", then", Segments: []Segment{{Start: 0.1, End: 1, Text: ", then"}}}},
+			},
+			want: []Segment{{Start: 9, End: 11, Text: "well, then", Words: []Word{}}},
+		},
+		{
 			name:   "text without timestamps spans its chunk; silence adds nothing",
 			pieces: []Piece{{Offset: 0, Duration: 30}, {Offset: 30, Duration: 12, Result: ChunkResult{Text: "hello"}}},
 			want:   []Segment{{Start: 30, End: 42, Text: "hello", Words: []Word{}}},

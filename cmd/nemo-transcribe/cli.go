@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +27,9 @@ const (
 const usage = `usage:
   nemo-transcribe transcribe --server HOST:PORT --model NAME --out DIR --format json,srt,vtt,txt [--cache-dir DIR] FILE...
   nemo-transcribe status --server HOST:PORT [--json]
+  nemo-transcribe history list [--limit N] [--json]
+  nemo-transcribe history search [--json] WORDS...
+  nemo-transcribe history export [--out DIR] [--format LIST] ID...
 
 Run "nemo-transcribe COMMAND -h" for a command's flags.
 `
@@ -41,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runTranscribe(ctx, args[1:], stdout, stderr)
 	case "status":
 		return runStatus(ctx, args[1:], stdout, stderr)
+	case "history":
+		return runHistory(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -77,6 +82,28 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 const defaultServer = "localhost:8001"
 
+// dataDirFlag adds --data-dir to fs.
+func dataDirFlag(fs *flag.FlagSet) *string {
+	return fs.String("data-dir", "", "folder for the app's database: finished chunks, transcripts, history (default: the user data folder)")
+}
+
+// resolveDataDir fills in the default data folder.
+func resolveDataDir(dir *string, stderr io.Writer) bool {
+	if *dir != "" {
+		return true
+	}
+	d, err := config.DefaultDataDir()
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %v; set --data-dir\n", err)
+		return false
+	}
+	*dir = d
+	return true
+}
+
+// tasks maps what users type for --task to the contract's values.
+var tasks = map[string]string{"transcribe": "asr", "asr": "asr", "translate": "ast", "ast": "ast"}
+
 func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("transcribe", stderr)
 	server := fs.String("server", defaultServer, "Triton gRPC address, host:port")
@@ -84,21 +111,50 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	out := fs.String("out", ".", "folder for the outputs (created if missing)")
 	formats := fs.String("format", "json,srt,vtt,txt", "output formats, comma-separated: "+strings.Join(export.Formats, ","))
 	cacheDir := fs.String("cache-dir", "", "folder for staged copies of inputs (default: the user cache folder)")
-	concurrency := fs.Int("concurrency", transcribe.DefaultConcurrency, "chunks in flight to the server")
+	dataDir := dataDirFlag(fs)
+	concurrency := fs.Int("concurrency", transcribe.DefaultConcurrency, "ModelInfer requests in flight to the server, shared by all files")
+	chunkSeconds := fs.Float64("chunk-seconds", transcribe.DefaultChunkSeconds, "longest chunk sent to the model, in seconds")
 	timestamps := fs.Bool("timestamps", true, "ask the model for word timestamps")
+	txtTimestamps := fs.Bool("txt-timestamps", false, "start each line of the txt output with its times")
+	sourceLang := fs.String("source-lang", "", "language spoken, e.g. en (multilingual models)")
+	targetLang := fs.String("target-lang", "", "language to write, e.g. de (translation models)")
+	task := fs.String("task", "", "transcribe or translate (models that can do both)")
+	var pnc optionalBool
+	fs.Var(&pnc, "pnc", "punctuation and capitalisation, --pnc or --pnc=false (sent only when given)")
+	force := fs.Bool("force", false, "transcribe again even when this exact request has a stored result")
+	overwrite := fs.Bool("overwrite", false, "replace existing output files")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for a model that is still loading")
+	progressMode := fs.String("progress", "auto", "progress display: auto (bars on a terminal, else none), bars, plain or none")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
 	}
-	if len(files) == 0 {
-		fmt.Fprintln(stderr, "nemo-transcribe transcribe: no input files")
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "nemo-transcribe transcribe: "+format+"\n", args...)
 		return exitUsage
+	}
+	if len(files) == 0 {
+		return usageErr("no input files")
 	}
 	fmts, err := export.ParseFormats(*formats)
 	if err != nil {
-		fmt.Fprintf(stderr, "nemo-transcribe transcribe: --format: %v\n", err)
-		return exitUsage
+		return usageErr("--format: %v", err)
+	}
+	if *concurrency < 1 {
+		return usageErr("--concurrency must be at least 1")
+	}
+	if !(*chunkSeconds >= 1 && *chunkSeconds <= 600) {
+		return usageErr("--chunk-seconds must be between 1 and 600")
+	}
+	taskValue := ""
+	if *task != "" {
+		if taskValue = tasks[strings.ToLower(*task)]; taskValue == "" {
+			return usageErr("--task %q: use transcribe or translate", *task)
+		}
+	}
+	disp, ok := newDisplay(*progressMode, stdout, stderr)
+	if !ok {
+		return usageErr("--progress %q: use auto, bars, plain or none", *progressMode)
 	}
 	if *cacheDir == "" {
 		if *cacheDir, err = config.DefaultCacheDir(); err != nil {
@@ -106,17 +162,23 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return exitFailed
 		}
 	}
-	for _, dir := range []string{*out, *cacheDir} {
+	if !resolveDataDir(dataDir, stderr) {
+		return exitFailed
+	}
+	for _, dir := range []string{*out, *cacheDir, *dataDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintf(stderr, "nemo-transcribe: cannot create folder %s: %v\n", dir, err)
 			return exitFailed
 		}
 	}
 
-	eng := transcribe.NewEngine()
+	eng, err := transcribe.Open(transcribe.Config{DataDir: *dataDir, CacheDir: *cacheDir, Concurrency: *concurrency,
+		ChunkSeconds: *chunkSeconds, ModelWait: *wait})
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
+		return exitFailed
+	}
 	defer eng.Close()
-	eng.ModelWait = *wait
-	tty := isTerminal(stderr)
 	lastNote := time.Time{}
 	err = eng.OpenModel(ctx, *server, *model, func(elapsed time.Duration, state string) {
 		if time.Since(lastNote) >= 5*time.Second || lastNote.IsZero() {
@@ -129,49 +191,74 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitFailed
 	}
 
-	failed := 0
+	q := transcribe.NewQueue(eng, transcribe.QueueOptions{})
+	rep := newReporter(disp, stdout, stderr)
+	unsubscribe := q.Subscribe(rep.event)
 	for _, path := range files {
-		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "nemo-transcribe: %s: cancelled\n", path)
-			failed++
-			continue
-		}
-		req := transcribe.Request{
-			Path: path, Server: *server, Model: *model, CacheDir: *cacheDir, OutDir: *out,
-			Formats: fmts, Timestamps: *timestamps, Concurrency: *concurrency,
-		}
-		var bar progressLine
-		res, err := eng.Transcribe(ctx, req, func(p transcribe.Progress) {
-			if tty {
-				bar.show(stderr, p)
-			}
+		id, err := q.Add(transcribe.Request{
+			Path: path, Server: *server, Model: *model, CacheDir: *cacheDir, OutDir: *out, Formats: fmts,
+			Timestamps: *timestamps, SourceLang: *sourceLang, TargetLang: *targetLang, Task: taskValue, PNC: pnc.value(),
+			ChunkSeconds: *chunkSeconds, Force: *force, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps,
 		})
-		bar.clear(stderr)
 		if err != nil {
-			failed++
-			fmt.Fprintf(stderr, "nemo-transcribe: %s: %s\n", path, oneLine(reason(err)))
-			continue
+			fmt.Fprintf(stderr, "nemo-transcribe: %v\n", err)
+			return exitFailed
 		}
-		fmt.Fprintf(stdout, "%s -> %s\n", path, strings.Join(res.Outputs, ", "))
+		rep.expect(id, path)
 	}
-	if failed > 0 {
+	if err := q.Wait(ctx); err != nil { // interrupted: stop the rest, report them cancelled
+		q.CancelAll()
+		_ = q.Wait(context.Background())
+	}
+	q.Close()
+	unsubscribe()
+	rep.finish(q.Jobs())
+	disp.close()
+	if rep.failed > 0 {
 		return exitFailed
 	}
 	return exitOK
 }
 
-// reason drops the engine's "base name: " prefix: the CLI's line already
-// names the file as the user typed it.
-func reason(err error) string {
-	msg := apperr.Message(err)
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return ae.Message
+// optionalBool is a boolean flag that also knows whether it was given.
+type optionalBool struct {
+	set, v bool
+}
+
+func (o *optionalBool) String() string {
+	if o == nil || !o.set {
+		return ""
 	}
-	if i := strings.Index(msg, ": "); i >= 0 {
-		return msg[i+2:]
+	return strconv.FormatBool(o.v)
+}
+
+func (o *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
 	}
-	return msg
+	o.set, o.v = true, v
+	return nil
+}
+
+func (o *optionalBool) IsBoolFlag() bool { return true }
+
+// value is nil when the flag was not given.
+func (o *optionalBool) value() *bool {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
+}
+
+// jobReason is a failed job's line, pointing at the flag that helps.
+func jobReason(j transcribe.Job) string {
+	msg := j.Error
+	if j.ErrorCode == string(apperr.CodeFile) && strings.Contains(msg, "already exist") {
+		msg += " (use --overwrite to replace it)"
+	}
+	return oneLine(msg)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

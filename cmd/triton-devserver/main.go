@@ -3,6 +3,9 @@
 // Go tests. It hosts the dtmf model, which transcribes DTMF key presses.
 //
 //	triton-devserver --addr 127.0.0.1:8001 [--latency 200ms] [--fail-rate 0.1 --seed 1] [--ready-after 5s]
+//	    [--drop-rate 0.05] [--restart-every 30s --down-for 2s]
+//	    [--tls-cert server.pem --tls-key server-key.pem [--tls-client-ca ca.pem]]
+//	    [--max-batch 8 --batch-latency 100ms [--batch-window 5ms] [--max-queue N]] [--skip-compute]
 //
 // It listens at once and prints one line when it accepts connections:
 //
@@ -46,7 +49,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	latency := fs.Duration("latency", 0, "delay added to every inference request")
 	failRate := fs.Float64("fail-rate", 0, "fraction `F` (0..1) of inference requests answered UNAVAILABLE")
 	readyAfter := fs.Duration("ready-after", 0, "models report LOADING (not ready) for this long after start")
-	seed := fs.Int64("seed", 0, "seed that makes --fail-rate repeatable (0: random)")
+	seed := fs.Int64("seed", 0, "seed that makes --fail-rate and --drop-rate repeatable (0: random)")
+	dropRate := fs.Float64("drop-rate", 0, "fraction `F` (0..1) of inference requests during which the connection is closed")
+	restartEvery := fs.Duration("restart-every", 0, "stop and start again on the same port this often, as a restarting Triton")
+	downFor := fs.Duration("down-for", time.Second, "how long each --restart-every restart stays down")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this certificate (PEM `FILE`), with --tls-key")
+	tlsKey := fs.String("tls-key", "", "private key (PEM `FILE`) of --tls-cert")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by this CA (PEM `FILE`): mTLS")
+	maxBatch := fs.Int("max-batch", 0, "dynamic batcher: most requests executed together `N` (default: the model's max_batch_size)")
+	batchLatency := fs.Duration("batch-latency", 0, "dynamic batcher: simulated compute time of one batch")
+	batchWindow := fs.Duration("batch-window", 0, "dynamic batcher: how long a batch that is not full waits for more")
+	maxQueue := fs.Int("max-queue", 0, "dynamic batcher: refuse requests UNAVAILABLE beyond this many queued (0: no limit)")
+	skipCompute := fs.Bool("skip-compute", false, "the dtmf model answers empty text without looking at the audio (throughput tests)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -63,6 +77,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *latency < 0 || *readyAfter < 0:
 		fmt.Fprintln(stderr, "triton-devserver: --latency and --ready-after must not be negative")
 		return 2
+	case *dropRate < 0 || *failRate+*dropRate > 1:
+		fmt.Fprintf(stderr, "triton-devserver: --drop-rate %g must be between 0 and 1 - --fail-rate\n", *dropRate)
+		return 2
+	case *restartEvery < 0 || *downFor < 0 || *batchLatency < 0 || *batchWindow < 0 || *maxBatch < 0 || *maxQueue < 0:
+		fmt.Fprintln(stderr, "triton-devserver: durations and counts must not be negative")
+		return 2
+	case (*tlsCert == "") != (*tlsKey == ""):
+		fmt.Fprintln(stderr, "triton-devserver: --tls-cert and --tls-key go together")
+		return 2
+	case *tlsClientCA != "" && *tlsCert == "":
+		fmt.Fprintln(stderr, "triton-devserver: --tls-client-ca needs --tls-cert and --tls-key")
+		return 2
+	}
+
+	opts := tritontest.Options{
+		Latency:    *latency,
+		FailRate:   *failRate,
+		DropRate:   *dropRate,
+		ReadyAfter: *readyAfter,
+		Seed:       *seed,
+	}
+	if *skipCompute {
+		opts.Models = []tritontest.Model{tritontest.DTMFWith(tritontest.DTMFOptions{SkipCompute: true})}
+	}
+	if *maxBatch > 0 || *batchLatency > 0 || *batchWindow > 0 || *maxQueue > 0 {
+		opts.Batching = &tritontest.Batching{MaxBatch: *maxBatch, Latency: *batchLatency, Window: *batchWindow, MaxQueue: *maxQueue}
+	}
+	if *tlsCert != "" {
+		tc, err := tritontest.LoadServerTLS(*tlsCert, *tlsKey, *tlsClientCA)
+		if err != nil {
+			fmt.Fprintf(stderr, "triton-devserver: TLS: %v\n", err)
+			return 1
+		}
+		opts.TLS = tc
+	}
+	if *restartEvery > 0 {
+		return runRestarting(ctx, *addr, opts, *restartEvery, *downFor, stdout, stderr)
 	}
 
 	lis, err := net.Listen("tcp", *addr)
@@ -70,12 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
 		return 1
 	}
-	srv := tritontest.New(tritontest.Options{
-		Latency:    *latency,
-		FailRate:   *failRate,
-		ReadyAfter: *readyAfter,
-		Seed:       *seed,
-	})
+	srv := tritontest.New(opts)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	fmt.Fprintf(stdout, "triton-devserver listening on %s (models: %s)\n", lis.Addr(), strings.Join(srv.Models(), ", "))
@@ -88,5 +134,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err := <-served:
 		fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
 		return 1
+	}
+}
+
+// runRestarting serves like run but stops the server every `every` and
+// starts it again on the same port after `down`, as a Triton that is
+// restarted (calls in flight fail; clients must reconnect).
+func runRestarting(ctx context.Context, addr string, opts tritontest.Options, every, down time.Duration, stdout, stderr io.Writer) int {
+	p, err := tritontest.ListenProcess(addr, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
+		return 1
+	}
+	defer p.Stop()
+	fmt.Fprintf(stdout, "triton-devserver listening on %s (models: %s)\n", p.Addr(), strings.Join(p.Server().Models(), ", "))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			p.Server().StopWithin(stopGrace)
+			return 0
+		case <-t.C:
+		}
+		fmt.Fprintf(stderr, "triton-devserver: restarting (down for %s)\n", down)
+		p.Stop()
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-time.After(down):
+		}
+		if err := p.Start(); err != nil {
+			fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
+			return 1
+		}
 	}
 }

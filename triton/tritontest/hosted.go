@@ -32,14 +32,24 @@ type hosted struct {
 	meta  *pb.ModelMetadataResponse
 	stats *stats
 
+	batcher *batcher // nil: every request executes on its own
+
 	mu       sync.Mutex
 	readyAt  time.Time
 	unloaded bool
 }
 
-func newHosted(m Model, readyAt time.Time) *hosted {
+func newHosted(m Model, readyAt time.Time, b *Batching) *hosted {
 	cfg := proto.Clone(m.Config()).(*pb.ModelConfig)
 	h := &hosted{model: m, cfg: cfg, readyAt: readyAt, stats: newStats(cfg.GetName())}
+	if b != nil && cfg.GetMaxBatchSize() > 0 {
+		h.batcher = newBatcher(h, *b)
+		// Say so in the config, as Triton's config.pbtxt would.
+		cfg.SchedulingChoice = &pb.ModelConfig_DynamicBatching{DynamicBatching: &pb.ModelDynamicBatching{
+			MaxQueueDelayMicroseconds: uint64(b.Window / time.Microsecond),
+			DefaultQueuePolicy:        &pb.ModelQueuePolicy{MaxQueueSize: uint32(max(b.MaxQueue, 0))},
+		}}
+	}
 	h.meta = &pb.ModelMetadataResponse{
 		Name:     cfg.GetName(),
 		Versions: []string{modelVersion},

@@ -4,14 +4,17 @@
 // whose answers are known exactly, by default the "dtmf" model that
 // transcribes DTMF key presses.
 //
-// Tests start it in-process over real TCP with Start; cmd/triton-devserver
-// serves it on a port for manual runs and outside checks. Options add
-// latency, random UNAVAILABLE answers and a loading period, so clients can
-// be tested against a slow, flaky or still-starting server.
+// Tests start it in-process over real TCP with Start (or StartProcess for a
+// server that can be restarted on the same port); cmd/triton-devserver
+// serves it on a port for manual runs and outside checks. Options add the
+// faults real networks have: latency, random UNAVAILABLE answers,
+// connections dropped in the middle of a call, a loading period, TLS, and a
+// dynamic batcher that executes requests together as Triton's does.
 package tritontest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -23,6 +26,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -50,14 +54,33 @@ type Options struct {
 	// FailRate is the fraction of inference requests answered UNAVAILABLE
 	// instead of being run (0 to 1). They count as failures.
 	FailRate float64
+	// DropRate is the fraction of inference requests during which the
+	// server closes the connection that carries them, as a crashed proxy
+	// or a broken network would: every call on that connection fails.
+	// They count as failures. FailRate + DropRate is at most 1.
+	DropRate float64
 	// ReadyAfter keeps every model LOADING for this long after New: it is
 	// not ready, and inference is answered UNAVAILABLE.
 	ReadyAfter time.Duration
-	// Seed makes FailRate's choices repeatable: the same seed fails the
-	// same requests in order of arrival. 0 picks a random seed.
+	// Seed makes FailRate's and DropRate's choices repeatable: the same
+	// seed fails the same requests in order of arrival (see FaultPlan). 0
+	// picks a random seed.
 	Seed int64
 	// Models to host; nil hosts DTMF() alone.
 	Models []Model
+	// Batching, when set, puts a dynamic batcher in front of every model
+	// that batches (max_batch_size > 0).
+	Batching *Batching
+	// TLS, when set, serves TLS with this configuration (see
+	// LoadServerTLS); ClientAuth in it asks for client certificates.
+	TLS *tls.Config
+	// MaxMessageBytes, when set, lowers the largest message the server
+	// takes from Triton's 2 GiB, as a gateway in front of it may: bigger
+	// requests are refused RESOURCE_EXHAUSTED by gRPC itself.
+	MaxMessageBytes int
+	// Inspect, when set, sees every inference request as it arrives,
+	// before any fault: tests read its parameters and metadata here.
+	Inspect func(ctx context.Context, req *pb.ModelInferRequest)
 }
 
 // Server is a Triton test server. Create it with New and run it with Serve.
@@ -72,6 +95,8 @@ type Server struct {
 
 	failMu sync.Mutex
 	rng    *rand.Rand
+
+	conns *connTracker
 }
 
 // New returns a server for opts. It panics if two models share a name or a
@@ -81,6 +106,7 @@ func New(opts Options) *Server {
 		opts.Models = []Model{DTMF()}
 	}
 	opts.FailRate = min(max(opts.FailRate, 0), 1)
+	opts.DropRate = min(max(opts.DropRate, 0), 1-opts.FailRate)
 	seed := uint64(opts.Seed)
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -88,12 +114,13 @@ func New(opts Options) *Server {
 	s := &Server{
 		opts:   opts,
 		models: make(map[string]*hosted),
-		rng:    rand.New(rand.NewPCG(seed, 0x7472746e)),
+		rng:    faultRand(seed),
 		health: health.NewServer(),
+		conns:  newConnTracker(),
 	}
 	readyAt := time.Now().Add(opts.ReadyAfter)
 	for _, m := range opts.Models {
-		h := newHosted(m, readyAt)
+		h := newHosted(m, readyAt, opts.Batching)
 		name := h.cfg.GetName()
 		if name == "" {
 			panic("tritontest: a model's config has no name")
@@ -106,13 +133,20 @@ func New(opts Options) *Server {
 	}
 	slices.Sort(s.names)
 
-	s.grpc = grpc.NewServer(
+	serverOpts := []grpc.ServerOption{
 		// Triton's limits: INT32_MAX both ways, and its keepalive policy
 		// (no pings more often than every 5 minutes, none without calls).
 		grpc.MaxRecvMsgSize(math.MaxInt32),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Minute}),
-	)
+	}
+	if opts.TLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	if opts.MaxMessageBytes > 0 {
+		serverOpts = append(serverOpts, grpc.MaxRecvMsgSize(opts.MaxMessageBytes))
+	}
+	s.grpc = grpc.NewServer(serverOpts...)
 	pb.RegisterGRPCInferenceServiceServer(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -125,19 +159,34 @@ func (s *Server) Models() []string { return slices.Clone(s.names) }
 
 // Serve accepts connections on lis until Stop or GracefulStop; it returns
 // nil after those.
-func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(lis) }
+func (s *Server) Serve(lis net.Listener) error { return s.grpc.Serve(s.conns.wrap(lis)) }
 
 // Stop closes every connection and listener at once.
 func (s *Server) Stop() {
 	s.health.Shutdown()
 	s.grpc.Stop()
+	s.stopBatchers()
 }
 
 // GracefulStop stops accepting calls and waits for those in flight.
 func (s *Server) GracefulStop() {
 	s.health.Shutdown()
 	s.grpc.GracefulStop()
+	s.stopBatchers()
 }
+
+func (s *Server) stopBatchers() {
+	for _, h := range s.models {
+		if h.batcher != nil {
+			h.batcher.stop()
+		}
+	}
+}
+
+// DropConnections closes every client connection at once, in the middle
+// of whatever calls they carry, as a network failure would. The server
+// keeps listening: clients connect again.
+func (s *Server) DropConnections() int { return s.conns.closeAll() }
 
 // StopWithin stops gracefully but gives up waiting after d and closes
 // whatever is still open.
@@ -188,14 +237,14 @@ func (s *Server) lookupReady(name, version string) (*hosted, error) {
 	return h, nil
 }
 
-// drawFailure reports whether the next inference request is to fail.
-func (s *Server) drawFailure() bool {
-	if s.opts.FailRate <= 0 {
-		return false
+// drawFault picks the fault, if any, for the next inference request.
+func (s *Server) drawFault() Fault {
+	if s.opts.FailRate <= 0 && s.opts.DropRate <= 0 {
+		return FaultNone
 	}
 	s.failMu.Lock()
 	defer s.failMu.Unlock()
-	return s.rng.Float64() < s.opts.FailRate
+	return pickFault(s.rng.Float64(), s.opts.FailRate, s.opts.DropRate)
 }
 
 func (s *Server) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
@@ -361,7 +410,10 @@ func (s *Server) ModelStreamInfer(stream grpc.BidiStreamingServer[pb.ModelInferR
 // validation, execution and output selection, recording statistics.
 func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
 	arrived := time.Now()
-	fail := s.drawFailure()
+	if s.opts.Inspect != nil {
+		s.opts.Inspect(ctx, req)
+	}
+	fault := s.drawFault()
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
 		select {
@@ -372,9 +424,14 @@ func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest
 		case <-t.C:
 		}
 	}
-	if fail {
+	switch fault {
+	case FaultUnavailable:
 		h.stats.failure(arrived)
 		return nil, status.Errorf(codes.Unavailable, "injected failure: model '%s' is unavailable (fail rate %g)", h.cfg.GetName(), s.opts.FailRate)
+	case FaultDrop:
+		h.stats.failure(arrived)
+		s.conns.closePeer(ctx)
+		return nil, status.Errorf(codes.Unavailable, "injected connection drop (drop rate %g)", s.opts.DropRate)
 	}
 
 	var t timing
@@ -386,6 +443,12 @@ func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest
 		return nil, err
 	}
 	t.input, mark = time.Since(mark), time.Now()
+	if h.batcher != nil {
+		return h.batcher.submit(ctx, &batchJob{
+			req: req, inputs: inputs, params: params, want: want, size: batch,
+			arrived: arrived, input: t.input, done: make(chan batchResult, 1),
+		})
+	}
 	outputs, err := h.model.Execute(ctx, inputs, params)
 	if err != nil {
 		h.stats.failure(arrived)
@@ -402,5 +465,6 @@ func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest
 	}
 	t.output = time.Since(mark)
 	h.stats.success(arrived, batch, t)
+	h.stats.execution(batch, t)
 	return resp, nil
 }

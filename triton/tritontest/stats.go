@@ -21,8 +21,10 @@ type timing struct {
 // stats are one model's statistics in Triton's form. Every request that
 // reaches the model is counted once: as a success, or as a failure when it
 // was refused (injected failure, validation) or its execution failed.
-// Successful requests add their batch size to inference_count and one
-// execution each, since this server does not batch across requests.
+// Successful requests add their batch size to inference_count; each
+// execution of the model adds one to execution_count and one to the
+// batch_stats entry of its batch size. Without a batcher every request is
+// an execution of its own; with one, several requests share one.
 type stats struct {
 	mu sync.Mutex
 	m  *pb.ModelStatistics
@@ -54,6 +56,7 @@ func (s *stats) failure(arrived time.Time) {
 	s.m.LastInference = max(s.m.LastInference, uint64(now.UnixMilli()))
 }
 
+// success counts one request that was answered.
 func (s *stats) success(arrived time.Time, batch int64, t timing) {
 	now := time.Now()
 	s.mu.Lock()
@@ -65,9 +68,14 @@ func (s *stats) success(arrived time.Time, batch int64, t timing) {
 	add(is.ComputeInfer, t.infer)
 	add(is.ComputeOutput, t.output)
 	s.m.InferenceCount += uint64(batch)
-	s.m.ExecutionCount++
 	s.m.LastInference = max(s.m.LastInference, uint64(now.UnixMilli()))
+}
 
+// execution counts one run of the model over a batch of batch rows.
+func (s *stats) execution(batch int64, t timing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m.ExecutionCount++
 	i := slices.IndexFunc(s.m.BatchStats, func(b *pb.InferBatchStatistics) bool { return b.BatchSize == uint64(batch) })
 	if i < 0 {
 		s.m.BatchStats = append(s.m.BatchStats, &pb.InferBatchStatistics{

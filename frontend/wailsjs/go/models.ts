@@ -1,5 +1,10 @@
 export namespace inference {
 	
+	export interface BatchStats {
+	    batch_size: number;
+	    execution_count: number;
+	    compute_infer_ns: number;
+	}
 	export interface ModelStatus {
 	    name: string;
 	    ready: boolean;
@@ -11,6 +16,11 @@ export namespace inference {
 	    failure_count: number;
 	    queue_ns: number;
 	    compute_infer_ns: number;
+	    reason?: string;
+	    compute_input_ns: number;
+	    compute_output_ns: number;
+	    last_inference_ms: number;
+	    batch_stats?: BatchStats[];
 	}
 	export interface ServerStatus {
 	    address: string;
@@ -19,6 +29,10 @@ export namespace inference {
 	    name: string;
 	    version: string;
 	    models: ModelStatus[];
+	    extensions?: string[];
+	    tls: boolean;
+	    replicas?: ServerStatus[];
+	    error?: string;
 	}
 
 }
@@ -37,6 +51,8 @@ export namespace transcribe {
 	export interface Result {
 	    transcript: transcript.Transcript;
 	    outputs: string[];
+	    historyId?: number;
+	    reused?: boolean;
 	}
 
 }

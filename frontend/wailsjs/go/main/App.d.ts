@@ -4,6 +4,8 @@ import {main} from '../models';
 import {inference} from '../models';
 import {transcribe} from '../models';
 
+export function AddFiles(arg1:Array<string>):Promise<void>;
+
 export function Defaults():Promise<main.Settings>;
 
 export function PickAudioFile():Promise<string>;

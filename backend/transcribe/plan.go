@@ -1,0 +1,94 @@
+package transcribe
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+)
+
+// pipelineVersion changes when decoding or chunking changes what a chunk
+// holds, so results stored by an older build are not taken for new ones.
+// (Stored chunks are also checked sample by sample, see audioHash.)
+const pipelineVersion = 1
+
+// chunkPlan is how a file is cut: everything that decides chunk
+// boundaries.
+type chunkPlan struct {
+	MaxSeconds    float64 `json:"maxSeconds"`
+	SearchSeconds float64 `json:"searchSeconds"`
+	FrameMs       int     `json:"frameMs"`
+	SilenceDBFS   float64 `json:"silenceDBFS"`
+}
+
+func newChunkPlan(maxSeconds float64) chunkPlan {
+	return chunkPlan{
+		MaxSeconds:    maxSeconds,
+		SearchSeconds: math.Min(audio.DefaultSearchSeconds, maxSeconds/2),
+		FrameMs:       audio.DefaultFrameMs,
+		SilenceDBFS:   audio.DefaultSilenceDBFS,
+	}
+}
+
+func (c chunkPlan) options() audio.ChunkOptions {
+	return audio.ChunkOptions{MaxSeconds: c.MaxSeconds, SearchSeconds: c.SearchSeconds, FrameMs: c.FrameMs, SilenceDBFS: c.SilenceDBFS}
+}
+
+// modelOptions is the JSON of the options sent to the model, as stored
+// with each result.
+type modelOptions struct {
+	Timestamps bool   `json:"timestamps"`
+	SourceLang string `json:"sourceLang,omitempty"`
+	TargetLang string `json:"targetLang,omitempty"`
+	Task       string `json:"task,omitempty"`
+	PNC        *bool  `json:"pnc,omitempty"`
+}
+
+func requestOptions(req Request) inference.Options {
+	return inference.Options{Timestamps: req.Timestamps, SourceLang: req.SourceLang, TargetLang: req.TargetLang, Task: req.Task, PNC: req.PNC}
+}
+
+func storedOptions(o inference.Options) modelOptions {
+	return modelOptions{Timestamps: o.Timestamps, SourceLang: o.SourceLang, TargetLang: o.TargetLang, Task: o.Task, PNC: o.PNC}
+}
+
+// planKey names one request's result: the same content, sent to the same
+// server and model version with the same options, cut the same way, gives
+// the same chunks and the same transcript. Chunks and transcripts are
+// stored under it.
+func planKey(sha string, server string, model, version string, opts inference.Options, plan chunkPlan) string {
+	data, _ := json.Marshal(struct {
+		V       int          `json:"v"`
+		SHA256  string       `json:"sha256"`
+		Server  string       `json:"server"`
+		Model   string       `json:"model"`
+		Version string       `json:"version"`
+		Options modelOptions `json:"options"`
+		Plan    chunkPlan    `json:"plan"`
+	}{pipelineVersion, sha, normalizeServer(server), model, version, storedOptions(opts), plan})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// normalizeServer makes "LocalHost:8001 " and "localhost:8001" one server.
+func normalizeServer(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
+// audioHash fingerprints a chunk's samples (FNV-1a over the float bits),
+// so a stored result is reused only for exactly the same audio.
+func audioHash(samples []float32) string {
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	h := uint64(offset64)
+	for _, s := range samples {
+		h ^= uint64(math.Float32bits(s))
+		h *= prime64
+	}
+	return strconv.FormatUint(h, 16) + "/" + strconv.Itoa(len(samples))
+}

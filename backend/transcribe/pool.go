@@ -1,0 +1,108 @@
+package transcribe
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+)
+
+// pool bounds what all files send to one server: slots are requests in
+// flight (what Triton's batcher sees), ahead are chunks decoded and not yet
+// answered, so decoding runs ahead of the server by at most one pool's
+// worth and memory stays bounded however many files are queued. Both hand
+// a freed place to the oldest job waiting, so files finish one after
+// another, the later ones only filling gaps, rather than all at the end.
+type pool struct {
+	slots *prioSem
+	ahead *prioSem
+}
+
+func newPool(n int) *pool {
+	return &pool{slots: newPrioSem(n), ahead: newPrioSem(2 * n)}
+}
+
+// prioSem is a counting semaphore whose waiters are served lowest
+// priority value first (then first come).
+type prioSem struct {
+	mu      sync.Mutex
+	free    int
+	seq     uint64
+	waiters waiterHeap
+}
+
+type waiter struct {
+	prio  int64
+	seq   uint64
+	ready chan struct{}
+	index int // in the heap; -1 once granted
+}
+
+func newPrioSem(n int) *prioSem { return &prioSem{free: n} }
+
+// acquire takes a place, waiting behind waiters of lower prio; false when
+// ctx ended first.
+func (s *prioSem) acquire(ctx context.Context, prio int64) bool {
+	s.mu.Lock()
+	if s.free > 0 {
+		s.free--
+		s.mu.Unlock()
+		return true
+	}
+	w := &waiter{prio: prio, seq: s.seq, ready: make(chan struct{})}
+	s.seq++
+	heap.Push(&s.waiters, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ready:
+		return true
+	case <-ctx.Done():
+		s.mu.Lock()
+		if w.index >= 0 {
+			heap.Remove(&s.waiters, w.index)
+			s.mu.Unlock()
+			return false
+		}
+		s.mu.Unlock()
+		s.release() // granted just as ctx ended: pass it on
+		return false
+	}
+}
+
+// release frees a place, handing it straight to the first waiter.
+func (s *prioSem) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiters.Len() > 0 {
+		w := heap.Pop(&s.waiters).(*waiter)
+		close(w.ready)
+		return
+	}
+	s.free++
+}
+
+type waiterHeap []*waiter
+
+func (h waiterHeap) Len() int { return len(h) }
+func (h waiterHeap) Less(i, j int) bool {
+	if h[i].prio != h[j].prio {
+		return h[i].prio < h[j].prio
+	}
+	return h[i].seq < h[j].seq
+}
+func (h waiterHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *waiterHeap) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*h)
+	*h = append(*h, w)
+}
+func (h *waiterHeap) Pop() any {
+	old := *h
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	w.index = -1
+	return w
+}

@@ -1,0 +1,345 @@
+package transcribe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/staging"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+)
+
+// saveTimeout bounds writing one finished chunk, which goes on even when
+// the job is being cancelled: the server's answer is not thrown away.
+const saveTimeout = 30 * time.Second
+
+// job is one run of one request through the pipeline.
+type job struct {
+	e       *Engine
+	req     Request
+	rep     *reporter
+	formats []string
+	plan    string // set once the content hash and model are known
+	model   *openModel
+	prio    int64 // place in the pools' queues: older runs first
+}
+
+// run is the pipeline: model, staging, stored result, decode and chunk,
+// infer, stitch, store, export.
+func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, error) {
+	j := &job{e: e, req: req, rep: rep, prio: e.order.Add(1)}
+	if req.OutDir != "" {
+		var err error
+		if j.formats, err = export.ParseFormats(strings.Join(req.Formats, ",")); err != nil {
+			return Result{}, apperr.New(apperr.CodeBadInput, err, "%v", err)
+		}
+	}
+	if req.ChunkSeconds < 0 || req.ChunkSeconds > maxChunkSeconds || math.IsNaN(req.ChunkSeconds) {
+		return Result{}, apperr.New(apperr.CodeBadInput, nil, "chunk length %g s is not between 1 and %d s", req.ChunkSeconds, maxChunkSeconds)
+	}
+	var err error
+	j.model, err = e.model(ctx, req.Server, req.Model, func(elapsed time.Duration, state string) {
+		rep.note(fmt.Sprintf("waiting for model %q to load (%s, %s so far)", req.Model, state, elapsed.Round(time.Second)))
+	})
+	if err != nil {
+		return Result{}, err
+	}
+
+	rep.stage(StageStaging, 0)
+	cacheDir := req.CacheDir
+	if cacheDir == "" {
+		cacheDir = e.cfg.CacheDir
+	}
+	if cacheDir == "" {
+		if cacheDir, err = config.DefaultCacheDir(); err != nil {
+			return Result{}, apperr.New(apperr.CodeFile, err, "%v", err)
+		}
+	}
+	// Copies take turns, oldest job first, so the first file is ready to
+	// decode soon instead of all files being copied at once.
+	if !e.staging.acquire(ctx, j.prio) {
+		return Result{}, ctx.Err()
+	}
+	staged, err := staging.Stage(ctx, req.Path, cacheDir, staging.Options{Progress: rep.staging})
+	e.staging.release()
+	if err != nil {
+		return Result{}, err
+	}
+
+	opts := requestOptions(req)
+	plan := newChunkPlan(e.chunkSeconds(req))
+	j.plan = planKey(staged.SHA256, req.Server, j.model.name, j.model.version, opts, plan)
+	if e.store != nil {
+		done, err := e.claim(ctx, j.plan, func() {
+			rep.note("the same audio is being transcribed for another file: waiting to reuse its result")
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		defer done()
+		if req.Force {
+			if err := e.store.DropChunks(ctx, j.plan); err != nil {
+				return Result{}, storeError(err)
+			}
+		} else if res, ok, err := j.reuse(ctx, staged); ok || err != nil {
+			return res, err
+		}
+	}
+
+	var stored map[int]store.Chunk
+	if e.store != nil && !req.Force {
+		if stored, err = e.store.Chunks(ctx, j.plan); err != nil {
+			return Result{}, storeError(err)
+		}
+	}
+	// The decoder starts once the server's pool has room for this file's
+	// first chunk: a long queue does not start every decoder at once.
+	p := e.pool(req.Server)
+	if !p.ahead.acquire(ctx, j.prio) {
+		return Result{}, ctx.Err()
+	}
+	rep.stage(StageDecoding, fracStaged)
+	dec, err := audio.Open(staged.Path, audio.Options{})
+	if err != nil {
+		p.ahead.release()
+		return Result{}, audioError(err)
+	}
+	defer dec.Close()
+	rep.duration(dec.Info().Duration)
+	pieces, samples, err := j.recognizeAll(ctx, p, dec, plan, opts, stored)
+	if err != nil {
+		return Result{}, err
+	}
+
+	segs := transcript.Stitch(pieces)
+	t := transcript.Transcript{
+		Source: absPath(req.Path), SHA256: staged.SHA256, Duration: float64(samples) / audio.SampleRate,
+		Model: req.Model, Text: transcript.FullText(segs), Segments: segs,
+	}
+	if t.Segments == nil {
+		t.Segments = []transcript.Segment{}
+	}
+	res := Result{Transcript: t, Outputs: []string{}}
+	if e.store != nil {
+		entry := store.Entry{Plan: j.plan, Source: t.Source, SHA256: staged.SHA256, Server: req.Server,
+			Model: j.model.name, ModelVersion: j.model.version, Options: mustJSON(storedOptions(opts)), Duration: t.Duration}
+		if res.HistoryID, err = e.store.PutTranscript(context.WithoutCancel(ctx), entry, t); err != nil {
+			return Result{}, storeError(err)
+		}
+	}
+	return j.export(ctx, res)
+}
+
+// reuse answers from the history when this exact request was transcribed
+// before.
+func (j *job) reuse(ctx context.Context, staged staging.Staged) (Result, bool, error) {
+	entry, t, ok, err := j.e.store.TranscriptFor(ctx, j.plan)
+	if err != nil {
+		return Result{}, false, storeError(err)
+	}
+	if !ok {
+		return Result{}, false, nil
+	}
+	t.Source, t.SHA256, t.Model = absPath(j.req.Path), staged.SHA256, j.req.Model
+	if t.Segments == nil {
+		t.Segments = []transcript.Segment{}
+	}
+	if err := j.e.store.Touch(ctx, entry.ID, t.Source); err != nil {
+		return Result{}, false, storeError(err)
+	}
+	j.rep.reused(t.Duration)
+	res, err := j.export(ctx, Result{Transcript: t, Outputs: []string{}, HistoryID: entry.ID, Reused: true})
+	return res, true, err
+}
+
+func (j *job) export(ctx context.Context, res Result) (Result, error) {
+	if len(j.formats) == 0 {
+		return res, nil
+	}
+	j.rep.stage(StageExporting, fracTranscribed)
+	outs, err := writeOutputs(ctx, res.Transcript, j.req, j.formats)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Outputs = outs
+	return res, nil
+}
+
+// recognizeAll cuts the stream into chunks and sends them through the
+// server's pool p while decoding goes on; chunks stored by an earlier run
+// are taken from the store when they hold the same audio. Every answer is
+// stored before it counts as done. It returns the pieces in chunk order and
+// the number of samples decoded. The first failure cancels the rest. The
+// caller holds one place of p.ahead, for the first chunk.
+func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan chunkPlan, opts inference.Options, stored map[int]store.Chunk) ([]transcript.Piece, int64, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	prio := j.prio
+	held := true     // the caller's place
+	var own *prioSem // this file's cap within the pool
+	if j.req.Concurrency > 0 {
+		own = newPrioSem(j.req.Concurrency)
+	}
+	chunker := audio.NewChunker(src, plan.options())
+
+	var (
+		mu      sync.Mutex
+		pieces  []transcript.Piece
+		wg      sync.WaitGroup
+		samples int64
+	)
+	finish := func(i int, r transcript.ChunkResult, sec float64, how chunkHow) {
+		mu.Lock()
+		pieces[i].Result = r
+		mu.Unlock()
+		j.rep.chunkDone(sec, how)
+	}
+	for {
+		if !held && !p.ahead.acquire(ctx, prio) {
+			break
+		}
+		held = false
+		if ctx.Err() != nil {
+			p.ahead.release()
+			break
+		}
+		c, err := chunker.Next()
+		if errors.Is(err, io.EOF) {
+			p.ahead.release()
+			break
+		}
+		if err != nil {
+			p.ahead.release()
+			cancel(audioError(err))
+			break
+		}
+		sec := float64(len(c.Samples)) / audio.SampleRate
+		samples = c.Offset + int64(len(c.Samples))
+		mu.Lock()
+		pieces = append(pieces, transcript.Piece{Offset: float64(c.Offset) / audio.SampleRate, Duration: sec})
+		i := len(pieces) - 1
+		mu.Unlock()
+		j.rep.chunkCut(sec)
+		if i == 0 {
+			j.rep.stage(StageTranscribing, fracStaged)
+		}
+		if c.Silent { // nothing to hear: done without asking the server
+			finish(i, transcript.ChunkResult{}, sec, silent)
+			p.ahead.release()
+			continue
+		}
+		hash := audioHash(c.Samples)
+		if s, ok := stored[c.Index]; ok && s.Offset == c.Offset && s.Samples == int64(len(c.Samples)) && s.AudioHash == hash {
+			finish(i, s.Result, sec, fromStore)
+			p.ahead.release()
+			continue
+		}
+		if own != nil && !own.acquire(ctx, 0) {
+			p.ahead.release()
+			break
+		}
+		if !p.slots.acquire(ctx, prio) {
+			if own != nil {
+				own.release()
+			}
+			p.ahead.release()
+			break
+		}
+		j.rep.sending()
+		wg.Add(1)
+		go func(i int, c audio.Chunk, sec float64, hash string) {
+			defer wg.Done()
+			defer p.ahead.release()
+			r, err := j.model.Recognize(ctx, c.Index, c.Samples, opts)
+			p.slots.release() // the server is done with it: let the next chunk go
+			if own != nil {
+				own.release()
+			}
+			if err != nil {
+				cancel(fmt.Errorf("chunk %d at %s: %w", c.Index+1, clock(float64(c.Offset)/audio.SampleRate), err))
+				return
+			}
+			if j.e.store != nil {
+				saveCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+				err := j.e.store.PutChunk(saveCtx, store.Chunk{Plan: j.plan, Index: c.Index, Offset: c.Offset,
+					Samples: int64(len(c.Samples)), AudioHash: hash, Result: r})
+				stop()
+				if err != nil {
+					cancel(storeError(err))
+					return
+				}
+			}
+			finish(i, r, sec, fromServer)
+		}(i, c, sec, hash)
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, 0, err
+	}
+	if len(pieces) == 0 {
+		return nil, 0, apperr.New(apperr.CodeBadInput, nil, "the file holds no audio samples")
+	}
+	j.rep.cuttingDone(float64(samples) / audio.SampleRate)
+	return pieces, samples, nil
+}
+
+func clock(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(100 * time.Millisecond)
+	return fmt.Sprintf("%d:%02d:%04.1f", int(d.Hours()), int(d.Minutes())%60, math.Mod(d.Seconds(), 60))
+}
+
+// audioError says what is wrong with a file the decoder refused, in terms of
+// the user's file: the staged copy's path means nothing to the user.
+func audioError(err error) error {
+	detail := err
+	if inner := errors.Unwrap(err); inner != nil {
+		detail = inner // drop "audio: <cache path>: "
+	}
+	switch {
+	case errors.Is(err, audio.ErrEmpty):
+		return apperr.New(apperr.CodeBadInput, err, "the file is empty: there is nothing to transcribe")
+	case errors.Is(err, audio.ErrUnsupportedFormat):
+		return apperr.New(apperr.CodeBadInput, err, "not an audio file this build can read: %v", detail)
+	case errors.Is(err, audio.ErrCorrupt):
+		return apperr.New(apperr.CodeBadInput, err, "the audio file is damaged: %v", detail)
+	}
+	return apperr.New(apperr.CodeBadInput, err, "cannot read the audio: %v", detail)
+}
+
+// storeError is a database failure as the user sees it.
+func storeError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return apperr.New(apperr.CodeFile, err, "cannot use the app's database: %v", err)
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func displayName(p string) string { return filepath.Base(p) }
+
+func mustJSON(v any) json.RawMessage {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are passed
+	}
+	return data
+}

@@ -1,0 +1,392 @@
+// Command enginebench measures the transcription engine against anchors
+// taken in the same run (see run.sh):
+//
+//	enginebench throughput  a queue of many files against a test server that
+//	                        simulates a batching GPU (one model instance,
+//	                        max batch 8, 100 ms per execution whatever its
+//	                        size). Anchors: the server's capacity (8 chunks
+//	                        per 100 ms) and a bare client that keeps the
+//	                        server fed with chunks decoded beforehand.
+//	enginebench hour        one hour of MP3 through the whole pipeline
+//	                        (stage, decode, chunk, infer, stitch, store,
+//	                        export) against a zero-latency test server.
+//	                        Anchor: ffmpeg decoding the same file to 16 kHz
+//	                        mono float, and nothing else.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/models"
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: enginebench throughput|hour [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "throughput":
+		err = throughput(os.Args[2:])
+	case "hour":
+		err = hour(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "enginebench:", err)
+		os.Exit(1)
+	}
+}
+
+// gpuModel answers every row at once with a fixed word: the batcher in
+// front of it supplies the time, so an execution costs what a GPU's would
+// and nothing more.
+type gpuModel struct{ tritontest.Model }
+
+func (m gpuModel) Execute(_ context.Context, in []tritontest.Tensor, _ map[string]*pb.InferParameter) ([]tritontest.Tensor, error) {
+	rows := in[0].Shape[0]
+	texts, times := make([][]byte, rows), make([][]byte, rows)
+	for i := range rows {
+		texts[i] = []byte("x")
+		times[i] = []byte(`{"words":[{"word":"x","start":0.1,"end":0.2}],"segments":[{"text":"x","start":0.1,"end":0.2}]}`)
+	}
+	shape := []int64{rows, 1}
+	return []tritontest.Tensor{
+		{Name: models.OutputTranscript, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(texts)},
+		{Name: models.OutputTimestamps, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(times)},
+	}, nil
+}
+
+// serve starts a test server on a free port.
+func serve(opts tritontest.Options) (string, func(), error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	s := tritontest.New(opts)
+	go s.Serve(lis)
+	return lis.Addr().String(), func() { s.StopWithin(time.Second) }, nil
+}
+
+// writeNoiseWAV writes seconds of quiet noise with a few key presses, 16
+// kHz mono 16-bit: audible, so no chunk is skipped as silent.
+func writeNoiseWAV(path string, seconds float64, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var presses []dtmf.Press
+	for at := 1 + rng.Float64(); at < seconds-1; at += 5 + 5*rng.Float64() {
+		presses = append(presses, dtmf.Press{Key: '5', Start: at, End: at + 0.2})
+	}
+	samples := dtmf.Synthesize(presses, 16000, seconds, dtmf.SynthOptions{NoiseDB: -40, Seed: seed + 1})
+	var buf bytes.Buffer
+	if err := audio.WriteWAV(&buf, samples, 16000, 1, audio.PCM16); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func throughput(args []string) error {
+	fs := flag.NewFlagSet("throughput", flag.ExitOnError)
+	files := fs.Int("files", 40, "files in the queue")
+	seconds := fs.Float64("seconds", 90, "length of each file")
+	batch := fs.Int("batch", 8, "the server's max batch")
+	latency := fs.Duration("latency", 100*time.Millisecond, "the server's time per execution")
+	concs := fs.String("concurrency", "8,16", "pool sizes to measure, comma-separated")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the queue runs to this file")
+	fs.Parse(args)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+
+	work, err := os.MkdirTemp("", "enginebench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	var paths []string
+	for i := range *files {
+		p := filepath.Join(work, fmt.Sprintf("f%03d.wav", i))
+		if err := writeNoiseWAV(p, *seconds, uint64(i)); err != nil {
+			return err
+		}
+		paths = append(paths, p)
+	}
+	capacity := float64(*batch) / latency.Seconds()
+	fmt.Printf("queue: %d files of %.0f s; server: max batch %d, %v per execution, capacity %.1f chunks/s\n",
+		*files, *seconds, *batch, *latency, capacity)
+
+	for _, cs := range strings.Split(*concs, ",") {
+		var conc int
+		fmt.Sscan(cs, &conc)
+		opts := func() tritontest.Options {
+			return tritontest.Options{Models: []tritontest.Model{gpuModel{tritontest.DTMF()}},
+				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: 2 * time.Millisecond}}
+		}
+
+		// Anchor: a bare client with every chunk decoded beforehand.
+		addr, stop, err := serve(opts())
+		if err != nil {
+			return err
+		}
+		chunks, err := cutAll(paths)
+		if err != nil {
+			return err
+		}
+		bare, err := bareClient(addr, chunks, conc)
+		stop()
+		if err != nil {
+			return err
+		}
+
+		// Ours: the queue, from the files on disk to exports.
+		addr, stop, err = serve(opts())
+		if err != nil {
+			return err
+		}
+		n, wall, st, err := runQueue(addr, paths, conc, work)
+		stop()
+		if err != nil {
+			return err
+		}
+		rate := float64(n) / wall.Seconds()
+		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f\n",
+			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st)
+	}
+	return nil
+}
+
+// cutAll decodes and chunks every file as the engine would.
+func cutAll(paths []string) ([][]float32, error) {
+	var out [][]float32
+	for _, p := range paths {
+		dec, err := audio.Open(p, audio.Options{})
+		if err != nil {
+			return nil, err
+		}
+		c := audio.NewChunker(dec, audio.ChunkOptions{})
+		for {
+			ch, err := c.Next()
+			if err != nil {
+				break
+			}
+			out = append(out, ch.Samples)
+		}
+		dec.Close()
+	}
+	return out, nil
+}
+
+// bareClient sends every chunk with conc requests in flight and returns
+// chunks per second.
+func bareClient(addr string, chunks [][]float32, conc int) (float64, error) {
+	s, err := inference.Connect(addr)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	ctx := context.Background()
+	m, err := s.OpenModel(ctx, tritontest.DTMFModelName, inference.WaitOptions{})
+	if err != nil {
+		return 0, err
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(chunks) {
+					return
+				}
+				if _, err := m.Recognize(ctx, i, chunks[i], inference.Options{Timestamps: true}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(len(chunks)) / time.Since(start).Seconds(), nil
+}
+
+// runQueue transcribes paths with a fresh database and returns the chunks
+// the server answered, the wall time and the server's mean batch size.
+func runQueue(addr string, paths []string, conc int, work string) (int, time.Duration, float64, error) {
+	run, err := os.MkdirTemp(work, "run-")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(run, "data"), CacheDir: filepath.Join(run, "cache"), Concurrency: conc})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if err := e.OpenModel(ctx, addr, tritontest.DTMFModelName, nil); err != nil {
+		return 0, 0, 0, err
+	}
+	q := transcribe.NewQueue(e, transcribe.QueueOptions{})
+	defer q.Close()
+	start := time.Now()
+	for _, p := range paths {
+		if _, err := q.Add(transcribe.Request{Path: p, Server: addr, Model: tritontest.DTMFModelName, Timestamps: true,
+			OutDir: filepath.Join(run, "out"), Formats: []string{"json", "srt"}}); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	if err := q.Wait(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	wall := time.Since(start)
+	for _, j := range q.Jobs() {
+		if j.State != transcribe.StageDone {
+			return 0, 0, 0, fmt.Errorf("%s: %s %s", j.Request.Path, j.State, j.Error)
+		}
+	}
+	st, err := e.ServerStatus(ctx, addr)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	m := st.Models[0]
+	return int(m.InferenceCount), wall, float64(m.InferenceCount) / float64(max(m.ExecutionCount, 1)), nil
+}
+
+func hour(args []string) error {
+	fs := flag.NewFlagSet("hour", flag.ExitOnError)
+	minutes := fs.Int("minutes", 60, "length of the recording")
+	rounds := fs.Int("rounds", 3, "rounds of each side (the median is reported)")
+	dir := fs.String("dir", os.TempDir(), "where the MP3 fixture is kept between runs")
+	profile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	verbose := fs.Bool("v", false, "print when each stage began")
+	instant := fs.Bool("instant", false, "the server answers at once without looking at the audio (else the dtmf model listens to every chunk)")
+	fs.Parse(args)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return fmt.Errorf("the hour benchmark needs ffmpeg (apt install ffmpeg): %w", err)
+	}
+	mp3 := filepath.Join(*dir, fmt.Sprintf("enginebench-%dmin.mp3", *minutes))
+	if _, err := os.Stat(mp3); err != nil {
+		fmt.Printf("encoding %d minutes of 44.1 kHz stereo MP3 (128 kb/s) to %s ...\n", *minutes, mp3)
+		if err := makeMP3(ffmpeg, mp3, *minutes); err != nil {
+			return err
+		}
+	}
+	opts := tritontest.Options{}
+	if *instant {
+		opts.Models = []tritontest.Model{gpuModel{tritontest.DTMF()}}
+	}
+	addr, stop, err := serve(opts)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	var anchor, ours []float64
+	for r := range *rounds {
+		_, child0 := cpuTimes()
+		t0 := time.Now()
+		cmd := exec.Command(ffmpeg, "-v", "error", "-nostdin", "-i", mp3, "-ac", "1", "-ar", "16000", "-f", "f32le", "-y", os.DevNull)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ffmpeg: %v: %s", err, out)
+		}
+		anchor = append(anchor, time.Since(t0).Seconds())
+		self1, child1 := cpuTimes()
+
+		work, err := os.MkdirTemp("", "enginebench-hour-")
+		if err != nil {
+			return err
+		}
+		e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(work, "data"), CacheDir: filepath.Join(work, "cache")})
+		if err != nil {
+			return err
+		}
+		t0 = time.Now()
+		var marks []string
+		var last transcribe.Stage
+		res, err := e.Transcribe(context.Background(), transcribe.Request{Path: mp3, Server: addr, Model: tritontest.DTMFModelName,
+			Timestamps: true, OutDir: filepath.Join(work, "out"), Formats: []string{"json", "srt", "vtt", "txt"}}, func(p transcribe.Progress) {
+			if p.Stage != last {
+				marks = append(marks, fmt.Sprintf("%s %.2f", p.Stage, time.Since(t0).Seconds()))
+				last = p.Stage
+			}
+		})
+		ours = append(ours, time.Since(t0).Seconds())
+		self2, child2 := cpuTimes()
+		if *verbose {
+			fmt.Println("  stages (s from start):", strings.Join(marks, ", "))
+			fmt.Printf("  CPU: anchor's ffmpeg %.2f s; pipeline: its ffmpeg/ffprobe %.2f s, this process (engine and test server) %.2f s\n",
+				(child1 - child0).Seconds(), (child2 - child1).Seconds(), (self2 - self1).Seconds())
+		}
+		e.Close()
+		os.RemoveAll(work)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("round %d: ffmpeg decode %.2f s, pipeline %.2f s (%.0f s of audio, %d segments)\n",
+			r+1, anchor[r], ours[r], res.Transcript.Duration, len(res.Transcript.Segments))
+	}
+	a, o := median(anchor), median(ours)
+	fmt.Printf("median: ffmpeg decode alone %.2f s, whole pipeline %.2f s: ratio %.2f (target at most 1.5)\n", a, o, o/a)
+	return nil
+}
+
+// makeMP3 encodes quiet noise with a key press ("5") every 7.3 s, made by
+// ffmpeg itself so that an hour never sits in memory.
+func makeMP3(ffmpeg, path string, minutes int) error {
+	expr := "0.3*(sin(2*PI*770*t)+sin(2*PI*1336*t))*lt(mod(t,7.3),0.2)+0.02*(random(0)-0.5)"
+	tmp := path + ".tmp.mp3"
+	cmd := exec.Command(ffmpeg, "-v", "error", "-nostdin", "-f", "lavfi", "-i",
+		fmt.Sprintf("aevalsrc='%s':s=44100:d=%d", expr, minutes*60),
+		"-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", "-y", tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("encoding the MP3: %v: %s", err, out)
+	}
+	return os.Rename(tmp, path)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

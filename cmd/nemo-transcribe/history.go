@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+)
+
+const historyUsage = `usage:
+  nemo-transcribe history list [--limit N] [--json] [--data-dir DIR]
+  nemo-transcribe history search [--limit N] [--json] [--data-dir DIR] WORDS...
+  nemo-transcribe history export [--out DIR|-] [--format LIST] [--overwrite] [--txt-timestamps] [--data-dir DIR] ID...
+`
+
+// runHistory lists, searches and exports finished transcripts from the
+// database.
+func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, historyUsage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "list":
+		return historyList(ctx, args[1:], stdout, stderr)
+	case "search":
+		return historySearch(ctx, args[1:], stdout, stderr)
+	case "export":
+		return historyExport(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, historyUsage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "nemo-transcribe history: unknown command %q\n%s", args[0], historyUsage)
+	return exitUsage
+}
+
+// openHistory opens the database in dir without creating one where none
+// is: a wrong --data-dir should not leave an empty database behind.
+func openHistory(dir string, stderr io.Writer) (*store.DB, bool) {
+	if _, err := os.Stat(dir + string(os.PathSeparator) + store.FileName); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "nemo-transcribe: no history in %s yet: transcribe something first, or set --data-dir\n", dir)
+		return nil, false
+	}
+	db, err := store.Open(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: cannot open the history in %s: %v\n", dir, err)
+		return nil, false
+	}
+	return db, true
+}
+
+func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("history list", stderr)
+	dataDir := dataDirFlag(fs)
+	limit := fs.Int("limit", 50, "show at most this many entries (0: all)")
+	asJSON := fs.Bool("json", false, "print JSON only")
+	if rest, err := parseInterleaved(fs, args); err != nil {
+		return exitUsage
+	} else if len(rest) > 0 {
+		fmt.Fprintf(stderr, "nemo-transcribe history list: unexpected arguments %q\n", rest)
+		return exitUsage
+	}
+	if !resolveDataDir(dataDir, stderr) {
+		return exitFailed
+	}
+	db, ok := openHistory(*dataDir, stderr)
+	if !ok {
+		return exitFailed
+	}
+	defer db.Close()
+	entries, err := db.History(ctx, *limit, 0)
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		return printJSON(stdout, entries)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWHEN\tLENGTH\tMODEL\tFILE\tTEXT")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.UpdatedAt.Local().Format("2006-01-02 15:04"),
+			length(e.Duration), e.Model, e.Name, preview(e.Preview, 50))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func historySearch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("history search", stderr)
+	dataDir := dataDirFlag(fs)
+	limit := fs.Int("limit", 20, "show at most this many results")
+	asJSON := fs.Bool("json", false, "print JSON only")
+	words, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if strings.TrimSpace(strings.Join(words, " ")) == "" {
+		fmt.Fprintln(stderr, "nemo-transcribe history search: give the words to look for")
+		return exitUsage
+	}
+	if !resolveDataDir(dataDir, stderr) {
+		return exitFailed
+	}
+	db, ok := openHistory(*dataDir, stderr)
+	if !ok {
+		return exitFailed
+	}
+	defer db.Close()
+	hits, err := db.Search(ctx, strings.Join(words, " "), store.SearchOptions{Limit: *limit})
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		return printJSON(stdout, hits)
+	}
+	if len(hits) == 0 {
+		fmt.Fprintf(stderr, "nothing found for %q\n", strings.Join(words, " "))
+		return exitOK
+	}
+	for _, h := range hits {
+		fmt.Fprintf(stdout, "%d  %s  %s  %s\n    %s\n", h.ID, h.UpdatedAt.Local().Format("2006-01-02 15:04"), h.Name, length(h.Duration), oneLine(h.Snippet))
+	}
+	return exitOK
+}
+
+func historyExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("history export", stderr)
+	dataDir := dataDirFlag(fs)
+	out := fs.String("out", ".", `folder for the outputs (created if missing); "-" prints one format to stdout`)
+	formats := fs.String("format", "json,srt,vtt,txt", "output formats, comma-separated: "+strings.Join(export.Formats, ","))
+	overwrite := fs.Bool("overwrite", false, "replace existing output files")
+	txtTimestamps := fs.Bool("txt-timestamps", false, "start each line of the txt output with its times")
+	ids, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(stderr, "nemo-transcribe history export: give the ID of an entry (see history list)")
+		return exitUsage
+	}
+	fmts, err := export.ParseFormats(*formats)
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe history export: --format: %v\n", err)
+		return exitUsage
+	}
+	if *out == "-" && (len(fmts) != 1 || len(ids) != 1) {
+		fmt.Fprintln(stderr, "nemo-transcribe history export: --out - prints one format of one entry")
+		return exitUsage
+	}
+	var nums []int64
+	for _, s := range ids {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "nemo-transcribe history export: %q is not an entry ID (see history list)\n", s)
+			return exitUsage
+		}
+		nums = append(nums, n)
+	}
+	if !resolveDataDir(dataDir, stderr) {
+		return exitFailed
+	}
+	db, ok := openHistory(*dataDir, stderr)
+	if !ok {
+		return exitFailed
+	}
+	defer db.Close()
+
+	failed := 0
+	for i, id := range nums {
+		e, t, err := db.Transcript(ctx, id)
+		if err != nil {
+			failed++
+			if errors.Is(err, store.ErrNotFound) {
+				err = fmt.Errorf("no history entry %d (see history list)", id)
+			}
+			fmt.Fprintf(stderr, "nemo-transcribe: %s: %v\n", ids[i], err)
+			continue
+		}
+		if *out == "-" {
+			data, err := export.RenderOptions(t, fmts[0], export.Options{TXTTimestamps: *txtTimestamps})
+			if err != nil {
+				fmt.Fprintf(stderr, "nemo-transcribe: %s: %v\n", ids[i], err)
+				return exitFailed
+			}
+			stdout.Write(data)
+			continue
+		}
+		outs, err := transcribe.Export(ctx, t, transcribe.ExportOptions{OutDir: *out, Name: transcribe.Stem(e.Name),
+			Formats: fmts, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps})
+		if err != nil {
+			failed++
+			msg := transcribe.Reason(err)
+			if apperr.CodeOf(err) == apperr.CodeFile && strings.Contains(msg, "already exist") {
+				msg += " (use --overwrite to replace it)"
+			}
+			fmt.Fprintf(stderr, "nemo-transcribe: %s: %s\n", ids[i], msg)
+			continue
+		}
+		fmt.Fprintf(stdout, "%d -> %s\n", id, strings.Join(outs, ", "))
+	}
+	if failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func printJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// length is a duration as M:SS or H:MM:SS.
+func length(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
+	return shortDuration(d.Seconds())
+}
+
+func preview(s string, n int) string {
+	s = oneLine(s)
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}

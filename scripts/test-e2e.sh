@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end tests: Debian's Chromium, driven by playwright-core, against
+# the real Go backend (the app's dev-tag binary under Xvfb serving the built
+# frontend with live bindings) and a real Triton test server.
+#
+#   scripts/test-e2e.sh [TEST_FILE...]     default: every frontend/e2e/*.test.mjs
+#
+# Builds build/bin/app-e2e, triton-devserver and dtmf-synth and the
+# frontend, then runs the tests with node's test runner. Screenshots of each
+# step land in build/test-output/e2e/. Installs chromium and xvfb from
+# Debian and the npm packages if they are missing; never downloads a browser.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+log() { printf 'test-e2e: %s\n' "$*"; }
+
+apt_need() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return
+	log "installing Debian packages: ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+apt_need chromium xvfb xauth
+# playwright-core has no install step of its own; this keeps any tool from
+# fetching a browser build.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if [ ! -d frontend/node_modules/playwright-core ] || [ frontend/package-lock.json -nt frontend/node_modules/.package-lock.json ]; then
+	(cd frontend && npm ci --no-audit --no-fund)
+fi
+
+keep_gitkeep() { mkdir -p frontend/dist && touch frontend/dist/.gitkeep; }
+trap keep_gitkeep EXIT
+
+log "building the dev-tag app, the test server and dtmf-synth"
+mkdir -p build/bin
+go build -tags dev -o build/bin/app-e2e .
+go build -o build/bin/triton-devserver ./cmd/triton-devserver
+go build -o build/bin/dtmf-synth ./cmd/dtmf-synth
+log "building the frontend"
+(cd frontend && npm run build --silent >/dev/null)
+keep_gitkeep
+
+rm -rf build/test-output/e2e
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+	tests=(frontend/e2e/*.test.mjs)
+fi
+# One file at a time: each starts its own X server, app and browser, and
+# two cores are enough for one such stack.
+cd frontend
+exec node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec "${tests[@]/#frontend\//}"
