@@ -228,8 +228,9 @@ func orDefault(v, def string) string {
 
 // progressThrottle lets through at most one progress update per interval
 // for one file, except that a change of stage, the last chunk and the end
-// of the job always go through at once. The latest update held back is
-// sent by flush, so the UI never ends on a stale value.
+// of the job (done, failed or cancelled) always go through at once. The
+// latest update held back is sent by flush, so the UI never ends on a
+// stale value.
 type progressThrottle struct {
 	mu        sync.Mutex
 	interval  time.Duration
@@ -251,8 +252,7 @@ func (t *progressThrottle) update(p transcribe.Progress) {
 	now := t.now()
 	urgent := !t.sent ||
 		p.Stage != t.lastStage ||
-		p.Stage == transcribe.StageDone ||
-		p.Stage == transcribe.StageFailed ||
+		p.Stage.Finished() || // done, failed or cancelled
 		(p.ChunksTotal > 0 && p.ChunksDone == p.ChunksTotal)
 	if !urgent && now.Sub(t.last) < t.interval {
 		t.pending = &p

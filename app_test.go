@@ -185,6 +185,17 @@ func TestTranscribeThrottlesProgress(t *testing.T) {
 			},
 		},
 		{
+			name: "an end state is never held back, cancelled included",
+			steps: []step{
+				{0, chunk(transcribe.StageCancelled, 1, 3)},
+				{1 * ms, chunk(transcribe.StageCancelled, 1, 3)},
+			},
+			want: []transcribe.Progress{
+				chunk(transcribe.StageCancelled, 1, 3),
+				chunk(transcribe.StageCancelled, 1, 3),
+			},
+		},
+		{
 			name: "the last chunk is never held back",
 			steps: []step{
 				{0, chunk(transcribe.StageTranscribing, 1, 3)},

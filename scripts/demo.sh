@@ -31,7 +31,8 @@ addr=$(grep -o 'listening on [^ ]*' "$log" | awk '{print $3}')
 echo "test server (model: dtmf) at $addr"
 
 build/bin/nemo-transcribe transcribe --server "$addr" --model dtmf \
-  --out demo-output --format json,srt,vtt,txt --cache-dir demo-output/cache "$sample"
+  --out demo-output --format json,srt,vtt,txt --cache-dir demo-output/cache \
+  --data-dir demo-output/data --overwrite "$sample"
 echo
 echo "transcript (demo-output/sample.txt, one segment a line):"
 sed "s/^/    /" demo-output/sample.txt

@@ -10,11 +10,14 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/cache"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
@@ -68,6 +71,10 @@ type Config struct {
 	// CacheDir is where staged copies go for requests without their own;
 	// "" means config.DefaultCacheDir().
 	CacheDir string
+	// CacheMaxBytes caps the staged copies kept in a cache folder (least
+	// recently used go first; a copy a job still uses never does). 0
+	// means cache.DefaultMaxBytes, negative no cap.
+	CacheMaxBytes int64
 	// Concurrency is the number of ModelInfer requests in flight to one
 	// server, shared by every file; default DefaultConcurrency.
 	Concurrency int
@@ -77,8 +84,10 @@ type Config struct {
 	// ModelWait bounds the wait for a model that is still loading;
 	// default 60 s.
 	ModelWait time.Duration
-	// Connect opens a connection to a server (TLS, headers, timeouts);
-	// default inference.Connect.
+	// Connect opens a connection to a server (TLS, headers, priority,
+	// retries), given Request.Server; default inference.Connect. A
+	// program with an inference.Config connects with
+	// inference.ConnectConfig and names it in requests by its addresses.
 	Connect func(addr string) (*inference.Server, error)
 }
 
@@ -97,6 +106,7 @@ type Engine struct {
 	running map[string]chan struct{} // plans being transcribed, closed when done
 	order   atomic.Int64             // job runs started: a run's priority in the pools
 	staging *prioSem                 // copies into the cache running at once
+	caches  map[string]*cache.Cache  // open cache folders by absolute path
 
 	// ModelWait bounds the wait for a model that is still loading.
 	ModelWait time.Duration
@@ -140,6 +150,7 @@ func Open(cfg Config) (*Engine, error) {
 		pools:     map[string]*pool{},
 		running:   map[string]chan struct{}{},
 		staging:   newPrioSem(stagingAtOnce),
+		caches:    map[string]*cache.Cache{},
 		ModelWait: cfg.ModelWait,
 	}
 	if e.store == nil && cfg.DataDir != "" {
@@ -172,11 +183,45 @@ func (e *Engine) Close() error {
 		delete(e.servers, addr)
 	}
 	clear(e.models)
+	for _, p := range e.pools {
+		p.stopWatching()
+	}
 	if e.closeStore != nil {
 		errs = append(errs, e.closeStore())
 		e.closeStore = nil
 	}
 	return errors.Join(errs...)
+}
+
+// Cache opens the cache folder dir ("" = the engine's CacheDir, else the
+// user cache folder) once per engine and returns it: the UI shows its
+// Warnings and Usage, and jobs stage their inputs through it.
+func (e *Engine) Cache(ctx context.Context, dir string) (*cache.Cache, error) {
+	if dir == "" {
+		dir = e.cfg.CacheDir
+	}
+	if dir == "" {
+		d, err := config.DefaultCacheDir()
+		if err != nil {
+			return nil, apperr.New(apperr.CodeFile, err, "%v", err)
+		}
+		dir = d
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.caches[abs]; ok {
+		return c, nil
+	}
+	c, err := cache.Open(ctx, cache.Config{Dir: abs, MaxBytes: e.cfg.CacheMaxBytes})
+	if err != nil {
+		return nil, err
+	}
+	e.caches[abs] = c
+	return c, nil
 }
 
 func (e *Engine) server(addr string) (*inference.Server, error) {

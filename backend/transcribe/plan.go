@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 )
@@ -15,7 +16,9 @@ import (
 // pipelineVersion changes when decoding or chunking changes what a chunk
 // holds, so results stored by an older build are not taken for new ones.
 // (Stored chunks are also checked sample by sample, see audioHash.)
-const pipelineVersion = 1
+// 2: the chunker's cut rule changed; channel and decoder choice joined the
+// key.
+const pipelineVersion = 2
 
 // chunkPlan is how a file is cut: everything that decides chunk
 // boundaries.
@@ -53,6 +56,39 @@ func requestOptions(req Request) inference.Options {
 	return inference.Options{Timestamps: req.Timestamps, SourceLang: req.SourceLang, TargetLang: req.TargetLang, Task: req.Task, PNC: req.PNC}
 }
 
+// decodeOptions are the request's settings that change the samples
+// decoded: which channel, and which decoder (ffmpeg and the built-in ones
+// resample differently). FFmpegPath is left out: another copy of ffmpeg
+// is the same decoder.
+type decodeOptions struct {
+	Channel *int   `json:"channel,omitempty"` // nil: all channels averaged
+	Decoder string `json:"decoder,omitempty"` // "" = auto
+}
+
+// audioOptions reads the request's decoding settings; a bad decoder name
+// is the user's error.
+func audioOptions(req Request) (audio.Options, decodeOptions, error) {
+	var key decodeOptions
+	var opts audio.Options
+	if req.Decoder != "" {
+		mode, err := audio.ParseDecoderMode(req.Decoder)
+		if err != nil {
+			return opts, key, apperr.New(apperr.CodeBadInput, err, "decoder %q: use auto, builtin or ffmpeg", req.Decoder)
+		}
+		opts.Decoder = mode
+		if mode != audio.DecoderAuto {
+			key.Decoder = mode.String()
+		}
+	}
+	opts.FFmpegPath = req.FFmpegPath
+	if req.Channel != nil && *req.Channel >= 0 {
+		ch := *req.Channel
+		opts.Mix, opts.Channel = audio.MixChannel, ch
+		key.Channel = &ch
+	}
+	return opts, key, nil
+}
+
 func storedOptions(o inference.Options) modelOptions {
 	return modelOptions{Timestamps: o.Timestamps, SourceLang: o.SourceLang, TargetLang: o.TargetLang, Task: o.Task, PNC: o.PNC}
 }
@@ -61,16 +97,17 @@ func storedOptions(o inference.Options) modelOptions {
 // server and model version with the same options, cut the same way, gives
 // the same chunks and the same transcript. Chunks and transcripts are
 // stored under it.
-func planKey(sha string, server string, model, version string, opts inference.Options, plan chunkPlan) string {
+func planKey(sha string, server string, model, version string, opts inference.Options, dec decodeOptions, plan chunkPlan) string {
 	data, _ := json.Marshal(struct {
-		V       int          `json:"v"`
-		SHA256  string       `json:"sha256"`
-		Server  string       `json:"server"`
-		Model   string       `json:"model"`
-		Version string       `json:"version"`
-		Options modelOptions `json:"options"`
-		Plan    chunkPlan    `json:"plan"`
-	}{pipelineVersion, sha, normalizeServer(server), model, version, storedOptions(opts), plan})
+		V       int           `json:"v"`
+		SHA256  string        `json:"sha256"`
+		Server  string        `json:"server"`
+		Model   string        `json:"model"`
+		Version string        `json:"version"`
+		Options modelOptions  `json:"options"`
+		Decode  decodeOptions `json:"decode"`
+		Plan    chunkPlan     `json:"plan"`
+	}{pipelineVersion, sha, normalizeServer(server), model, version, storedOptions(opts), dec, plan})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }

@@ -4,6 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"time"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 )
 
 // pool bounds what all files send to one server: slots are requests in
@@ -12,13 +15,76 @@ import (
 // worth and memory stays bounded however many files are queued. Both hand
 // a freed place to the oldest job waiting, so files finish one after
 // another, the later ones only filling gaps, rather than all at the end.
+//
+// lim is the same bound as seen by the server: Recognize takes one of its
+// places for each attempt, and it lowers the requests in flight below the
+// pool's size for a while when the server says it is overloaded or its
+// queue grows (see inference.Limiter), then raises them back.
 type pool struct {
 	slots *prioSem
 	ahead *prioSem
+	lim   *inference.Limiter
+
+	mu       sync.Mutex
+	watchers map[string]*watcher // model name -> its queue watch
 }
 
+// watcher polls one model's queue time for lim while jobs use it.
+type watcher struct {
+	users int
+	stop  context.CancelFunc
+}
+
+// queueWatchEvery is how often a pool in use reads the server's queue time.
+const queueWatchEvery = 5 * time.Second
+
 func newPool(n int) *pool {
-	return &pool{slots: newPrioSem(n), ahead: newPrioSem(2 * n)}
+	return &pool{slots: newPrioSem(n), ahead: newPrioSem(2 * n),
+		lim: inference.NewLimiter(inference.LimiterConfig{Max: n}), watchers: map[string]*watcher{}}
+}
+
+// watch keeps m's queue time watched while the caller sends chunks; the
+// returned func ends the caller's use. One watch runs per model however
+// many jobs use it. Models that are not *inference.Model (tests' fakes)
+// are not watched.
+func (p *pool) watch(m Recognizer, name string) func() {
+	im, ok := m.(*inference.Model)
+	if !ok {
+		return func() {}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w, ok := p.watchers[name]
+	if !ok {
+		ctx, cancel := context.WithCancel(context.Background())
+		w = &watcher{stop: cancel}
+		p.watchers[name] = w
+		go im.WatchQueue(ctx, p.lim, queueWatchEvery)
+	}
+	w.users++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if w.users--; w.users == 0 {
+				w.stop()
+				if p.watchers[name] == w {
+					delete(p.watchers, name)
+				}
+			}
+		})
+	}
+}
+
+// stopWatching ends every watch (the engine is closing).
+func (p *pool) stopWatching() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, w := range p.watchers {
+		w.stop()
+		delete(p.watchers, name)
+	}
 }
 
 // prioSem is a counting semaphore whose waiters are served lowest

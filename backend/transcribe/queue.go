@@ -283,7 +283,7 @@ func (q *Queue) RetryWith(id JobID, change func(*Request)) error {
 	if change != nil {
 		change(&j.snap.Request)
 	}
-	j.snap.State, j.snap.Error, j.snap.ErrorCode, j.snap.ExistingOutputs = StageQueued, "", "", nil
+	j.snap.State, j.snap.Error, j.snap.ErrorCode, j.snap.ExistingOutputs, j.snap.Warnings = StageQueued, "", "", nil, nil
 	j.byUser = false
 	j.snap.Attempts++
 	j.snap.Progress = Progress{JobID: id, Path: j.snap.Request.Path, Stage: StageQueued, ETASeconds: -1}
@@ -401,6 +401,7 @@ func (q *Queue) Close() {
 func (j *queued) snapshot() Job {
 	s := j.snap
 	s.Outputs = slices.Clone(s.Outputs)
+	s.Warnings = slices.Clone(s.Warnings)
 	return s
 }
 
@@ -488,6 +489,7 @@ func (q *Queue) finished(id JobID, run int, res Result, err error, cancelled boo
 		j.snap.Outputs = res.Outputs
 		j.snap.HistoryID = res.HistoryID
 		j.snap.Reused = res.Reused
+		j.snap.Warnings = res.Warnings
 		j.snap.Progress.Fraction, j.snap.Progress.ETASeconds = 1, 0
 		j.snap.Progress.ChunksDone = max(j.snap.Progress.ChunksDone, j.snap.Progress.ChunksTotal)
 		j.snap.Progress.Reused = res.Reused

@@ -14,7 +14,6 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/staging"
@@ -50,7 +49,10 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	if req.ChunkSeconds < 0 || req.ChunkSeconds > maxChunkSeconds || math.IsNaN(req.ChunkSeconds) {
 		return Result{}, apperr.New(apperr.CodeBadInput, nil, "chunk length %g s is not between 1 and %d s", req.ChunkSeconds, maxChunkSeconds)
 	}
-	var err error
+	audioOpts, decodeKey, err := audioOptions(req)
+	if err != nil {
+		return Result{}, err
+	}
 	j.model, err = e.model(ctx, req.Server, req.Model, func(elapsed time.Duration, state string) {
 		rep.note(fmt.Sprintf("waiting for model %q to load (%s, %s so far)", req.Model, state, elapsed.Round(time.Second)))
 	})
@@ -59,29 +61,35 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	}
 
 	rep.stage(StageStaging, 0)
-	cacheDir := req.CacheDir
-	if cacheDir == "" {
-		cacheDir = e.cfg.CacheDir
-	}
-	if cacheDir == "" {
-		if cacheDir, err = config.DefaultCacheDir(); err != nil {
-			return Result{}, apperr.New(apperr.CodeFile, err, "%v", err)
-		}
+	c, err := e.Cache(ctx, req.CacheDir)
+	if err != nil {
+		return Result{}, err
 	}
 	// Copies take turns, oldest job first, so the first file is ready to
 	// decode soon instead of all files being copied at once.
 	if !e.staging.acquire(ctx, j.prio) {
 		return Result{}, ctx.Err()
 	}
-	staged, err := staging.Stage(ctx, req.Path, cacheDir, staging.Options{Progress: rep.staging})
+	lease, err := c.Stage(ctx, req.Path, staging.Options{Progress: rep.staging})
 	e.staging.release()
 	if err != nil {
 		return Result{}, err
 	}
+	// The copy stays in the cache, whatever its cap, until decoding is
+	// over or the job ends some other way.
+	defer lease.Release()
+	staged := lease.Staged
 
 	opts := requestOptions(req)
 	plan := newChunkPlan(e.chunkSeconds(req))
-	j.plan = planKey(staged.SHA256, req.Server, j.model.name, j.model.version, opts, plan)
+	j.plan = planKey(staged.SHA256, req.Server, j.model.name, j.model.version, opts, decodeKey, plan)
+	// Server trouble shows as a note on the job while the chunk is retried,
+	// and the pool's limiter paces every attempt.
+	p := e.pool(req.Server)
+	opts.Limiter = p.lim
+	opts.OnRetry = func(ev inference.RetryEvent) {
+		rep.note(fmt.Sprintf("retrying chunk %d (attempt %d of %d): %s", ev.Chunk+1, ev.Attempt+1, ev.Attempts, oneLine(apperr.Message(ev.Err))))
+	}
 	if e.store != nil {
 		done, err := e.claim(ctx, j.plan, func() {
 			rep.note("the same audio is being transcribed for another file: waiting to reuse its result")
@@ -107,22 +115,29 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	}
 	// The decoder starts once the server's pool has room for this file's
 	// first chunk: a long queue does not start every decoder at once.
-	p := e.pool(req.Server)
 	if !p.ahead.acquire(ctx, j.prio) {
 		return Result{}, ctx.Err()
 	}
 	rep.stage(StageDecoding, fracStaged)
-	dec, err := audio.Open(staged.Path, audio.Options{})
+	dec, err := audio.Open(staged.Path, audioOpts)
 	if err != nil {
 		p.ahead.release()
 		return Result{}, audioError(err)
 	}
 	defer dec.Close()
 	rep.duration(dec.Info().Duration)
+	unwatch := p.watch(j.model.Recognizer, j.model.name)
 	pieces, samples, err := j.recognizeAll(ctx, p, dec, plan, opts, stored)
+	unwatch()
 	if err != nil {
 		return Result{}, err
 	}
+	var warnings []string
+	if w := dec.Warning(); w != nil {
+		warnings = append(warnings, decodeWarning(w))
+	}
+	dec.Close() // before the release, so the copy can be evicted on Windows too
+	lease.Release()
 
 	segs := transcript.Stitch(pieces)
 	t := transcript.Transcript{
@@ -132,7 +147,7 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	if t.Segments == nil {
 		t.Segments = []transcript.Segment{}
 	}
-	res := Result{Transcript: t, Outputs: []string{}}
+	res := Result{Transcript: t, Outputs: []string{}, Warnings: warnings}
 	if e.store != nil {
 		entry := store.Entry{Plan: j.plan, Source: t.Source, SHA256: staged.SHA256, Server: req.Server,
 			Model: j.model.name, ModelVersion: j.model.version, Options: mustJSON(storedOptions(opts)), Duration: t.Duration}
@@ -311,12 +326,29 @@ func audioError(err error) error {
 	switch {
 	case errors.Is(err, audio.ErrEmpty):
 		return apperr.New(apperr.CodeBadInput, err, "the file is empty: there is nothing to transcribe")
+	case errors.Is(err, audio.ErrNoAudio):
+		return apperr.New(apperr.CodeBadInput, err, "the file has no sound track")
+	case errors.Is(err, audio.ErrNeedsFFmpeg):
+		// The audio package's words say which format and how to get ffmpeg.
+		return apperr.New(apperr.CodeBadInput, err, "%v", detail)
+	case errors.Is(err, audio.ErrFFmpeg):
+		return apperr.New(apperr.CodeBadInput, err, "ffmpeg failed to decode the file: %s",
+			strings.TrimPrefix(detail.Error(), audio.ErrFFmpeg.Error()+": "))
+	case errors.Is(err, audio.ErrInvalidOptions):
+		return apperr.New(apperr.CodeBadInput, err, "the channel chosen does not fit this file: %s (channels are counted from 0)",
+			strings.TrimPrefix(detail.Error(), audio.ErrInvalidOptions.Error()+": "))
 	case errors.Is(err, audio.ErrUnsupportedFormat):
 		return apperr.New(apperr.CodeBadInput, err, "not an audio file this build can read: %v", detail)
 	case errors.Is(err, audio.ErrCorrupt):
 		return apperr.New(apperr.CodeBadInput, err, "the audio file is damaged: %v", detail)
 	}
 	return apperr.New(apperr.CodeBadInput, err, "cannot read the audio: %v", detail)
+}
+
+// decodeWarning is a decoder's warning as one sentence for the user,
+// without the package's prefix.
+func decodeWarning(err error) string {
+	return oneLine(strings.TrimPrefix(err.Error(), "audio: "))
 }
 
 // storeError is a database failure as the user sees it.

@@ -41,6 +41,18 @@ type Request struct {
 	Overwrite bool `json:"overwrite,omitempty"`
 	// TXTTimestamps puts each segment's times in front of its txt line.
 	TXTTimestamps bool `json:"txtTimestamps,omitempty"`
+
+	// How the file is decoded (see package audio).
+	// Decoder is "auto" (ffmpeg when installed, else the built-in
+	// decoders), "builtin" or "ffmpeg"; "" = auto.
+	Decoder string `json:"decoder,omitempty"`
+	// FFmpegPath is the ffmpeg to run; "" = $NEMO_TRANSCRIBE_FFMPEG or
+	// ffmpeg on PATH.
+	FFmpegPath string `json:"ffmpegPath,omitempty"`
+	// Channel keeps one channel of a multichannel file (0-based): one
+	// side of an interview recorded on two channels. nil or negative
+	// averages all channels.
+	Channel *int `json:"channel,omitempty"`
 }
 
 // Stage names a step of one file's journey, as shown to the user. A job's
@@ -99,6 +111,10 @@ type Result struct {
 	HistoryID int64 `json:"historyId,omitempty"`
 	// Reused is true when the result came from the history at once.
 	Reused bool `json:"reused,omitempty"`
+	// Warnings are problems that did not stop the job but that the user
+	// should hear about, one sentence each: a file cut short, damage the
+	// decoder skipped.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // JobID names a job in a Queue.
@@ -121,6 +137,8 @@ type Job struct {
 	Outputs         []string `json:"outputs"`
 	HistoryID       int64    `json:"historyId,omitempty"`
 	Reused          bool     `json:"reused,omitempty"`
+	// Warnings are the finished job's Result.Warnings.
+	Warnings []string `json:"warnings,omitempty"`
 	// Attempts counts runs: 1, then one more for every Retry.
 	Attempts int       `json:"attempts"`
 	Added    time.Time `json:"added"`

@@ -6,14 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -25,8 +28,9 @@ const (
 )
 
 const usage = `usage:
-  nemo-transcribe transcribe --server HOST:PORT --model NAME --out DIR --format json,srt,vtt,txt [--cache-dir DIR] FILE...
-  nemo-transcribe status --server HOST:PORT [--json]
+  nemo-transcribe transcribe --server HOST:PORT --model NAME --out DIR --format json,srt,vtt,txt [--cache-dir DIR]
+                  [--tls ...] [--decoder auto|builtin|ffmpeg] [--channel N] FILE...
+  nemo-transcribe status --server HOST:PORT [--tls ...] [--json]
   nemo-transcribe history list [--limit N] [--json]
   nemo-transcribe history search [--json] WORDS...
   nemo-transcribe history export [--out DIR] [--format LIST] ID...
@@ -106,11 +110,15 @@ var tasks = map[string]string{"transcribe": "asr", "asr": "asr", "translate": "a
 
 func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("transcribe", stderr)
-	server := fs.String("server", defaultServer, "Triton gRPC address, host:port")
+	conn := addConnFlags(fs, defaultServer)
 	model := fs.String("model", "parakeet-tdt-0.6b-v2", "model name on the server")
 	out := fs.String("out", ".", "folder for the outputs (created if missing)")
 	formats := fs.String("format", "json,srt,vtt,txt", "output formats, comma-separated: "+strings.Join(export.Formats, ","))
 	cacheDir := fs.String("cache-dir", "", "folder for staged copies of inputs (default: the user cache folder)")
+	cacheMax := fs.String("cache-max", "10GB", "`SIZE` the staged copies may take, e.g. 500MB or 20GB (least recently used go first), or none")
+	decoder := fs.String("decoder", "auto", "audio decoder `MODE`: auto (ffmpeg when installed, else built-in), builtin or ffmpeg")
+	ffmpegPath := fs.String("ffmpeg", "", "ffmpeg executable `PATH` (default: $NEMO_TRANSCRIBE_FFMPEG or ffmpeg on PATH)")
+	channel := fs.Int("channel", -1, "transcribe only channel `N` of a multichannel file, counting from 0 (-1: average all channels)")
 	dataDir := dataDirFlag(fs)
 	concurrency := fs.Int("concurrency", transcribe.DefaultConcurrency, "ModelInfer requests in flight to the server, shared by all files")
 	chunkSeconds := fs.Float64("chunk-seconds", transcribe.DefaultChunkSeconds, "longest chunk sent to the model, in seconds")
@@ -135,6 +143,25 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if len(files) == 0 {
 		return usageErr("no input files")
+	}
+	cfg, err := conn()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	server := connLabel(cfg)
+	maxBytes, err := parseSize(*cacheMax)
+	if err != nil {
+		return usageErr("--cache-max: %v", err)
+	}
+	if _, err := audio.ParseDecoderMode(*decoder); err != nil {
+		return usageErr("--decoder %q: use auto, builtin or ffmpeg", *decoder)
+	}
+	if *channel < -1 {
+		return usageErr("--channel %d: use a channel number from 0, or -1 to average all channels", *channel)
+	}
+	var channelSel *int
+	if *channel >= 0 {
+		channelSel = channel
 	}
 	fmts, err := export.ParseFormats(*formats)
 	if err != nil {
@@ -172,17 +199,29 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	}
 
-	eng, err := transcribe.Open(transcribe.Config{DataDir: *dataDir, CacheDir: *cacheDir, Concurrency: *concurrency,
-		ChunkSeconds: *chunkSeconds, ModelWait: *wait})
+	eng, err := transcribe.Open(transcribe.Config{DataDir: *dataDir, CacheDir: *cacheDir, CacheMaxBytes: maxBytes,
+		Concurrency: *concurrency, ChunkSeconds: *chunkSeconds, ModelWait: *wait, Connect: connectWith(cfg)})
 	if err != nil {
 		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
 		return exitFailed
 	}
 	defer eng.Close()
+	c, err := eng.Cache(ctx, *cacheDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
+		return exitFailed
+	}
+	// Only a visible progress display gets extra lines: without one,
+	// stderr carries exactly one line per failed file.
+	if _, silent := disp.(quiet); !silent {
+		for _, w := range c.Warnings() {
+			disp.println(stderr, "warning: "+oneLine(w.Message))
+		}
+	}
 	lastNote := time.Time{}
-	err = eng.OpenModel(ctx, *server, *model, func(elapsed time.Duration, state string) {
+	err = eng.OpenModel(ctx, server, *model, func(elapsed time.Duration, state string) {
 		if time.Since(lastNote) >= 5*time.Second || lastNote.IsZero() {
-			fmt.Fprintf(stderr, "waiting for model %q on %s to be ready (%s, %s so far)\n", *model, *server, orUnknown(state), elapsed.Round(time.Second))
+			fmt.Fprintf(stderr, "waiting for model %q on %s to be ready (%s, %s so far)\n", *model, server, orUnknown(state), elapsed.Round(time.Second))
 			lastNote = time.Now()
 		}
 	})
@@ -196,9 +235,10 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	unsubscribe := q.Subscribe(rep.event)
 	for _, path := range files {
 		id, err := q.Add(transcribe.Request{
-			Path: path, Server: *server, Model: *model, CacheDir: *cacheDir, OutDir: *out, Formats: fmts,
+			Path: path, Server: server, Model: *model, CacheDir: *cacheDir, OutDir: *out, Formats: fmts,
 			Timestamps: *timestamps, SourceLang: *sourceLang, TargetLang: *targetLang, Task: taskValue, PNC: pnc.value(),
 			ChunkSeconds: *chunkSeconds, Force: *force, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps,
+			Decoder: *decoder, FFmpegPath: *ffmpegPath, Channel: channelSel,
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "nemo-transcribe: %v\n", err)
@@ -218,6 +258,35 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitFailed
 	}
 	return exitOK
+}
+
+// connectWith makes the engine connect as the flags say. The engine asks
+// for the server by connLabel(cfg), the name every request carries.
+func connectWith(cfg inference.Config) func(string) (*inference.Server, error) {
+	return func(string) (*inference.Server, error) { return inference.ConnectConfig(cfg) }
+}
+
+// parseSize reads a size such as 500MB, 10GB, 1.5G or 2048 (bytes); units
+// are binary (1 KB = 1024 bytes), as file managers count. "none" means no
+// cap (-1).
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	if t == "NONE" || t == "UNLIMITED" {
+		return -1, nil
+	}
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I") // GB, GiB, G
+	mult := 1.0
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGT", t[n-1]); i >= 0 {
+			mult = math.Pow(1024, float64(i+1))
+			t = strings.TrimSpace(t[:n-1])
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || !(v > 0) || math.IsInf(v*mult, 0) || v*mult > math.MaxInt64/2 {
+		return 0, fmt.Errorf("%q is not a size: use e.g. 500MB, 10GB or none", s)
+	}
+	return int64(math.Ceil(v * mult)), nil
 }
 
 // optionalBool is a boolean flag that also knows whether it was given.
@@ -272,17 +341,26 @@ func orUnknown(s string) string {
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("status", stderr)
-	server := fs.String("server", defaultServer, "Triton gRPC address, host:port")
+	conn := addConnFlags(fs, defaultServer)
 	asJSON := fs.Bool("json", false, "print JSON only")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return exitUsage
 	}
+	cfg, err := conn()
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe status: %v\n", err)
+		return exitUsage
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	eng := transcribe.NewEngine()
+	eng, err := transcribe.Open(transcribe.Config{Connect: connectWith(cfg)})
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
+		return exitFailed
+	}
 	defer eng.Close()
-	st, err := eng.ServerStatus(ctx, *server)
+	st, err := eng.ServerStatus(ctx, connLabel(cfg))
 	if err != nil {
 		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
 		return exitFailed

@@ -390,7 +390,11 @@ func (r *reporter) flush() {
 		}
 		path := r.paths[id]
 		if j.State == transcribe.StageDone {
-			r.disp.println(r.stdout, fmt.Sprintf("%s -> %s", path, strings.Join(j.Outputs, ", ")))
+			line := fmt.Sprintf("%s -> %s", path, strings.Join(j.Outputs, ", "))
+			if len(j.Warnings) > 0 { // on the result's line: stderr is for failures only
+				line += " (warning: " + oneLine(strings.Join(j.Warnings, "; ")) + ")"
+			}
+			r.disp.println(r.stdout, line)
 		} else {
 			r.failed++
 			r.disp.println(r.stderr, fmt.Sprintf("nemo-transcribe: %s: %s", path, jobReason(j)))

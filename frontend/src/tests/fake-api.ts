@@ -91,6 +91,7 @@ export function status(): ServerStatus {
     ready: true,
     name: 'triton',
     version: '2.50.0',
+    tls: false,
     models: [
       model('parakeet-tdt-0.6b-v2', true, 'READY'),
       model('dtmf', false, 'UNAVAILABLE'),
@@ -98,7 +99,7 @@ export function status(): ServerStatus {
   };
 }
 
-function model(name: string, ready: boolean, state: string) {
+function model(name: string, ready: boolean, state: string): ServerStatus['models'][number] {
   return {
     name,
     ready,
@@ -110,5 +111,8 @@ function model(name: string, ready: boolean, state: string) {
     failure_count: 0,
     queue_ns: 0,
     compute_infer_ns: 0,
+    compute_input_ns: 0,
+    compute_output_ns: 0,
+    last_inference_ms: 0,
   };
 }

@@ -53,6 +53,7 @@ export namespace transcribe {
 	    outputs: string[];
 	    historyId?: number;
 	    reused?: boolean;
+	    warnings?: string[];
 	}
 
 }
