@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/internal/testfs"
 )
 
 // These tests run on Windows, or on Linux under Wine through
@@ -277,7 +279,7 @@ func TestUNCShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := removeTree(dir); err != nil {
+		if err := testfs.RemoveTree(dir); err != nil {
 			t.Errorf("cleaning up: %v", err)
 		}
 	})
