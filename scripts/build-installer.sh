@@ -39,18 +39,7 @@ done
 
 log() { printf 'build-installer: %s\n' "$*"; }
 
-apt_need() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return
-	log "installing Debian packages: ${missing[*]}"
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 pkgs=(nsis)
 if ((self_signed)) || scripts/sign-windows.sh --configured; then pkgs+=(osslsigncode); fi

@@ -13,18 +13,10 @@ if ! apt-cache show "$webkit" >/dev/null 2>&1 && apt-cache show libwebkit2gtk-4.
 fi
 pkgs=(ca-certificates git gcc pkg-config protobuf-compiler libgtk-3-dev "$webkit"
       xvfb xauth ffmpeg pocketsphinx-testdata)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-command -v go >/dev/null || missing+=(golang-go)
-command -v npm >/dev/null || missing+=(nodejs npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+command -v go >/dev/null || pkgs+=(golang-go)
+command -v npm >/dev/null || pkgs+=(nodejs npm)
+. scripts/lib/apt.sh
+apt_need "${pkgs[@]}"
 
 # go.mod asks for Go 1.26; an older go command fetches that toolchain from
 # the Go module proxy by itself (GOTOOLCHAIN=auto).

@@ -24,11 +24,8 @@ usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 need_osslsigncode() {
 	command -v osslsigncode >/dev/null && return
-	echo "sign-windows.sh: installing osslsigncode" >&2
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends osslsigncode >/dev/null
+	. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+	apt_need osslsigncode
 }
 
 configured() {

@@ -22,17 +22,8 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(ffmpeg pocketsphinx-testdata time)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+. scripts/lib/apt.sh
+apt_need ffmpeg pocketsphinx-testdata time
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

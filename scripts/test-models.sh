@@ -15,10 +15,8 @@ need=()
 "$py" -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 command -v protoc >/dev/null || need+=(protobuf-compiler)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${need[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+  . scripts/lib/apt.sh
+  apt_need "${need[@]}"
 fi
 
 echo "=== models: config.pbtxt against triton/pb/model_config.proto"

@@ -25,16 +25,8 @@ esac
 pkgs=(./backend/staging/... ./backend/cache/...)
 
 step "dependencies"
-missing=()
-for p in wine wine64 gcc-mingw-w64-x86-64-win32; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${missing[*]}"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+. scripts/lib/apt.sh
+apt_need wine wine64 gcc-mingw-w64-x86-64-win32
 wine --version 2>/dev/null
 
 work=$(mktemp -d)
