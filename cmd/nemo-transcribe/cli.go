@@ -38,23 +38,32 @@ const usage = `usage:
 Run "nemo-transcribe COMMAND -h" for a command's flags.
 `
 
+// command is one subcommand: it parses its own flags and returns the exit code.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return dispatch(ctx, "nemo-transcribe", usage, map[string]command{
+		"transcribe": runTranscribe,
+		"status":     runStatus,
+		"history":    runHistory,
+	}, args, stdout, stderr)
+}
+
+// dispatch runs the subcommand args[0] names, or prints usage.
+func dispatch(ctx context.Context, name, usage string, cmds map[string]command, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	if cmd, ok := cmds[args[0]]; ok {
+		return cmd(ctx, args[1:], stdout, stderr)
+	}
 	switch args[0] {
-	case "transcribe":
-		return runTranscribe(ctx, args[1:], stdout, stderr)
-	case "status":
-		return runStatus(ctx, args[1:], stdout, stderr)
-	case "history":
-		return runHistory(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "nemo-transcribe: unknown command %q\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "%s: unknown command %q\n%s", name, args[0], usage)
 	return exitUsage
 }
 

@@ -27,23 +27,11 @@ const historyUsage = `usage:
 // runHistory lists, searches and exports finished transcripts from the
 // database.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, historyUsage)
-		return exitUsage
-	}
-	switch args[0] {
-	case "list":
-		return historyList(ctx, args[1:], stdout, stderr)
-	case "search":
-		return historySearch(ctx, args[1:], stdout, stderr)
-	case "export":
-		return historyExport(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, historyUsage)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "nemo-transcribe history: unknown command %q\n%s", args[0], historyUsage)
-	return exitUsage
+	return dispatch(ctx, "nemo-transcribe history", historyUsage, map[string]command{
+		"list":   historyList,
+		"search": historySearch,
+		"export": historyExport,
+	}, args, stdout, stderr)
 }
 
 // openHistory opens the database in dir without creating one where none
