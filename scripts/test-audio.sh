@@ -45,7 +45,7 @@ fi
 echo "audio tests: $(grep -c -E -- '^\s*--- PASS' "$out") passed, none skipped"
 
 if [ $fuzz = 1 ]; then
-  for f in FuzzDecodeWAV FuzzChunker FuzzBuiltinDecoders FuzzMP3Tag FuzzOggPackets; do
+  for f in FuzzDecodeWAV FuzzChunker FuzzBuiltinDecoders FuzzMP3Tag FuzzOggPackets FuzzMP4Header; do
     echo "fuzzing $f for 20 s"
     go test ./backend/audio -run XXX -fuzz "^$f\$" -fuzztime 20s | tail -2
   done

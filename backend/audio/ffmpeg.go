@@ -418,8 +418,9 @@ type headerProbe struct {
 }
 
 // probeHeaders reads the stream facts of WAV, FLAC, MP3 (MPEG-1 layer III),
-// Ogg Vorbis and Ogg Opus files from their headers; ok is false for other
-// files and for anything unusual, which ffprobe then looks at.
+// Ogg Vorbis, Ogg Opus and AAC in MP4/M4A/MOV files from their headers; ok
+// is false for other files and for anything unusual, which ffprobe then
+// looks at.
 func probeHeaders(f *os.File, kind fileKind) (hp headerProbe, ok bool) {
 	hp.index, hp.frames = -1, -1
 	if _, err := f.Seek(kind.offset, io.SeekStart); err != nil {
@@ -510,6 +511,16 @@ func probeHeaders(f *os.File, kind fileKind) (hp headerProbe, ok bool) {
 				hp.duration = float64(last) / float64(hp.rate)
 			}
 		}
+	case "MP4", "MP4/M4A", "M4A/AAC", "QuickTime video", "3GP":
+		if size < 0 {
+			return hp, false
+		}
+		a, err := parseMP4Audio(io.NewSectionReader(f, kind.offset, size), size)
+		if err != nil {
+			return hp, false
+		}
+		hp.rate, hp.channels, hp.codec, hp.duration = a.rate, a.channels, a.codec, a.duration
+		hp.name = mp4FormatName + "/" + a.codec
 	default:
 		return hp, false
 	}
@@ -522,6 +533,10 @@ func probeHeaders(f *os.File, kind fileKind) (hp headerProbe, ok bool) {
 	hp.format = hp.name
 	return hp, true
 }
+
+// mp4FormatName is ffmpeg's name of the ISO media demuxer, which ffprobe
+// reports for these files: Info.Format stays the same whichever probed.
+const mp4FormatName = "mov,mp4,m4a,3gp,3g2,mj2"
 
 // openFFmpeg learns the stream (from the headers we read ourselves, else
 // with ffprobe) and starts ffmpeg on it.
