@@ -13,17 +13,20 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
 // Event names the frontend subscribes to (see frontend/src/lib/api.ts).
 const (
-	// EventProgress carries one transcribe.Progress, throttled per file.
-	EventProgress = "transcribe:progress"
-	// EventFilesDropped carries the []string of paths dropped on the window.
-	EventFilesDropped = "files:dropped"
+	// EventQueue carries one transcribe.Event: a job added, changed or
+	// removed. The queue already holds a job's progress back to about ten
+	// updates a second, so events are forwarded as they come.
+	EventQueue = "queue:event"
+	// EventFilesAdded carries the AddResult of every AddFiles (a drop on
+	// the window calls it with no one to answer), so the UI can list the
+	// files that were not taken and why.
+	EventFilesAdded = "files:added"
 )
 
 // Defaults shown in the UI until the user changes them.
@@ -32,67 +35,103 @@ const (
 	DefaultModel  = "parakeet-tdt-0.6b-v2"
 )
 
-const (
-	// progressInterval is the shortest gap between two progress events of
-	// one file that are in the same stage (about 10 per second at most).
-	progressInterval = 100 * time.Millisecond
-	// statusTimeout bounds one "Check server" round trip.
-	statusTimeout = 10 * time.Second
-)
+// statusTimeout bounds one "Check server" round trip.
+const statusTimeout = 10 * time.Second
 
-// Engine is what the app needs from the backend; *transcribe.Engine
+// Engine is what the app asks the backend directly; *transcribe.Engine
 // satisfies it, tests pass a fake.
 type Engine interface {
-	Transcribe(ctx context.Context, req transcribe.Request, progress func(transcribe.Progress)) (transcribe.Result, error)
 	ServerStatus(ctx context.Context, server string) (inference.ServerStatus, error)
+}
+
+// Queue is the work list the app drives; *transcribe.Queue satisfies it.
+type Queue interface {
+	Add(req transcribe.Request) (transcribe.JobID, error)
+	Cancel(id transcribe.JobID) error
+	CancelAll()
+	RetryWith(id transcribe.JobID, change func(*transcribe.Request)) error
+	Remove(id transcribe.JobID) error
+	Jobs() []transcribe.Job
+	Result(id transcribe.JobID) (transcribe.Result, error)
+	Subscribe(fn func(transcribe.Event)) (unsubscribe func())
+	Restore(ctx context.Context) ([]transcribe.JobID, error)
 }
 
 // Emitter sends one event to the frontend.
 type Emitter func(name string, data ...any)
 
-// Settings are the values the UI starts with.
-type Settings struct {
-	Server string `json:"server"`
-	Model  string `json:"model"`
-}
-
 // App is the only struct bound to the UI: a thin facade over the backend.
 // It is also the only place that calls the Wails runtime, so everything
 // else can be tested without a window.
 type App struct {
-	engine Engine
+	engine   Engine
+	queue    Queue
+	settings *settingsFile
+	// editStore keeps segment edits; nil when nothing is persisted.
+	editStore editStore
+	// history lists past transcripts; nil when nothing is persisted.
+	history historyStore
+	// secrets keeps header values out of the settings file.
+	secrets SecretStore
+	// logDir holds the rotating log files for ExportDiagnostics.
+	logDir string
 
 	// Seams for tests; startup fills the nil ones with Wails' runtime.
-	emit     Emitter
-	openFile func(runtime.OpenDialogOptions) (string, error)
-	cacheDir func() (string, error)
-	now      func() time.Time
+	emit      Emitter
+	openFiles func(runtime.OpenDialogOptions) ([]string, error)
+	pickDir   func(title string) (string, error)
+	openURL   func(url string)
 
 	statusTimeout time.Duration
 
 	mu     sync.Mutex
 	ctx    context.Context // cancelled on shutdown; carries Wails' values after startup
 	cancel context.CancelFunc
+	unsub  func()
+	notify *notifyWatch // nil: no notifications
 }
 
-// NewApp returns an App that uses engine. A nil emit means "emit through
-// the Wails runtime once the window has started".
-func NewApp(engine Engine, emit Emitter) *App {
+// SetNotifier turns on desktop notifications through n, as the settings
+// allow.
+func (a *App) SetNotifier(n Notifier) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.notify = newNotifyWatch(n, func() bool { return a.settings.Get().Notifications })
+}
+
+// NewApp returns an App over engine and queue whose settings live in
+// settings. A nil emit means "emit through the Wails runtime once the
+// window has started".
+func NewApp(engine Engine, queue Queue, settings *settingsFile, emit Emitter) *App {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &App{
+	a := &App{
 		engine:   engine,
+		queue:    queue,
+		settings: settings,
+		secrets:  &memSecrets{},
 		emit:     emit,
-		cacheDir: config.DefaultCacheDir,
-		now:      time.Now,
 		ctx:      ctx,
 		cancel:   cancel,
 
 		statusTimeout: statusTimeout,
 	}
+	a.unsub = queue.Subscribe(func(ev transcribe.Event) {
+		a.mu.Lock()
+		watch := a.notify
+		a.mu.Unlock()
+		if watch != nil {
+			watch.event(ev)
+		}
+		_, emit := a.runtimeSeams()
+		ev.Job = forUI(ev.Job)
+		emit(EventQueue, ev)
+	})
+	return a
 }
 
 // startup is Wails' OnStartup: it keeps Wails' context (the runtime needs
-// it), wires the runtime seams and forwards file drops to the frontend.
+// it), wires the runtime seams, adds dropped files to the queue and takes
+// up the jobs the last run left unfinished.
 func (a *App) startup(ctx context.Context) {
 	a.mu.Lock()
 	a.cancel() // the pre-start context is replaced by one tied to Wails'
@@ -100,20 +139,42 @@ func (a *App) startup(ctx context.Context) {
 	if a.emit == nil {
 		a.emit = func(name string, data ...any) { runtime.EventsEmit(ctx, name, data...) }
 	}
-	if a.openFile == nil {
-		a.openFile = func(opts runtime.OpenDialogOptions) (string, error) {
-			return runtime.OpenFileDialog(ctx, opts)
+	if a.openFiles == nil {
+		a.openFiles = func(opts runtime.OpenDialogOptions) ([]string, error) {
+			return runtime.OpenMultipleFilesDialog(ctx, opts)
 		}
+	}
+	if a.pickDir == nil {
+		a.pickDir = func(title string) (string, error) {
+			return runtime.OpenDirectoryDialog(ctx, runtime.OpenDialogOptions{Title: title, CanCreateDirectories: true})
+		}
+	}
+	if a.openURL == nil {
+		a.openURL = func(u string) { runtime.BrowserOpenURL(ctx, u) }
 	}
 	a.mu.Unlock()
 
 	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.AddFiles(paths) })
+	a.restore()
 }
 
-// shutdown is Wails' OnShutdown: it cancels work still in flight.
+// restore queues again what the last run left unfinished.
+func (a *App) restore() {
+	ctx, _ := a.runtimeSeams()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, _ = a.queue.Restore(ctx) // a broken store already failed at Open
+}
+
+// shutdown is Wails' OnShutdown: it stops forwarding events and cancels
+// work still in flight.
 func (a *App) shutdown(context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.unsub != nil {
+		a.unsub()
+		a.unsub = nil
+	}
 	a.cancel()
 }
 
@@ -129,86 +190,36 @@ func (a *App) runtimeSeams() (context.Context, Emitter) {
 	return a.ctx, emit
 }
 
-// AddFiles hands paths to the frontend as if they had been dropped on the
-// window: the native drop handler calls it, and so can the UI (a pasted
-// path) or a browser-driven end-to-end test, which cannot fake a native
-// drop. Blank paths are skipped; nothing is emitted when none is left.
-func (a *App) AddFiles(paths []string) {
-	kept := make([]string, 0, len(paths))
-	for _, p := range paths {
-		if strings.TrimSpace(p) != "" {
-			kept = append(kept, p)
-		}
-	}
-	if len(kept) == 0 {
-		return
-	}
-	_, emit := a.runtimeSeams()
-	emit(EventFilesDropped, kept)
-}
-
-// audioFilters are the open dialog's filters, WAV first. GTK matches
-// patterns case-sensitively, hence both spellings.
-var audioFilters = []runtime.FileFilter{
-	{DisplayName: "WAV audio (*.wav)", Pattern: "*.wav;*.WAV"},
+// mediaFilters are the open dialog's filters. GTK matches patterns
+// case-sensitively, hence both spellings.
+var mediaFilters = []runtime.FileFilter{
+	{DisplayName: "Audio and video", Pattern: mediaPattern()},
 	{DisplayName: "All files", Pattern: "*"},
 }
 
-// PickAudioFile shows the native open dialog; "" means the user cancelled.
-func (a *App) PickAudioFile() (string, error) {
+// PickFiles shows the native open dialog and queues what the user chose;
+// choosing nothing adds nothing.
+func (a *App) PickFiles() (AddResult, error) {
 	a.mu.Lock()
-	open := a.openFile
+	open := a.openFiles
 	a.mu.Unlock()
 	if open == nil {
-		return "", errors.New("the window is not ready yet")
+		return AddResult{}, errors.New("the window is not ready yet")
 	}
-	path, err := open(runtime.OpenDialogOptions{
-		Title:   "Choose an audio file",
-		Filters: audioFilters,
+	paths, err := open(runtime.OpenDialogOptions{
+		Title:   "Choose audio or video files",
+		Filters: mediaFilters,
 	})
 	if err != nil {
-		return "", fmt.Errorf("opening the file dialog: %w", err)
+		return AddResult{}, fmt.Errorf("opening the file dialog: %w", err)
 	}
-	return path, nil
-}
-
-// Defaults returns the settings the UI starts with.
-func (a *App) Defaults() Settings {
-	return Settings{Server: DefaultServer, Model: DefaultModel}
-}
-
-// Transcribe runs one file through the engine with word timestamps and no
-// exports, emitting EventProgress as it goes. Blank server or model fall
-// back to the defaults.
-func (a *App) Transcribe(path, server, model string) (transcribe.Result, error) {
-	if strings.TrimSpace(path) == "" {
-		return transcribe.Result{}, errors.New("choose an audio file first")
-	}
-	cache, err := a.cacheDir()
-	if err != nil {
-		return transcribe.Result{}, err
-	}
-	req := transcribe.Request{
-		Path:       path,
-		Server:     orDefault(server, DefaultServer),
-		Model:      orDefault(model, DefaultModel),
-		CacheDir:   cache,
-		Timestamps: true,
-	}
-
-	ctx, emit := a.runtimeSeams()
-	th := newProgressThrottle(progressInterval, a.now, func(p transcribe.Progress) {
-		emit(EventProgress, p)
-	})
-	res, err := a.engine.Transcribe(ctx, req, th.update)
-	th.flush()
-	return res, err
+	return a.AddFiles(paths), nil
 }
 
 // ServerStatus asks the server what it is and which models it hosts, giving
-// up after a.statusTimeout.
+// up after a.statusTimeout. A blank server means the saved one.
 func (a *App) ServerStatus(server string) (inference.ServerStatus, error) {
-	server = orDefault(server, DefaultServer)
+	server = orDefault(server, orDefault(a.settings.Get().Server, DefaultServer))
 	base, _ := a.runtimeSeams()
 	ctx, cancel := context.WithTimeout(base, a.statusTimeout)
 	defer cancel()
@@ -224,54 +235,6 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
-}
-
-// progressThrottle lets through at most one progress update per interval
-// for one file, except that a change of stage, the last chunk and the end
-// of the job (done, failed or cancelled) always go through at once. The
-// latest update held back is sent by flush, so the UI never ends on a
-// stale value.
-type progressThrottle struct {
-	mu        sync.Mutex
-	interval  time.Duration
-	now       func() time.Time
-	emit      func(transcribe.Progress)
-	sent      bool
-	last      time.Time
-	lastStage transcribe.Stage
-	pending   *transcribe.Progress
-}
-
-func newProgressThrottle(interval time.Duration, now func() time.Time, emit func(transcribe.Progress)) *progressThrottle {
-	return &progressThrottle{interval: interval, now: now, emit: emit}
-}
-
-func (t *progressThrottle) update(p transcribe.Progress) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	urgent := !t.sent ||
-		p.Stage != t.lastStage ||
-		p.Stage.Finished() || // done, failed or cancelled
-		(p.ChunksTotal > 0 && p.ChunksDone == p.ChunksTotal)
-	if !urgent && now.Sub(t.last) < t.interval {
-		t.pending = &p
-		return
-	}
-	t.send(p, now)
-}
-
-func (t *progressThrottle) flush() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.pending != nil {
-		t.send(*t.pending, t.now())
-	}
-}
-
-func (t *progressThrottle) send(p transcribe.Progress, now time.Time) {
-	t.sent, t.last, t.lastStage, t.pending = true, now, p.Stage, nil
-	t.emit(p)
 }
 
 // formatError is Wails' ErrorFormatter: every error a bound method returns

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,44 +17,18 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
-// step is one progress report the fake engine makes, after advancing the
-// fake clock by wait.
-type step struct {
-	wait time.Duration
-	p    transcribe.Progress
-}
-
-// fakeEngine replays steps through the progress callback, then returns
-// result/err. It records the requests and contexts it was given.
+// fakeEngine answers ServerStatus and records what it was asked.
 type fakeEngine struct {
-	clock  *fakeClock
-	steps  []step
-	result transcribe.Result
-	err    error
-
 	status    inference.ServerStatus
 	statusErr error
 	// blockStatus makes ServerStatus wait for its context to end.
 	blockStatus bool
 
 	mu       sync.Mutex
-	requests []transcribe.Request
 	servers  []string
 	deadline bool // whether ServerStatus's context had a deadline
-}
-
-func (f *fakeEngine) Transcribe(ctx context.Context, req transcribe.Request, progress func(transcribe.Progress)) (transcribe.Result, error) {
-	f.mu.Lock()
-	f.requests = append(f.requests, req)
-	f.mu.Unlock()
-	for _, s := range f.steps {
-		f.clock.advance(s.wait)
-		progress(s.p)
-	}
-	return f.result, f.err
 }
 
 func (f *fakeEngine) ServerStatus(ctx context.Context, server string) (inference.ServerStatus, error) {
@@ -66,23 +43,88 @@ func (f *fakeEngine) ServerStatus(ctx context.Context, server string) (inference
 	return f.status, f.statusErr
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+// fakeQueue records the calls the app makes and lets a test send events.
+type fakeQueue struct {
+	mu       sync.Mutex
+	added    []transcribe.Request
+	calls    []string
+	jobs     map[transcribe.JobID]*transcribe.Job
+	addErr   error
+	sub      func(transcribe.Event)
+	restored bool
+	result   *transcribe.Result
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+func (q *fakeQueue) call(s string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.calls = append(q.calls, s)
 }
 
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func (q *fakeQueue) Add(req transcribe.Request) (transcribe.JobID, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.addErr != nil {
+		return 0, q.addErr
+	}
+	q.added = append(q.added, req)
+	id := transcribe.JobID(len(q.added))
+	if q.jobs == nil {
+		q.jobs = map[transcribe.JobID]*transcribe.Job{}
+	}
+	q.jobs[id] = &transcribe.Job{ID: id, Request: req, State: transcribe.StageQueued}
+	return id, nil
+}
+func (q *fakeQueue) Cancel(id transcribe.JobID) error { q.call(fmt.Sprint("cancel ", id)); return nil }
+func (q *fakeQueue) CancelAll()                       { q.call("cancel all") }
+func (q *fakeQueue) RetryWith(id transcribe.JobID, change func(*transcribe.Request)) error {
+	q.mu.Lock()
+	j, ok := q.jobs[id]
+	q.mu.Unlock()
+	if !ok {
+		return transcribe.ErrUnknownJob
+	}
+	if change != nil {
+		change(&j.Request)
+	}
+	q.call(fmt.Sprint("retry ", id))
+	return nil
+}
+func (q *fakeQueue) Remove(id transcribe.JobID) error { q.call(fmt.Sprint("remove ", id)); return nil }
+func (q *fakeQueue) Jobs() []transcribe.Job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []transcribe.Job
+	for i := 1; i <= len(q.added); i++ {
+		if j, ok := q.jobs[transcribe.JobID(i)]; ok {
+			out = append(out, *j)
+		}
+	}
+	return out
+}
+func (q *fakeQueue) Result(id transcribe.JobID) (transcribe.Result, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.result != nil {
+		return *q.result, nil
+	}
+	return transcribe.Result{HistoryID: int64(id)}, nil
+}
+func (q *fakeQueue) Subscribe(fn func(transcribe.Event)) func() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sub = fn
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		q.sub = nil
+	}
+}
+func (q *fakeQueue) Restore(context.Context) ([]transcribe.JobID, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.restored = true
+	return nil, nil
 }
 
 // recorder is an Emitter that keeps every event.
@@ -102,274 +144,337 @@ func (r *recorder) emit(name string, data ...any) {
 	r.events = append(r.events, event{name, data})
 }
 
-func (r *recorder) progress(t *testing.T) []transcribe.Progress {
+// newTestApp returns an app whose settings live in a file under t's
+// temporary folder.
+func newTestApp(t *testing.T, eng *fakeEngine, q *fakeQueue, rec *recorder) *App {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []transcribe.Progress
-	for _, e := range r.events {
-		if e.name != EventProgress {
-			t.Fatalf("unexpected event %q", e.name)
-		}
-		if len(e.data) != 1 {
-			t.Fatalf("%s carries %d values, want 1", e.name, len(e.data))
-		}
-		p, ok := e.data[0].(transcribe.Progress)
-		if !ok {
-			t.Fatalf("%s carries %T, want transcribe.Progress", e.name, e.data[0])
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
-func newTestApp(eng *fakeEngine, rec *recorder) *App {
-	a := NewApp(eng, rec.emit)
-	a.now = eng.clock.now
-	a.cacheDir = func() (string, error) { return "/cache/staging", nil }
-	return a
-}
-
-func chunk(stage transcribe.Stage, done, total int) transcribe.Progress {
-	p := transcribe.Progress{Path: "a.wav", Stage: stage, ChunksDone: done, ChunksTotal: total}
-	if total > 0 {
-		p.Fraction = float64(done) / float64(total)
-	}
-	return p
-}
-
-func TestTranscribeThrottlesProgress(t *testing.T) {
-	ms := time.Millisecond
-	fast := func(n int) []step { // n chunks of 100, reported 10 ms apart
-		var s []step
-		for i := 1; i <= n; i++ {
-			s = append(s, step{10 * ms, chunk(transcribe.StageTranscribing, i, 100)})
-		}
-		return s
-	}
-	tests := []struct {
-		name  string
-		steps []step
-		want  []transcribe.Progress
-	}{
-		{
-			name: "no progress at all",
-		},
-		{
-			name: "every stage change goes through at once",
-			steps: []step{
-				{0, chunk(transcribe.StageQueued, 0, 0)},
-				{1 * ms, chunk(transcribe.StageStaging, 0, 0)},
-				{1 * ms, chunk(transcribe.StageDecoding, 0, 0)},
-				{1 * ms, chunk(transcribe.StageTranscribing, 0, 3)},
-				{1 * ms, chunk(transcribe.StageExporting, 3, 3)},
-				{1 * ms, chunk(transcribe.StageDone, 3, 3)},
-			},
-			want: []transcribe.Progress{
-				chunk(transcribe.StageQueued, 0, 0),
-				chunk(transcribe.StageStaging, 0, 0),
-				chunk(transcribe.StageDecoding, 0, 0),
-				chunk(transcribe.StageTranscribing, 0, 3),
-				chunk(transcribe.StageExporting, 3, 3),
-				chunk(transcribe.StageDone, 3, 3),
-			},
-		},
-		{
-			name:  "updates 10 ms apart come through every 100 ms, the held-back last one at the end",
-			steps: fast(25),
-			want: []transcribe.Progress{
-				chunk(transcribe.StageTranscribing, 1, 100),  // t=10: first
-				chunk(transcribe.StageTranscribing, 11, 100), // t=110
-				chunk(transcribe.StageTranscribing, 21, 100), // t=210
-				chunk(transcribe.StageTranscribing, 25, 100), // flushed when the engine returns
-			},
-		},
-		{
-			name: "an end state is never held back, cancelled included",
-			steps: []step{
-				{0, chunk(transcribe.StageCancelled, 1, 3)},
-				{1 * ms, chunk(transcribe.StageCancelled, 1, 3)},
-			},
-			want: []transcribe.Progress{
-				chunk(transcribe.StageCancelled, 1, 3),
-				chunk(transcribe.StageCancelled, 1, 3),
-			},
-		},
-		{
-			name: "the last chunk is never held back",
-			steps: []step{
-				{0, chunk(transcribe.StageTranscribing, 1, 3)},
-				{5 * ms, chunk(transcribe.StageTranscribing, 2, 3)},
-				{5 * ms, chunk(transcribe.StageTranscribing, 3, 3)},
-			},
-			want: []transcribe.Progress{
-				chunk(transcribe.StageTranscribing, 1, 3),
-				chunk(transcribe.StageTranscribing, 3, 3),
-			},
-		},
-		{
-			name: "slow updates all go through",
-			steps: []step{
-				{0, chunk(transcribe.StageTranscribing, 1, 4)},
-				{150 * ms, chunk(transcribe.StageTranscribing, 2, 4)},
-				{150 * ms, chunk(transcribe.StageTranscribing, 3, 4)},
-			},
-			want: []transcribe.Progress{
-				chunk(transcribe.StageTranscribing, 1, 4),
-				chunk(transcribe.StageTranscribing, 2, 4),
-				chunk(transcribe.StageTranscribing, 3, 4),
-			},
-		},
-		{
-			name: "a failure goes through at once",
-			steps: []step{
-				{0, chunk(transcribe.StageTranscribing, 1, 4)},
-				{1 * ms, chunk(transcribe.StageTranscribing, 2, 4)},
-				{1 * ms, chunk(transcribe.StageFailed, 2, 4)},
-			},
-			want: []transcribe.Progress{
-				chunk(transcribe.StageTranscribing, 1, 4),
-				chunk(transcribe.StageFailed, 2, 4),
-			},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			eng := &fakeEngine{clock: newFakeClock(), steps: tt.steps}
-			rec := &recorder{}
-			if _, err := newTestApp(eng, rec).Transcribe("a.wav", "s:1", "m"); err != nil {
-				t.Fatal(err)
-			}
-			got := rec.progress(t)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("emitted\n  %+v\nwant\n  %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestTranscribeRateIsBounded(t *testing.T) {
-	// 1000 updates over one simulated second.
-	eng := &fakeEngine{clock: newFakeClock()}
-	for i := 1; i <= 1000; i++ {
-		eng.steps = append(eng.steps, step{time.Millisecond, chunk(transcribe.StageTranscribing, i, 2000)})
-	}
-	rec := &recorder{}
-	if _, err := newTestApp(eng, rec).Transcribe("a.wav", "", ""); err != nil {
+	s, err := openSettings(filepath.Join(t.TempDir(), "settings.json"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	got := rec.progress(t)
-	if len(got) > 12 {
-		t.Errorf("%d progress events in one second, want about 10", len(got))
-	}
-	if last := got[len(got)-1]; last.ChunksDone != 1000 {
-		t.Errorf("last event says %d chunks done, want 1000", last.ChunksDone)
+	return NewApp(eng, q, s, rec.emit)
+}
+
+// touch creates the files (and their folders) under dir.
+func touch(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
-func TestTranscribeRequestAndResult(t *testing.T) {
-	want := transcribe.Result{
-		Transcript: transcript.Transcript{Source: "/x/a.wav", Model: "m", Text: "hello"},
-	}
+func TestAddFiles(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav", "notes.txt", "talks/b.MP3", "talks/c.mkv", "talks/readme.md", "talks/.hidden/d.wav", "empty/x.pdf")
+	p := func(n string) string { return filepath.Join(dir, n) }
 	tests := []struct {
-		name, path, server, model string
-		wantReq                   transcribe.Request
+		name        string
+		paths       []string
+		wantAdded   []string
+		wantSkipped []string // paths, in order
+		wantReason  string   // a part of the first reason
 	}{
-		{
-			name: "values as given", path: "/x/a.wav", server: "gpu:8001", model: "dtmf",
-			wantReq: transcribe.Request{Path: "/x/a.wav", Server: "gpu:8001", Model: "dtmf", CacheDir: "/cache/staging", Timestamps: true},
-		},
-		{
-			name: "blank server and model fall back to the defaults", path: "/x/a.wav", server: "  ", model: "",
-			wantReq: transcribe.Request{Path: "/x/a.wav", Server: DefaultServer, Model: DefaultModel, CacheDir: "/cache/staging", Timestamps: true},
-		},
-		{
-			name: "surrounding spaces are trimmed", path: "/x/a.wav", server: " gpu:8001 ", model: " dtmf\n",
-			wantReq: transcribe.Request{Path: "/x/a.wav", Server: "gpu:8001", Model: "dtmf", CacheDir: "/cache/staging", Timestamps: true},
-		},
+		{name: "a media file is queued", paths: []string{p("a.wav")}, wantAdded: []string{p("a.wav")}},
+		{name: "blank paths are ignored", paths: []string{"", " ", p("a.wav")}, wantAdded: []string{p("a.wav")}},
+		{name: "another type is listed with the reason", paths: []string{p("notes.txt")}, wantSkipped: []string{p("notes.txt")}, wantReason: `".txt" is not an audio or video file type`},
+		{name: "a missing file is listed", paths: []string{p("gone.wav")}, wantSkipped: []string{p("gone.wav")}, wantReason: "no such file"},
+		{name: "a folder is walked, hidden entries skipped", paths: []string{p("talks")},
+			wantAdded: []string{p("talks/b.MP3"), p("talks/c.mkv")}, wantSkipped: []string{p("talks")}, wantReason: "1 other files"},
+		{name: "a folder without media says so", paths: []string{p("empty")}, wantSkipped: []string{p("empty")}, wantReason: "holds no audio or video"},
+		{name: "nothing given, nothing done", paths: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eng := &fakeEngine{clock: newFakeClock(), result: want}
-			got, err := newTestApp(eng, &recorder{}).Transcribe(tt.path, tt.server, tt.model)
-			if err != nil {
+			q := &fakeQueue{}
+			rec := &recorder{}
+			res := newTestApp(t, &fakeEngine{}, q, rec).AddFiles(tt.paths)
+			switch {
+			case len(tt.paths) == 0 && len(rec.events) != 0:
+				t.Errorf("events %+v for nothing added", rec.events)
+			case len(tt.paths) > 0 && (len(rec.events) != 1 || rec.events[0].name != EventFilesAdded || !reflect.DeepEqual(rec.events[0].data, []any{res})):
+				t.Errorf("events %+v, want one %s with the result", rec.events, EventFilesAdded)
+			}
+			var added []string
+			for _, r := range q.added {
+				added = append(added, r.Path)
+			}
+			if !reflect.DeepEqual(added, tt.wantAdded) {
+				t.Errorf("queued %v, want %v", added, tt.wantAdded)
+			}
+			if len(res.Added) != len(tt.wantAdded) {
+				t.Errorf("result lists %d added, want %d", len(res.Added), len(tt.wantAdded))
+			}
+			var skipped []string
+			for _, s := range res.Skipped {
+				skipped = append(skipped, s.Path)
+			}
+			if !reflect.DeepEqual(skipped, tt.wantSkipped) {
+				t.Errorf("skipped %+v, want %v", res.Skipped, tt.wantSkipped)
+			}
+			if tt.wantReason != "" && (len(res.Skipped) == 0 || !strings.Contains(strings.ToLower(res.Skipped[0].Reason), strings.ToLower(tt.wantReason))) {
+				t.Errorf("reasons %+v, want one containing %q", res.Skipped, tt.wantReason)
+			}
+		})
+	}
+	t.Run("a refused job is listed with the reason", func(t *testing.T) {
+		q := &fakeQueue{addErr: transcribe.ErrClosed}
+		res := newTestApp(t, &fakeEngine{}, q, &recorder{}).AddFiles([]string{p("a.wav")})
+		if len(res.Skipped) != 1 || res.Skipped[0].Reason != "The queue is closed." {
+			t.Errorf("skipped %+v", res.Skipped)
+		}
+	})
+}
+
+func TestAddFilesUsesTheSavedSettings(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav")
+	yes := true
+	tests := []struct {
+		name string
+		set  Settings
+		want transcribe.Request
+	}{
+		{name: "parakeet: no language options sent",
+			set:  Settings{Server: " gpu:8001 ", Model: "parakeet-tdt-0.6b-v2", Timestamps: true, Concurrency: 4, ChunkSeconds: 20, Language: "de", Task: "ast", PNC: &yes, CacheDir: "/c", FFmpegPath: "/ff"},
+			want: transcribe.Request{Server: "gpu:8001", Model: "parakeet-tdt-0.6b-v2", Timestamps: true, Concurrency: 4, ChunkSeconds: 20, CacheDir: "/c", FFmpegPath: "/ff"}},
+		{name: "canary: language, task and punctuation sent",
+			set:  Settings{Server: "gpu:8001", Model: "canary-1b-flash", Language: "de", Task: "ast", PNC: &yes},
+			want: transcribe.Request{Server: "gpu:8001", Model: "canary-1b-flash", SourceLang: "de", TargetLang: "de", Task: "ast", PNC: &yes}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &fakeQueue{}
+			a := newTestApp(t, &fakeEngine{}, q, &recorder{})
+			if _, err := a.SaveSettings(tt.set); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("result %+v, want %+v", got, want)
-			}
-			if len(eng.requests) != 1 || !reflect.DeepEqual(eng.requests[0], tt.wantReq) {
-				t.Errorf("requests %+v, want [%+v]", eng.requests, tt.wantReq)
+			a.AddFiles([]string{filepath.Join(dir, "a.wav")})
+			tt.want.Path = filepath.Join(dir, "a.wav")
+			if len(q.added) != 1 || !reflect.DeepEqual(q.added[0], tt.want) {
+				t.Errorf("queued %+v, want %+v", q.added, tt.want)
 			}
 		})
 	}
 }
 
-func TestTranscribeErrors(t *testing.T) {
-	engineErr := errors.New("transcribe: engine under construction")
-	cacheErr := errors.New("finding the user cache folder: $HOME is not defined")
+func TestQueueActions(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav")
+	q := &fakeQueue{}
+	a := newTestApp(t, &fakeEngine{}, q, &recorder{})
+	a.AddFiles([]string{filepath.Join(dir, "a.wav")})
+	if err := a.CancelJob(1); err != nil {
+		t.Fatal(err)
+	}
+	a.CancelAll()
+	if err := a.RetryJob(1); err != nil {
+		t.Fatal(err)
+	}
+	if q.jobs[1].Request.Overwrite {
+		t.Error("a plain retry set Overwrite")
+	}
+	if err := a.RetryWithOverwrite(1); err != nil {
+		t.Fatal(err)
+	}
+	if !q.jobs[1].Request.Overwrite {
+		t.Error("RetryWithOverwrite did not set Overwrite")
+	}
+	if err := a.RetryJob(9); !errors.Is(err, transcribe.ErrUnknownJob) {
+		t.Errorf("retrying an unknown job: %v", err)
+	}
+	if err := a.RemoveJob(1); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"cancel 1", "cancel all", "retry 1", "retry 1", "remove 1"}
+	if !reflect.DeepEqual(q.calls, want) {
+		t.Errorf("calls %v, want %v", q.calls, want)
+	}
+	if jobs := a.Jobs(); len(jobs) != 1 || jobs[0].ID != 1 {
+		t.Errorf("jobs %+v", jobs)
+	}
+	if res, err := a.JobResult(1); err != nil || res.HistoryID != 1 {
+		t.Errorf("result %+v, %v", res, err)
+	}
+}
+
+func TestRemoveFinished(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav", "b.wav")
+	q := &fakeQueue{}
+	a := newTestApp(t, &fakeEngine{}, q, &recorder{})
+	a.AddFiles([]string{filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")})
+	q.jobs[2].State = transcribe.StageDone
+	a.RemoveFinished()
+	if want := []string{"remove 2"}; !reflect.DeepEqual(q.calls, want) {
+		t.Errorf("calls %v, want %v", q.calls, want)
+	}
+}
+
+// TestEventsAreForwarded: every queue event reaches the UI as it is, until
+// shutdown.
+func TestEventsAreForwarded(t *testing.T) {
+	q := &fakeQueue{}
+	rec := &recorder{}
+	a := newTestApp(t, &fakeEngine{}, q, rec)
+	ev := transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: 3, State: transcribe.StageTranscribing}}
+	q.sub(ev)
+	failed := transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: 4, State: transcribe.StageFailed, Error: "cannot reach a server at h:1: check it"}}
+	q.sub(failed)
+	failed.Job.Error = "Cannot reach a server at h:1: check it."
+	want := []event{{EventQueue, []any{ev}}, {EventQueue, []any{failed}}}
+	if !reflect.DeepEqual(rec.events, want) {
+		t.Errorf("events %+v, want %+v", rec.events, want)
+	}
+	a.shutdown(context.Background())
+	if q.sub != nil {
+		t.Error("still subscribed after shutdown")
+	}
+}
+
+func TestPickFiles(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav")
+	dialogErr := errors.New("no display")
 	tests := []struct {
 		name      string
-		path      string
-		engineErr error
-		cacheErr  error
-		wantIs    error
-		wantCalls int
+		paths     []string
+		err       error
+		wantAdded int
+		wantErr   bool
 	}{
-		{name: "engine error passes through unchanged", path: "a.wav", engineErr: engineErr, wantIs: engineErr, wantCalls: 1},
-		{name: "no cache folder: the engine is not called", path: "a.wav", cacheErr: cacheErr, wantIs: cacheErr},
-		{name: "no file: the engine is not called", path: "  "},
+		{name: "chosen files are queued", paths: []string{filepath.Join(dir, "a.wav")}, wantAdded: 1},
+		{name: "cancelled", paths: nil},
+		{name: "dialog error is reported", err: dialogErr, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eng := &fakeEngine{clock: newFakeClock(), err: tt.engineErr}
-			a := newTestApp(eng, &recorder{})
-			if tt.cacheErr != nil {
-				a.cacheDir = func() (string, error) { return "", tt.cacheErr }
+			q := &fakeQueue{}
+			a := newTestApp(t, &fakeEngine{}, q, &recorder{})
+			var opts runtime.OpenDialogOptions
+			a.openFiles = func(o runtime.OpenDialogOptions) ([]string, error) { opts = o; return tt.paths, tt.err }
+			res, err := a.PickFiles()
+			if (err != nil) != tt.wantErr || (tt.err != nil && !errors.Is(err, tt.err)) {
+				t.Errorf("error %v, want %v", err, tt.err)
 			}
-			_, err := a.Transcribe(tt.path, "", "")
-			if err == nil {
-				t.Fatal("no error")
+			if len(res.Added) != tt.wantAdded || len(q.added) != tt.wantAdded {
+				t.Errorf("added %v, queued %d, want %d", res.Added, len(q.added), tt.wantAdded)
 			}
-			if tt.wantIs != nil && err != tt.wantIs {
-				t.Errorf("error %v, want exactly %v", err, tt.wantIs)
+			if len(opts.Filters) < 2 || !strings.Contains(opts.Filters[0].Pattern, "*.wav;*.WAV") || opts.Filters[len(opts.Filters)-1].Pattern != "*" {
+				t.Errorf("filters %+v: want media first and all files last", opts.Filters)
 			}
-			if len(eng.requests) != tt.wantCalls {
-				t.Errorf("engine called %d times, want %d", len(eng.requests), tt.wantCalls)
+		})
+	}
+	t.Run("before startup", func(t *testing.T) {
+		if _, err := newTestApp(t, &fakeEngine{}, &fakeQueue{}, &recorder{}).PickFiles(); err == nil {
+			t.Error("no error without a window")
+		}
+	})
+}
+
+func TestSettingsSurviveARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "settings.json")
+	s, err := openSettings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Get(); got != defaultSettings() {
+		t.Errorf("first start %+v, want the defaults", got)
+	}
+	want := Settings{Server: "gpu:9001", Model: "dtmf", Concurrency: 3, ChunkSeconds: 15, CacheDir: "/c"}
+	if _, err := s.Set(want); err != nil {
+		t.Fatal(err)
+	}
+	again, err := openSettings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Get(); !reflect.DeepEqual(got, want) {
+		t.Errorf("after a restart %+v, want %+v", got, want)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("settings file: %v, %v", info, err)
+	}
+}
+
+func TestSettingsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Settings
+		want string
+	}{
+		{"no server", Settings{Model: "m"}, "server's address"},
+		{"no model", Settings{Server: "s"}, "choose a model"},
+		{"too many requests", Settings{Server: "s", Model: "m", Concurrency: 1000}, "between 1 and 256"},
+		{"chunks too long", Settings{Server: "s", Model: "m", ChunkSeconds: 601}, "between 1 and 600"},
+		{"unknown task", Settings{Server: "s", Model: "m", Task: "x"}, "asr (transcribe) or ast"},
+		{"negative cache cap", Settings{Server: "s", Model: "m", CacheMaxMB: -1}, "cache size cap"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openSettings("")
+			got, err := s.Set(tt.s)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one saying %q", err, tt.want)
+			}
+			if got != defaultSettings() {
+				t.Errorf("refused settings changed them to %+v", got)
 			}
 		})
 	}
 }
 
-func TestTranscribeStopsOnShutdown(t *testing.T) {
-	eng := &ctxEngine{started: make(chan struct{})}
-	a := NewApp(eng, (&recorder{}).emit)
-	a.cacheDir = func() (string, error) { return t.TempDir(), nil }
-	done := make(chan error, 1)
-	go func() { _, err := a.Transcribe("a.wav", "", ""); done <- err }()
-	<-eng.started
-	a.shutdown(context.Background())
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("error %v, want context.Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Transcribe still running after shutdown")
+func TestDamagedSettingsAreSetAside(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSettings(path)
+	if err == nil || !strings.Contains(err.Error(), "set aside") {
+		t.Errorf("error %v, want one saying the file was set aside", err)
+	}
+	if s.Get() != defaultSettings() {
+		t.Errorf("settings %+v, want the defaults", s.Get())
+	}
+	if _, err := os.Stat(path + ".bad"); err != nil {
+		t.Errorf("the damaged file was not kept: %v", err)
 	}
 }
 
-// ctxEngine's Transcribe waits for its context to end.
-type ctxEngine struct{ started chan struct{} }
-
-func (e *ctxEngine) Transcribe(ctx context.Context, _ transcribe.Request, _ func(transcribe.Progress)) (transcribe.Result, error) {
-	close(e.started)
-	<-ctx.Done()
-	return transcribe.Result{}, ctx.Err()
+func TestFFmpegStatus(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "ffmpeg")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := &App{}
+	if got := a.FFmpegStatus(fake); !got.Found || got.Path != fake {
+		t.Errorf("an executable: %+v", got)
+	}
+	if got := a.FFmpegStatus(filepath.Join(dir, "nope")); got.Found {
+		t.Errorf("a missing file: %+v", got)
+	}
+	t.Setenv("NEMO_TRANSCRIBE_FFMPEG", "off")
+	if got := a.FFmpegStatus(""); got.Found || got.Path != "off" {
+		t.Errorf("turned off: %+v", got)
+	}
+	t.Setenv("NEMO_TRANSCRIBE_FFMPEG", fake)
+	if got := a.FFmpegStatus(" "); !got.Found || got.Path != fake {
+		t.Errorf("from the environment: %+v", got)
+	}
 }
 
-func (e *ctxEngine) ServerStatus(context.Context, string) (inference.ServerStatus, error) {
-	return inference.ServerStatus{}, nil
+func TestTakesOptions(t *testing.T) {
+	for model, want := range map[string]bool{"canary-1b-flash": true, "Canary-180M": true, "parakeet-tdt-0.6b-v2": false, "dtmf": false} {
+		if got := (&App{}).TakesOptions(model); got != want {
+			t.Errorf("TakesOptions(%q) = %v, want %v", model, got, want)
+		}
+	}
 }
 
 func TestServerStatus(t *testing.T) {
@@ -393,8 +498,8 @@ func TestServerStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eng := &fakeEngine{clock: newFakeClock(), status: tt.status, statusErr: tt.err}
-			got, err := newTestApp(eng, &recorder{}).ServerStatus(tt.server)
+			eng := &fakeEngine{status: tt.status, statusErr: tt.err}
+			got, err := newTestApp(t, eng, &fakeQueue{}, &recorder{}).ServerStatus(tt.server)
 			if err != tt.wantIs {
 				t.Errorf("error %v, want %v", err, tt.wantIs)
 			}
@@ -412,8 +517,8 @@ func TestServerStatus(t *testing.T) {
 }
 
 func TestServerStatusTimeoutIsExplained(t *testing.T) {
-	eng := &fakeEngine{clock: newFakeClock(), blockStatus: true}
-	a := newTestApp(eng, &recorder{})
+	eng := &fakeEngine{blockStatus: true}
+	a := newTestApp(t, eng, &fakeQueue{}, &recorder{})
 	a.statusTimeout = 20 * time.Millisecond
 	_, err := a.ServerStatus("gpu:8001")
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -422,72 +527,6 @@ func TestServerStatusTimeoutIsExplained(t *testing.T) {
 	want := "The server at gpu:8001 did not answer within 20ms: dialing gpu:8001: context deadline exceeded."
 	if got := formatError(err); got != want {
 		t.Errorf("formatted %q, want %q", got, want)
-	}
-}
-
-// TestAddFiles covers the path both a native drop and the bound method take.
-func TestAddFiles(t *testing.T) {
-	tests := []struct {
-		name  string
-		paths []string
-		want  []event
-	}{
-		{name: "paths are forwarded", paths: []string{"/a.wav", "/b c.wav"}, want: []event{{EventFilesDropped, []any{[]string{"/a.wav", "/b c.wav"}}}}},
-		{name: "blank paths are dropped", paths: []string{"", "/a.wav", " "}, want: []event{{EventFilesDropped, []any{[]string{"/a.wav"}}}}},
-		{name: "nothing to forward: no event", paths: nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{}
-			newTestApp(&fakeEngine{clock: newFakeClock()}, rec).AddFiles(tt.paths)
-			if !reflect.DeepEqual(rec.events, tt.want) {
-				t.Errorf("events %+v, want %+v", rec.events, tt.want)
-			}
-		})
-	}
-}
-
-func TestPickAudioFile(t *testing.T) {
-	dialogErr := errors.New("no display")
-	tests := []struct {
-		name     string
-		path     string
-		err      error
-		wantPath string
-		wantErr  bool
-	}{
-		{name: "chosen file", path: "/home/u/a.wav", wantPath: "/home/u/a.wav"},
-		{name: "cancelled", path: ""},
-		{name: "dialog error is reported", err: dialogErr, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := newTestApp(&fakeEngine{clock: newFakeClock()}, &recorder{})
-			var opts runtime.OpenDialogOptions
-			a.openFile = func(o runtime.OpenDialogOptions) (string, error) { opts = o; return tt.path, tt.err }
-			got, err := a.PickAudioFile()
-			if (err != nil) != tt.wantErr || (tt.err != nil && !errors.Is(err, tt.err)) {
-				t.Errorf("error %v, want %v", err, tt.err)
-			}
-			if got != tt.wantPath {
-				t.Errorf("path %q, want %q", got, tt.wantPath)
-			}
-			if len(opts.Filters) < 2 || opts.Filters[0].Pattern != "*.wav;*.WAV" || opts.Filters[len(opts.Filters)-1].Pattern != "*" {
-				t.Errorf("filters %+v: want WAV first and all files last", opts.Filters)
-			}
-		})
-	}
-	t.Run("before startup", func(t *testing.T) {
-		if _, err := NewApp(&fakeEngine{}, nil).PickAudioFile(); err == nil {
-			t.Error("no error without a window")
-		}
-	})
-}
-
-func TestDefaults(t *testing.T) {
-	got := NewApp(&fakeEngine{}, nil).Defaults()
-	if got != (Settings{Server: "localhost:8001", Model: "parakeet-tdt-0.6b-v2"}) {
-		t.Errorf("defaults %+v", got)
 	}
 }
 

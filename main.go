@@ -5,11 +5,14 @@ package main
 import (
 	"embed"
 	"log"
+	"path/filepath"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -20,12 +23,36 @@ import (
 var assets embed.FS
 
 func main() {
-	app := NewApp(transcribe.NewEngine(), nil)
+	dataDir, err := config.DefaultDataDir()
+	if err != nil {
+		log.Fatal(err)
+	}
+	logs := openLog(dataDir)
+	defer logs.Close()
+	settings, err := openSettings(filepath.Join(dataDir, "settings.json"))
+	if err != nil {
+		log.Print(err) // the defaults are in use; the app still starts
+	}
+	// The engine dials through the app, so TLS and headers come from the
+	// settings and the keyring (a server already dialled keeps its
+	// connection until the app restarts).
+	var app *App
+	eng, err := transcribe.Open(transcribe.Config{DataDir: dataDir, CacheMaxBytes: int64(settings.Get().CacheMaxMB) << 20, Connect: func(addr string) (*inference.Server, error) { return app.connect(addr) }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	queue := transcribe.NewQueue(eng, transcribe.QueueOptions{})
+	app = NewApp(eng, queue, settings, nil)
+	app.secrets = openSecrets()
+	app.editStore, _ = eng.Store().(editStore)
+	app.history, _ = eng.Store().(historyStore)
+	app.logDir = filepath.Join(dataDir, "logs")
+	app.SetNotifier(beeepNotifier{})
 
-	err := wails.Run(&options.App{
+	err = wails.Run(&options.App{
 		Title:            "NeMo Transcribe",
-		Width:            1000,
-		Height:           760,
+		Width:            1100,
+		Height:           800,
 		MinWidth:         640,
 		MinHeight:        520,
 		BackgroundColour: options.NewRGB(0xf6, 0xf7, 0xf9),
@@ -38,6 +65,12 @@ func main() {
 		ErrorFormatter: formatError,
 		Bind:           []any{app},
 	})
+	// Close stops the jobs still running; Restore takes them up at the
+	// next start.
+	queue.Close()
+	if cerr := eng.Close(); cerr != nil {
+		log.Print(cerr)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -20,7 +20,7 @@ out="$root/build/test-output"
 shot="$out/desktop-window.png"
 title="NeMo Transcribe"
 # Words the first screen shows; OCR must find each.
-expected_words=("NeMo Transcribe" "Server address" "Check server" "Choose file")
+expected_words=("NeMo Transcribe" "Server address" "Check server" "Queue")
 ready_timeout=30 # seconds for the window to show the UI
 exit_timeout=10  # seconds for the app to exit after SIGTERM
 

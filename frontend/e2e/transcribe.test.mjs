@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Session, makeDtmfRecording } from './lib/stack.mjs';
-import { MainView } from './lib/ui.mjs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { MainView, eventually } from './lib/ui.mjs';
 
 /** "[mm:ss.s]" or "[h:mm:ss.s]" as seconds. */
 function parseStamp(stamp) {
@@ -59,11 +61,14 @@ describe('transcribing a recording against a real server', () => {
   let ui;
   /** @type {Awaited<ReturnType<typeof makeDtmfRecording>>} */
   let rec;
+  /** @type {Awaited<ReturnType<typeof makeDtmfRecording>>} */
+  let other;
 
   before(async () => {
     await s.open();
     ui = new MainView(/** @type {import('playwright-core').Page} */ (s.page));
     rec = await makeDtmfRecording(s.dir);
+    await fs.writeFile(path.join(s.dir, 'notes.txt'), 'not audio');
   });
   after(() => s.close());
 
@@ -77,18 +82,61 @@ describe('transcribing a recording against a real server', () => {
     assert.deepEqual(st.models, ['dtmf ready']);
   });
 
-  it('takes a file through the drop handler’s bound method', async () => {
-    await ui.addFiles([rec.wav]);
-    assert.equal(await ui.transcribeButton.isEnabled(), true, 'Transcribe is enabled once a file is chosen');
-    await s.screenshot('file-added');
-  });
-
-  it('transcribes it: exactly the keys pressed, at their times', async () => {
-    const res = await ui.transcribe();
+  it('queues a file through the drop handler’s bound method and transcribes it: exactly the keys pressed, at their times', async () => {
+    const added = await ui.addFiles([rec.wav, path.join(s.dir, 'notes.txt')]);
+    assert.equal(added.added.length, 1, `AddFiles: ${JSON.stringify(added)}`);
+    assert.match(added.skipped[0]?.reason ?? '', /not an audio or video file/);
+    const res = await ui.finished('keys.wav');
     await s.screenshot('transcribed');
     assert.ok(res.ok, `transcription failed: ${JSON.stringify(res)}`);
     assertMatchesTruth(res.segments, rec.presses);
-    assert.match(await ui.progress.getAttribute('aria-valuetext') ?? '', /^Done/);
+    const bar = s.page?.getByRole('progressbar', { name: 'Progress of keys.wav' });
+    assert.match((await bar?.getAttribute('aria-valuetext')) ?? '', /^Done/);
+  });
+
+  it('plays from a clicked segment: the position starts at its time and advances', async () => {
+    const segs = await ui.segments();
+    const at = parseStamp(segs[1].time);
+    await ui.playSegment(1);
+    const first = await eventually(async () => {
+      const p = await ui.player();
+      return p.playing ? p : undefined;
+    }, 15_000, 'playback to start');
+    assert.ok(first.seconds >= at - 0.05 && first.seconds < at + 1, `playback started at ${first.seconds} s, the segment at ${at} s`);
+    const later = await eventually(async () => {
+      const p = await ui.player();
+      return p.seconds > first.seconds + 0.3 ? p : undefined;
+    }, 10_000, 'the playback position to advance');
+    assert.ok(later.playing, 'still playing');
+    const current = s.page?.getByRole('region', { name: 'Transcript' }).locator('[aria-current="true"]');
+    assert.equal(await current?.getByTestId('segment-time').innerText(), segs[1].time, 'the playing segment is highlighted');
+    await s.screenshot('playing');
+  });
+
+  it('keeps an edited segment in the history: reopened, it shows the edit', async () => {
+    await ui.editSegment(0, 'edited by hand');
+    await ui.job('keys.wav').getByRole('button', { name: 'Open the transcript of keys.wav' }).click();
+    await eventually(async () => (await ui.segments())[0]?.text === 'edited by hand', 10_000, 'the reopened transcript to show the edit');
+  });
+
+  it('exports SRT into a folder: the file on disk has the edit and the keys at their times', async () => {
+    const dir = path.join(s.dir, 'exports');
+    const written = await ui.exportTo(['srt'], dir);
+    assert.deepEqual(written, [path.join(dir, 'keys.srt')]);
+    const srt = await fs.readFile(path.join(dir, 'keys.srt'), 'utf8');
+    const cues = srt.trim().split(/\n\n+/).map((c) => c.split('\n'));
+    assert.equal(cues[0][2], 'edited by hand', 'the edit is exported');
+    const shown = await ui.segments();
+    assert.equal(cues.length, shown.length, 'one cue per segment');
+    for (const [i, cue] of cues.entries()) {
+      assert.equal(cue[0], String(i + 1));
+      const m = cue[1].match(/^(\d\d):(\d\d):(\d\d),(\d{3}) --> /);
+      assert.ok(m, `cue ${i + 1} times: ${cue[1]}`);
+      const start = Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) + Number(m[4]) / 1000;
+      assert.ok(Math.abs(start - parseStamp(shown[i].time)) <= 0.051, `cue ${i + 1} starts at ${start}, the view says ${shown[i].time}`);
+      if (i > 0) assert.equal(cue.slice(2).join(' '), shown[i].text);
+    }
+    await s.screenshot('exported');
   });
 
   it('says in plain words that the server is gone', async (t) => {
@@ -99,17 +147,18 @@ describe('transcribing a recording against a real server', () => {
     assert.ok(!st.ok, 'Check server reports the stopped server');
     assertReadable(st.error, s.devserver.addr);
 
+    // A recording the history has not seen, so the server is needed.
     t0 = Date.now();
-    const res = await ui.transcribe();
-    t.diagnostic(`Transcribe gave up after ${Date.now() - t0} ms: ${res.ok ? 'ok' : res.error}`);
+    other = await makeDtmfRecording(s.dir, 'other', ['--duration', '47']);
+    await ui.addFiles([other.wav]);
+    const res = await ui.finished('other.wav');
+    t.diagnostic(`the job gave up after ${Date.now() - t0} ms: ${res.ok ? 'ok' : res.error}`);
     await s.screenshot('server-gone');
-    assert.ok(!res.ok, 'Transcribe reports the stopped server');
+    assert.ok(!res.ok, 'the job reports the stopped server');
     assertReadable(res.error, s.devserver.addr);
-    // Nothing is lost: the file is still chosen, ready for a retry.
-    assert.equal(await ui.selectedFile.innerText(), rec.wav);
   });
 
-  it('works again once the server is back', async (t) => {
+  it('works again on Retry once the server is back', async (t) => {
     await s.devserver.start();
     const t0 = Date.now();
     let st = await ui.checkServer();
@@ -123,11 +172,34 @@ describe('transcribing a recording against a real server', () => {
     assert.ok(st.ok, `Check server after the restart: ${JSON.stringify(st)}`);
     assert.equal(st.ready, 'yes');
 
-    const res = await ui.transcribe();
+    await ui.retry('other.wav');
+    const res = await ui.finished('other.wav');
     await s.screenshot('retried');
     assert.ok(res.ok, `retry failed: ${JSON.stringify(res)}`);
-    assertMatchesTruth(res.segments, rec.presses);
-    assert.equal(await ui.transcribeError.count(), 0, 'the old error is gone');
+    assertMatchesTruth(res.segments, other.presses);
+  });
+
+  it('keeps the settings and the queue across a restart of the app', async () => {
+    await s.page?.getByText('More settings').click();
+    await s.page?.getByLabel('Chunk length in seconds (0 = default)').fill('20');
+    await s.page?.getByLabel('Desktop notifications').setChecked(false);
+    await ui.save();
+    const errorsBefore = s.pageErrors.length;
+    await s.app?.stop();
+    await s.app?.start();
+    await s.openPage();
+    // The old page lost its connection while the app was down: expected.
+    s.pageErrors.splice(errorsBefore, s.pageErrors.length - errorsBefore, ...s.pageErrors.slice(errorsBefore).filter((e) => !e.includes('/wails/ipc')));
+    ui = new MainView(/** @type {import('playwright-core').Page} */ (s.page));
+    await eventually(async () => (await ui.server.inputValue()) === s.devserver.addr, 10_000, 'the saved server address');
+    assert.equal(await ui.model.inputValue(), 'dtmf');
+    await s.page?.getByText('More settings').click();
+    assert.equal(await s.page?.getByLabel('Chunk length in seconds (0 = default)').inputValue(), '20');
+    assert.equal(await s.page?.getByLabel('Desktop notifications').isChecked(), false);
+    // The finished transcripts are in the history after the restart.
+    const hist = s.page?.getByRole('list', { name: 'Past transcripts' });
+    await eventually(async () => ((await hist?.getByTestId('history-item').count()) ?? 0) >= 2, 10_000, 'the history to list the transcripts');
+    await s.screenshot('restarted');
   });
 
   it('logged no errors in the page', () => {

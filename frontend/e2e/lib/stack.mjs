@@ -100,10 +100,10 @@ export class Devserver {
  * @param {string} [name]
  * @returns {Promise<{ wav: string, presses: { key: string, start: number, end: number }[] }>}
  */
-export async function makeDtmfRecording(dir, name = 'keys') {
+export async function makeDtmfRecording(dir, name = 'keys', extraArgs = []) {
   const wav = path.join(dir, `${name}.wav`);
   const truth = path.join(dir, `${name}.truth.json`);
-  const p = new Proc('dtmf-synth', paths.dtmfSynth, ['--out', wav, '--truth', truth]);
+  const p = new Proc('dtmf-synth', paths.dtmfSynth, ['--out', wav, '--truth', truth, ...extraArgs]);
   await p.exited;
   if (p.exitCode !== 0) throw new Error(`dtmf-synth failed:\n${p.tail()}`);
   return { wav, presses: JSON.parse(await fs.readFile(truth, 'utf8')) };

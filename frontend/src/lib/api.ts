@@ -4,9 +4,11 @@
 // the event subscriptions.
 import * as App from '../../wailsjs/go/main/App';
 import { EventsOn } from '../../wailsjs/runtime/runtime';
-import type { inference, main, transcribe, transcript } from '../../wailsjs/go/models';
+import type { inference, main, store, transcribe, transcript } from '../../wailsjs/go/models';
 
 export type Settings = main.Settings;
+export type AddResult = main.AddResult;
+export type Skipped = main.Skipped;
 export type ServerStatus = inference.ServerStatus;
 export type ModelStatus = inference.ModelStatus;
 export type TranscribeResult = transcribe.Result;
@@ -22,21 +24,41 @@ export type Stage =
   | 'transcribing'
   | 'exporting'
   | 'done'
-  | 'failed';
+  | 'failed'
+  | 'cancelled';
 
 /** Where one file is (Go: transcribe.Progress). Fraction runs 0..1. */
 export interface Progress {
+  jobId?: number;
   path: string;
   stage: Stage;
   chunksDone: number;
   /** 0 while unknown. */
   chunksTotal: number;
   fraction: number;
+  /** Seconds of audio per second of wall time; 0 while unknown. */
+  realtimeFactor?: number;
+  /** Seconds left; -1 while unknown. */
+  etaSeconds?: number;
+  audioSeconds?: number;
+  note?: string;
+}
+
+/** One file in the queue (Go: transcribe.Job). */
+export interface Job extends Omit<transcribe.Job, 'state' | 'progress'> {
+  state: Stage;
+  progress: Progress;
+}
+
+/** A change in the queue (Go: transcribe.Event). */
+export interface QueueEvent {
+  kind: 'added' | 'updated' | 'removed';
+  job: Job;
 }
 
 /** Event names, as app.go emits them. */
-export const EVENT_PROGRESS = 'transcribe:progress';
-export const EVENT_FILES_DROPPED = 'files:dropped';
+export const EVENT_QUEUE = 'queue:event';
+export const EVENT_FILES_ADDED = 'files:added';
 
 /** Turns whatever a bound method rejected with into an Error. */
 export function toError(reason: unknown): Error {
@@ -56,24 +78,64 @@ async function call<T>(method: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The server and model the UI starts with. */
-export function getDefaults(): Promise<Settings> {
-  return call(() => App.Defaults());
+/** The settings saved last time (the defaults on a first start). */
+export function getSettings(): Promise<Settings> {
+  return call(() => App.GetSettings());
 }
 
-/** Shows the native open dialog; resolves to '' when the user cancels. */
-export function pickAudioFile(): Promise<string> {
-  return call(() => App.PickAudioFile());
-}
-
-/** Transcribes one file; progress arrives through onProgress. */
-export function transcribeFile(path: string, server: string, model: string): Promise<TranscribeResult> {
-  return call(() => App.Transcribe(path, server, model));
+/** Checks and saves settings; resolves to what was saved. */
+export function saveSettings(s: Settings): Promise<Settings> {
+  return call(() => App.SaveSettings(s));
 }
 
 /** Asks a server whether it is live and ready, and which models it has. */
 export function getServerStatus(server: string): Promise<ServerStatus> {
   return call(() => App.ServerStatus(server));
+}
+
+/** Queues files and folders (walked) with the saved settings. */
+export function addFiles(paths: string[]): Promise<AddResult> {
+  return call(() => App.AddFiles(paths));
+}
+
+/** Shows the native open dialog and queues what the user chose. */
+export function pickFiles(): Promise<AddResult> {
+  return call(() => App.PickFiles());
+}
+
+/** The queue, oldest first. */
+export async function listJobs(): Promise<Job[]> {
+  return ((await call(() => App.Jobs())) ?? []) as Job[];
+}
+
+/** A finished job's transcript. */
+export function jobResult(id: number): Promise<TranscribeResult> {
+  return call(() => App.JobResult(id));
+}
+
+export function cancelJob(id: number): Promise<void> {
+  return call(() => App.CancelJob(id));
+}
+
+export function cancelAll(): Promise<void> {
+  return call(() => App.CancelAll());
+}
+
+export function retryJob(id: number): Promise<void> {
+  return call(() => App.RetryJob(id));
+}
+
+/** Retries a job that failed on existing output files, replacing them. */
+export function retryWithOverwrite(id: number): Promise<void> {
+  return call(() => App.RetryWithOverwrite(id));
+}
+
+export function removeJob(id: number): Promise<void> {
+  return call(() => App.RemoveJob(id));
+}
+
+export function removeFinished(): Promise<void> {
+  return call(() => App.RemoveFinished());
 }
 
 type Unsubscribe = () => void;
@@ -85,12 +147,74 @@ function subscribe<T>(event: string, handler: (payload: T) => void): Unsubscribe
   return EventsOn(event, (payload: T) => handler(payload));
 }
 
-/** Calls handler for every progress report; returns the unsubscribe. */
-export function onProgress(handler: (progress: Progress) => void): Unsubscribe {
-  return subscribe<Progress>(EVENT_PROGRESS, handler);
+/** Calls handler for every change in the queue; returns the unsubscribe. */
+export function onQueueEvent(handler: (ev: QueueEvent) => void): Unsubscribe {
+  return subscribe<QueueEvent>(EVENT_QUEUE, handler);
 }
 
-/** Calls handler with the paths of files dropped on the window. */
-export function onFilesDropped(handler: (paths: string[]) => void): Unsubscribe {
-  return subscribe<string[]>(EVENT_FILES_DROPPED, (paths) => handler(paths ?? []));
+/** Calls handler with what became of files dropped on the window. */
+export function onFilesAdded(handler: (res: AddResult) => void): Unsubscribe {
+  return subscribe<AddResult>(EVENT_FILES_ADDED, (res) => handler(res ?? { added: [], skipped: [] }));
+}
+
+export type AudioData = main.AudioData;
+
+/** A job's audio as 16 kHz mono PCM (base64) and its waveform's peaks. */
+export function audioSamples(id: number): Promise<AudioData> {
+  return call(() => App.AudioSamples(id));
+}
+
+/** Keeps an edited segment text in the history entry. */
+export function editSegment(historyId: number, index: number, text: string): Promise<void> {
+  return call(() => App.EditSegment(historyId, index, text));
+}
+
+export type ExportResult = main.ExportResult;
+
+/** Writes finished jobs' transcripts; outDir '' = next to each source. */
+export function exportJobs(ids: number[], formats: string[], outDir: string, overwrite: boolean): Promise<ExportResult> {
+  return call(() => App.Export(ids, formats, outDir, overwrite));
+}
+
+/** Shows a folder in the file manager. */
+export function openFolder(dir: string): Promise<void> {
+  return call(() => App.OpenFolder(dir));
+}
+
+/** The native folder dialog; '' when cancelled. */
+export function pickFolder(): Promise<string> {
+  return call(() => App.PickFolder());
+}
+
+export type HistoryHit = store.Hit;
+
+/** Past transcripts, newest first; with a query, full-text matches. */
+export async function history(query: string): Promise<HistoryHit[]> {
+  return (await call(() => App.History(query))) ?? [];
+}
+
+/** A past transcript with the user's edits. */
+export function historyTranscript(id: number): Promise<Transcript> {
+  return call(() => App.HistoryTranscript(id));
+}
+
+export function deleteHistory(id: number): Promise<void> {
+  return call(() => App.DeleteHistory(id));
+}
+
+/** Writes a diagnostics zip (logs, versions, settings) into dir; its path. */
+export function exportDiagnostics(dir: string): Promise<string> {
+  return call(() => App.ExportDiagnostics(dir));
+}
+
+/** Adds an extra header (its value goes to the keyring); '' removes it. */
+export function setHeader(name: string, value: string): Promise<Settings> {
+  return call(() => App.SetHeader(name, value));
+}
+
+export type FFmpegInfo = main.FFmpegInfo;
+
+/** Whether the ffmpeg at path ('' = the default) can be run. */
+export function ffmpegStatus(path: string): Promise<FFmpegInfo> {
+  return call(() => App.FFmpegStatus(path));
 }

@@ -19,6 +19,7 @@ const stageLabels: Record<Stage, string> = {
   exporting: 'Saving',
   done: 'Done',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 /** The words shown for a stage; unknown stages are shown as they come. */
@@ -38,4 +39,20 @@ export function progressLabel(p: Progress): string {
 export function baseName(path: string): string {
   const parts = path.split(/[\\/]/).filter(Boolean);
   return parts.length ? parts[parts.length - 1] : path;
+}
+
+/** A duration for people: "45 s", "3 min 20 s", "1 h 5 min". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(Number.isFinite(seconds) ? seconds : 0));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** Realtime factor and ETA for a running job, or '' when unknown. */
+export function speedLabel(p: Progress): string {
+  const parts: string[] = [];
+  if (p.realtimeFactor && p.realtimeFactor > 0) parts.push(`${p.realtimeFactor.toFixed(1)}× real time`);
+  if (p.etaSeconds !== undefined && p.etaSeconds >= 0 && p.stage !== 'done') parts.push(`about ${formatDuration(p.etaSeconds)} left`);
+  return parts.join(' · ');
 }

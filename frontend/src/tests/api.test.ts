@@ -3,10 +3,19 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const bound = vi.hoisted(() => ({
-  Defaults: vi.fn(),
-  PickAudioFile: vi.fn(),
+  GetSettings: vi.fn(),
+  SaveSettings: vi.fn(),
   ServerStatus: vi.fn(),
-  Transcribe: vi.fn(),
+  AddFiles: vi.fn(),
+  PickFiles: vi.fn(),
+  Jobs: vi.fn(),
+  JobResult: vi.fn(),
+  CancelJob: vi.fn(),
+  CancelAll: vi.fn(),
+  RetryJob: vi.fn(),
+  RetryWithOverwrite: vi.fn(),
+  RemoveJob: vi.fn(),
+  RemoveFinished: vi.fn(),
 }));
 const runtime = vi.hoisted(() => ({ EventsOn: vi.fn() }));
 
@@ -25,29 +34,37 @@ afterEach(() => {
 
 describe('calls', () => {
   it('pass arguments through and resolve with the result', async () => {
-    bound.Transcribe.mockResolvedValue({ transcript: { text: 'hi' }, outputs: [] });
-    await expect(api.transcribeFile('/a.wav', 'h:1', 'm')).resolves.toEqual({
-      transcript: { text: 'hi' },
-      outputs: [],
-    });
-    expect(bound.Transcribe).toHaveBeenCalledWith('/a.wav', 'h:1', 'm');
+    bound.AddFiles.mockResolvedValue({ added: [1], skipped: [] });
+    await expect(api.addFiles(['/a.wav'])).resolves.toEqual({ added: [1], skipped: [] });
+    expect(bound.AddFiles).toHaveBeenCalledWith(['/a.wav']);
 
     bound.ServerStatus.mockResolvedValue({ live: true });
     await expect(api.getServerStatus('h:1')).resolves.toEqual({ live: true });
     expect(bound.ServerStatus).toHaveBeenCalledWith('h:1');
 
-    bound.Defaults.mockResolvedValue({ server: 's', model: 'm' });
-    await expect(api.getDefaults()).resolves.toEqual({ server: 's', model: 'm' });
+    bound.GetSettings.mockResolvedValue({ server: 's', model: 'm' });
+    await expect(api.getSettings()).resolves.toEqual({ server: 's', model: 'm' });
 
-    bound.PickAudioFile.mockResolvedValue('');
-    await expect(api.pickAudioFile()).resolves.toBe('');
+    bound.Jobs.mockResolvedValue(null);
+    await expect(api.listJobs()).resolves.toEqual([]);
+
+    for (const [fn, name] of [
+      [api.cancelJob, 'CancelJob'],
+      [api.retryJob, 'RetryJob'],
+      [api.retryWithOverwrite, 'RetryWithOverwrite'],
+      [api.removeJob, 'RemoveJob'],
+      [api.jobResult, 'JobResult'],
+    ] as const) {
+      await fn(7);
+      expect(bound[name]).toHaveBeenCalledWith(7);
+    }
   });
 
   it('turn a rejected string into an Error with that message', async () => {
-    bound.Transcribe.mockRejectedValue('Transcribe: engine under construction.');
-    const err = await api.transcribeFile('/a.wav', 'h:1', 'm').catch((e: unknown) => e);
+    bound.RetryJob.mockRejectedValue('Only a failed or cancelled job can be retried.');
+    const err = await api.retryJob(1).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toBe('Transcribe: engine under construction.');
+    expect((err as Error).message).toBe('Only a failed or cancelled job can be retried.');
   });
 
   it('turn a synchronous throw (no Wails bridge) into a rejected Error', async () => {
@@ -80,29 +97,29 @@ describe('events', () => {
     const off = vi.fn();
     runtime.EventsOn.mockReturnValue(off);
     const seen: unknown[] = [];
-    const unsubscribe = api.onProgress((p) => seen.push(p));
-    expect(runtime.EventsOn).toHaveBeenCalledWith(api.EVENT_PROGRESS, expect.any(Function));
+    const unsubscribe = api.onQueueEvent((p) => seen.push(p));
+    expect(runtime.EventsOn).toHaveBeenCalledWith(api.EVENT_QUEUE, expect.any(Function));
     const wailsCallback = runtime.EventsOn.mock.calls[0][1] as (p: unknown) => void;
-    wailsCallback({ path: '/a.wav', stage: 'decoding' });
-    expect(seen).toEqual([{ path: '/a.wav', stage: 'decoding' }]);
+    wailsCallback({ kind: 'updated', job: { id: 1 } });
+    expect(seen).toEqual([{ kind: 'updated', job: { id: 1 } }]);
     unsubscribe();
     expect(off).toHaveBeenCalled();
   });
 
-  it('hand dropped paths over as a list, even when empty', () => {
+  it("hand a drop's outcome over, even when empty", () => {
     (window as unknown as Record<string, unknown>).runtime = {};
     runtime.EventsOn.mockReturnValue(() => {});
-    const seen: string[][] = [];
-    api.onFilesDropped((paths) => seen.push(paths));
-    expect(runtime.EventsOn).toHaveBeenCalledWith('files:dropped', expect.any(Function));
+    const seen: unknown[] = [];
+    api.onFilesAdded((res) => seen.push(res));
+    expect(runtime.EventsOn).toHaveBeenCalledWith('files:added', expect.any(Function));
     const cb = runtime.EventsOn.mock.calls[0][1] as (p: unknown) => void;
-    cb(['/a.wav']);
+    cb({ added: [1], skipped: [] });
     cb(null);
-    expect(seen).toEqual([['/a.wav'], []]);
+    expect(seen).toEqual([{ added: [1], skipped: [] }, { added: [], skipped: [] }]);
   });
 
   it('listen to nothing outside the Wails window', () => {
-    const unsubscribe = api.onProgress(() => {});
+    const unsubscribe = api.onQueueEvent(() => {});
     expect(runtime.EventsOn).not.toHaveBeenCalled();
     expect(unsubscribe).not.toThrow();
   });

@@ -2,58 +2,164 @@
 // the two event streams can be fired by hand. Use it from a vi.mock factory:
 //   vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 import { vi } from 'vitest';
-import type { Progress, ServerStatus, Settings, TranscribeResult } from '../lib/api';
+import type { AddResult, AudioData, ExportResult, HistoryHit, Job, Transcript, QueueEvent, ServerStatus, Settings, Stage, TranscribeResult } from '../lib/api';
 
 type Handler<T> = (payload: T) => void;
 
-const progressHandlers = new Set<Handler<Progress>>();
-const dropHandlers = new Set<Handler<string[]>>();
+const queueHandlers = new Set<Handler<QueueEvent>>();
+const addedHandlers = new Set<Handler<AddResult>>();
 
 export const api = {
-  getDefaults: vi.fn<() => Promise<Settings>>(),
-  pickAudioFile: vi.fn<() => Promise<string>>(),
-  transcribeFile: vi.fn<(path: string, server: string, model: string) => Promise<TranscribeResult>>(),
+  getSettings: vi.fn<() => Promise<Settings>>(),
+  saveSettings: vi.fn<(s: Settings) => Promise<Settings>>(),
   getServerStatus: vi.fn<(server: string) => Promise<ServerStatus>>(),
-  onProgress: vi.fn((h: Handler<Progress>) => {
-    progressHandlers.add(h);
-    return () => progressHandlers.delete(h);
+  addFiles: vi.fn<(paths: string[]) => Promise<AddResult>>(),
+  pickFiles: vi.fn<() => Promise<AddResult>>(),
+  listJobs: vi.fn<() => Promise<Job[]>>(),
+  jobResult: vi.fn<(id: number) => Promise<TranscribeResult>>(),
+  cancelJob: vi.fn<(id: number) => Promise<void>>(),
+  cancelAll: vi.fn<() => Promise<void>>(),
+  retryJob: vi.fn<(id: number) => Promise<void>>(),
+  retryWithOverwrite: vi.fn<(id: number) => Promise<void>>(),
+  removeJob: vi.fn<(id: number) => Promise<void>>(),
+  removeFinished: vi.fn<() => Promise<void>>(),
+  audioSamples: vi.fn<(id: number) => Promise<AudioData>>(),
+  editSegment: vi.fn<(historyId: number, index: number, text: string) => Promise<void>>(),
+  exportJobs: vi.fn<(ids: number[], formats: string[], outDir: string, overwrite: boolean) => Promise<ExportResult>>(),
+  openFolder: vi.fn<(dir: string) => Promise<void>>(),
+  pickFolder: vi.fn<() => Promise<string>>(),
+  history: vi.fn<(query: string) => Promise<HistoryHit[]>>(),
+  historyTranscript: vi.fn<(id: number) => Promise<Transcript>>(),
+  deleteHistory: vi.fn<(id: number) => Promise<void>>(),
+  exportDiagnostics: vi.fn<(dir: string) => Promise<string>>(),
+  setHeader: vi.fn<(name: string, value: string) => Promise<Settings>>(),
+  ffmpegStatus: vi.fn<(path: string) => Promise<{ found: boolean; path: string }>>(),
+  onQueueEvent: vi.fn((h: Handler<QueueEvent>) => {
+    queueHandlers.add(h);
+    return () => queueHandlers.delete(h);
   }),
-  onFilesDropped: vi.fn((h: Handler<string[]>) => {
-    dropHandlers.add(h);
-    return () => dropHandlers.delete(h);
+  onFilesAdded: vi.fn((h: Handler<AddResult>) => {
+    addedHandlers.add(h);
+    return () => addedHandlers.delete(h);
   }),
 };
 
 export function fakeApi() {
   return {
     ...api,
-    EVENT_PROGRESS: 'transcribe:progress',
-    EVENT_FILES_DROPPED: 'files:dropped',
+    EVENT_QUEUE: 'queue:event',
+    EVENT_FILES_ADDED: 'files:added',
     toError: (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   };
 }
 
-export function emitProgress(p: Progress): void {
-  for (const h of progressHandlers) h(p);
+export function emitQueue(ev: QueueEvent): void {
+  for (const h of queueHandlers) h(ev);
 }
 
-export function emitDrop(paths: string[]): void {
-  for (const h of dropHandlers) h(paths);
+export function emitAdded(res: AddResult): void {
+  for (const h of addedHandlers) h(res);
 }
 
 export function listenerCount(): number {
-  return progressHandlers.size + dropHandlers.size;
+  return queueHandlers.size + addedHandlers.size;
 }
 
-/** Resets the fakes to a server that answers and an engine that works. */
+export function settings(over: Partial<Settings> = {}): Settings {
+  return {
+    server: 'localhost:8001',
+    model: 'parakeet-tdt-0.6b-v2',
+    timestamps: true,
+    concurrency: 0,
+    chunkSeconds: 0,
+    language: '',
+    task: '',
+    cacheDir: '',
+    ffmpegPath: '',
+    cacheMaxMB: 0,
+    notifications: true,
+    tls: false,
+    caFile: '',
+    certFile: '',
+    keyFile: '',
+    serverName: '',
+    headerNames: '',
+    ...over,
+  };
+}
+
+/** A job in the given state; fraction 1 when done. */
+export function job(id: number, state: Stage, over: Partial<Job> = {}): Job {
+  const path = `/audio/take ${id}.wav`;
+  return {
+    id,
+    request: { path, server: 'localhost:8001', model: 'parakeet-tdt-0.6b-v2', cacheDir: '', outDir: '', formats: [], timestamps: true },
+    state,
+    progress: { jobId: id, path, stage: state, chunksDone: 0, chunksTotal: 0, fraction: state === 'done' ? 1 : 0, etaSeconds: -1 },
+    outputs: [],
+    attempts: 1,
+    added: '2026-01-01T00:00:00Z',
+    started: '',
+    finished: '',
+    ...over,
+  };
+}
+
+/** Resets the fakes to a server that answers and an empty queue. */
 export function resetApi(): void {
   vi.clearAllMocks();
-  progressHandlers.clear();
-  dropHandlers.clear();
-  api.getDefaults.mockResolvedValue({ server: 'localhost:8001', model: 'parakeet-tdt-0.6b-v2' });
-  api.pickAudioFile.mockResolvedValue('');
-  api.transcribeFile.mockResolvedValue(result());
+  queueHandlers.clear();
+  addedHandlers.clear();
+  api.getSettings.mockResolvedValue(settings());
+  api.saveSettings.mockImplementation(async (s) => ({ ...s, server: s.server.trim(), model: s.model.trim() }));
   api.getServerStatus.mockResolvedValue(status());
+  api.addFiles.mockResolvedValue({ added: [], skipped: [] });
+  api.pickFiles.mockResolvedValue({ added: [], skipped: [] });
+  api.listJobs.mockResolvedValue([]);
+  api.jobResult.mockResolvedValue(result());
+  api.audioSamples.mockResolvedValue(audio());
+  api.exportJobs.mockResolvedValue({ written: ['/out/take 1.srt'], existing: [], failed: [], folders: ['/out'] });
+  api.openFolder.mockResolvedValue(undefined);
+  api.pickFolder.mockResolvedValue('');
+  api.history.mockResolvedValue([]);
+  api.historyTranscript.mockResolvedValue(result().transcript);
+  api.deleteHistory.mockResolvedValue(undefined);
+  api.exportDiagnostics.mockResolvedValue('/tmp/diag.zip');
+  api.ffmpegStatus.mockResolvedValue({ found: true, path: '/usr/bin/ffmpeg' });
+  api.setHeader.mockImplementation(async (name, value) => settings({ headerNames: value ? name : '' }));
+  for (const f of [api.editSegment, api.cancelJob, api.cancelAll, api.retryJob, api.retryWithOverwrite, api.removeJob, api.removeFinished]) {
+    f.mockResolvedValue(undefined);
+  }
+}
+
+/** 80 s of silence but for two samples, and a flat waveform. */
+export function audio(): AudioData {
+  // 16-bit LE: 0x4000 = 0.5, 0xC000 = -0.5
+  return { sampleRate: 16000, pcm: btoa('\x00\x40\x00\xC0'), duration: 80, peaks: [0.1, 0.5, 0.2] };
+}
+
+/** A fake Web Audio output whose clock the test moves. */
+export class FakeOut {
+  currentTime = 0;
+  destination = {} as AudioNode;
+  started: { when: number; offset: number }[] = [];
+  stopped = 0;
+  copied: Float32Array[] = [];
+  resume = vi.fn(async () => {});
+  createBuffer(_channels: number, length: number, rate: number): AudioBuffer {
+    const copied = this.copied;
+    return { length, sampleRate: rate, copyToChannel: (a: Float32Array) => copied.push(a) } as unknown as AudioBuffer;
+  }
+  createBufferSource(): AudioBufferSourceNode {
+    const src = {
+      buffer: null,
+      onended: null,
+      connect: () => {},
+      start: (when: number, offset: number) => this.started.push({ when, offset }),
+      stop: () => this.stopped++,
+    };
+    return src as unknown as AudioBufferSourceNode;
+  }
 }
 
 /** A promise whose settling the test controls. */

@@ -39,14 +39,135 @@ export namespace inference {
 
 export namespace main {
 	
+	export interface Skipped {
+	    path: string;
+	    reason: string;
+	}
+	export interface AddResult {
+	    added: number[];
+	    skipped: Skipped[];
+	}
+	export interface AudioData {
+	    sampleRate: number;
+	    pcm: string;
+	    duration: number;
+	    peaks: number[];
+	}
+	export interface ExportResult {
+	    written: string[];
+	    existing: string[];
+	    failed: Skipped[];
+	    folders: string[];
+	}
+	export interface FFmpegInfo {
+	    found: boolean;
+	    path: string;
+	}
 	export interface Settings {
 	    server: string;
 	    model: string;
+	    timestamps: boolean;
+	    concurrency: number;
+	    chunkSeconds: number;
+	    language: string;
+	    task: string;
+	    pnc?: boolean;
+	    cacheDir: string;
+	    cacheMaxMB: number;
+	    ffmpegPath: string;
+	    notifications: boolean;
+	    tls: boolean;
+	    caFile: string;
+	    certFile: string;
+	    keyFile: string;
+	    serverName: string;
+	    headerNames: string;
+	}
+
+}
+
+export namespace store {
+	
+	export interface Hit {
+	    id: number;
+	    source: string;
+	    name: string;
+	    sha256: string;
+	    server: string;
+	    model: string;
+	    modelVersion: string;
+	    options: number[];
+	    duration: number;
+	    preview: string;
+	    // Go type: time
+	    createdAt: any;
+	    // Go type: time
+	    updatedAt: any;
+	    snippet: string;
 	}
 
 }
 
 export namespace transcribe {
+	
+	export interface Progress {
+	    jobId?: number;
+	    path: string;
+	    stage: string;
+	    chunksDone: number;
+	    chunksTotal: number;
+	    fraction: number;
+	    chunksReused: number;
+	    audioSeconds: number;
+	    doneSeconds: number;
+	    realtimeFactor: number;
+	    etaSeconds: number;
+	    reused?: boolean;
+	    note?: string;
+	}
+	export interface Request {
+	    path: string;
+	    server: string;
+	    model: string;
+	    cacheDir: string;
+	    outDir: string;
+	    formats: string[];
+	    outName?: string;
+	    timestamps: boolean;
+	    sourceLang?: string;
+	    targetLang?: string;
+	    task?: string;
+	    pnc?: boolean;
+	    chunkSeconds?: number;
+	    concurrency?: number;
+	    force?: boolean;
+	    overwrite?: boolean;
+	    txtTimestamps?: boolean;
+	    decoder?: string;
+	    ffmpegPath?: string;
+	    channel?: number;
+	}
+	export interface Job {
+	    id: number;
+	    request: Request;
+	    state: string;
+	    progress: Progress;
+	    error?: string;
+	    errorCode?: string;
+	    existingOutputs?: string[];
+	    outputs: string[];
+	    historyId?: number;
+	    reused?: boolean;
+	    warnings?: string[];
+	    attempts: number;
+	    // Go type: time
+	    added: any;
+	    // Go type: time
+	    started: any;
+	    // Go type: time
+	    finished: any;
+	}
+	
 	
 	export interface Result {
 	    transcript: transcript.Transcript;

@@ -6,18 +6,106 @@ export function AddFiles(arg1) {
   return window['go']['main']['App']['AddFiles'](arg1);
 }
 
+export function AudioSamples(arg1) {
+  return window['go']['main']['App']['AudioSamples'](arg1);
+}
+
+export function CancelAll() {
+  return window['go']['main']['App']['CancelAll']();
+}
+
+export function CancelJob(arg1) {
+  return window['go']['main']['App']['CancelJob'](arg1);
+}
+
 export function Defaults() {
   return window['go']['main']['App']['Defaults']();
 }
 
-export function PickAudioFile() {
-  return window['go']['main']['App']['PickAudioFile']();
+export function DeleteHistory(arg1) {
+  return window['go']['main']['App']['DeleteHistory'](arg1);
+}
+
+export function EditSegment(arg1, arg2, arg3) {
+  return window['go']['main']['App']['EditSegment'](arg1, arg2, arg3);
+}
+
+export function Export(arg1, arg2, arg3, arg4) {
+  return window['go']['main']['App']['Export'](arg1, arg2, arg3, arg4);
+}
+
+export function ExportDiagnostics(arg1) {
+  return window['go']['main']['App']['ExportDiagnostics'](arg1);
+}
+
+export function FFmpegStatus(arg1) {
+  return window['go']['main']['App']['FFmpegStatus'](arg1);
+}
+
+export function GetSettings() {
+  return window['go']['main']['App']['GetSettings']();
+}
+
+export function History(arg1) {
+  return window['go']['main']['App']['History'](arg1);
+}
+
+export function HistoryTranscript(arg1) {
+  return window['go']['main']['App']['HistoryTranscript'](arg1);
+}
+
+export function JobResult(arg1) {
+  return window['go']['main']['App']['JobResult'](arg1);
+}
+
+export function Jobs() {
+  return window['go']['main']['App']['Jobs']();
+}
+
+export function OpenFolder(arg1) {
+  return window['go']['main']['App']['OpenFolder'](arg1);
+}
+
+export function PickFiles() {
+  return window['go']['main']['App']['PickFiles']();
+}
+
+export function PickFolder() {
+  return window['go']['main']['App']['PickFolder']();
+}
+
+export function RemoveFinished() {
+  return window['go']['main']['App']['RemoveFinished']();
+}
+
+export function RemoveJob(arg1) {
+  return window['go']['main']['App']['RemoveJob'](arg1);
+}
+
+export function RetryJob(arg1) {
+  return window['go']['main']['App']['RetryJob'](arg1);
+}
+
+export function RetryWithOverwrite(arg1) {
+  return window['go']['main']['App']['RetryWithOverwrite'](arg1);
+}
+
+export function SaveSettings(arg1) {
+  return window['go']['main']['App']['SaveSettings'](arg1);
 }
 
 export function ServerStatus(arg1) {
   return window['go']['main']['App']['ServerStatus'](arg1);
 }
 
-export function Transcribe(arg1, arg2, arg3) {
-  return window['go']['main']['App']['Transcribe'](arg1, arg2, arg3);
+export function SetHeader(arg1, arg2) {
+  return window['go']['main']['App']['SetHeader'](arg1, arg2);
+}
+
+export function SetNotifier(arg1) {
+  return window['go']['main']['App']['SetNotifier'](arg1);
+}
+
+export function TakesOptions(arg1) {
+  return window['go']['main']['App']['TakesOptions'](arg1);
 }

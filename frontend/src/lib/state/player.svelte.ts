@@ -1,0 +1,134 @@
+// Playback through Web Audio from samples the Go side decodes: WebKitGTK
+// cannot load media from the wails:// scheme, so no <audio> element.
+import { audioSamples, type AudioData } from '../api';
+
+/** The parts of Web Audio the player uses; tests pass a fake. */
+export interface AudioOut {
+  readonly currentTime: number;
+  createBuffer(channels: number, length: number, rate: number): AudioBuffer;
+  createBufferSource(): AudioBufferSourceNode;
+  readonly destination: AudioNode;
+  resume(): Promise<void>;
+}
+
+/** Base64 16-bit little-endian PCM as floats in [-1, 1]. */
+export function decodePCM(b64: string): Float32Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Float32Array(new ArrayBuffer((bin.length >> 1) * 4));
+  for (let i = 0; i < out.length; i++) {
+    let v = bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
+    if (v >= 0x8000) v -= 0x10000;
+    out[i] = v / 32768;
+  }
+  return out;
+}
+
+export class PlayerState {
+  jobId = $state<number | null>(null);
+  loading = $state(false);
+  error = $state('');
+  duration = $state(0);
+  peaks = $state<number[]>([]);
+  playing = $state(false);
+  /** Seconds into the file. */
+  position = $state(0);
+
+  private out: AudioOut | null = null;
+  private buffer: AudioBuffer | null = null;
+  private source: AudioBufferSourceNode | null = null;
+  private startedAt = 0;
+  private offset = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private makeOut: () => AudioOut = () => new AudioContext()) {}
+
+  /** Loads a job's audio (once per job). */
+  async load(id: number): Promise<void> {
+    if (this.jobId === id && (this.buffer || this.loading)) return;
+    this.stop();
+    this.jobId = id;
+    this.buffer = null;
+    this.peaks = [];
+    this.error = '';
+    this.loading = true;
+    try {
+      const data: AudioData = await audioSamples(id);
+      if (this.jobId !== id) return;
+      this.out ??= this.makeOut();
+      const pcm = decodePCM(data.pcm);
+      const buf = this.out.createBuffer(1, Math.max(1, pcm.length), data.sampleRate);
+      buf.copyToChannel(pcm, 0);
+      this.buffer = buf;
+      this.duration = data.duration;
+      this.peaks = data.peaks ?? [];
+      this.position = 0;
+    } catch (e) {
+      this.error = (e as Error).message;
+    } finally {
+      if (this.jobId === id) this.loading = false;
+    }
+  }
+
+  /** Plays from t seconds (loading the job's audio first if need be). */
+  async playFrom(t: number): Promise<void> {
+    if (!this.buffer || !this.out) return;
+    this.halt();
+    await this.out.resume();
+    const src = this.out.createBufferSource();
+    src.buffer = this.buffer;
+    src.connect(this.out.destination);
+    this.offset = Math.min(Math.max(0, t), this.duration);
+    this.startedAt = this.out.currentTime;
+    src.onended = () => {
+      if (this.source === src) this.finish();
+    };
+    src.start(0, this.offset);
+    this.source = src;
+    this.playing = true;
+    this.position = this.offset;
+    this.timer = setInterval(() => this.tick(), 50);
+  }
+
+  toggle(): void {
+    if (this.playing) this.pause();
+    else void this.playFrom(this.position >= this.duration ? 0 : this.position);
+  }
+
+  pause(): void {
+    if (!this.playing) return;
+    this.tick();
+    this.halt();
+  }
+
+  /** Stops and forgets the position. */
+  stop(): void {
+    this.halt();
+    this.position = 0;
+  }
+
+  tick(): void {
+    if (!this.out || !this.playing) return;
+    this.position = Math.min(this.duration, this.offset + (this.out.currentTime - this.startedAt));
+  }
+
+  private finish(): void {
+    this.halt();
+    this.position = this.duration;
+  }
+
+  private halt(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const src = this.source;
+    this.source = null;
+    this.playing = false;
+    if (src) {
+      src.onended = null;
+      try {
+        src.stop();
+      } catch {
+        // already stopped
+      }
+    }
+  }
+}

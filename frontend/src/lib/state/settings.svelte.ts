@@ -1,0 +1,163 @@
+// The settings form and the server's status: what the user chose, saved in
+// Go across restarts, and what the server says about itself.
+import { exportDiagnostics, ffmpegStatus, getServerStatus, getSettings, pickFolder, saveSettings, setHeader, type FFmpegInfo, type ServerStatus, type Settings } from '../api';
+
+/** Models whose name says they take language, task and punctuation. */
+export function takesOptions(model: string): boolean {
+  return model.toLowerCase().includes('canary');
+}
+
+function blank(): Settings {
+  return {
+    server: '',
+    model: '',
+    timestamps: true,
+    concurrency: 0,
+    chunkSeconds: 0,
+    language: '',
+    task: '',
+    cacheDir: '',
+    ffmpegPath: '',
+    cacheMaxMB: 0,
+    notifications: true,
+    tls: false,
+    caFile: '',
+    certFile: '',
+    keyFile: '',
+    serverName: '',
+    headerNames: '',
+  };
+}
+
+export class SettingsState {
+  /** The form's values; saved by save(). */
+  form = $state<Settings>(blank());
+  loaded = $state(false);
+  saving = $state(false);
+  saved = $state(false);
+  error = $state('');
+
+  checking = $state(false);
+  status = $state<ServerStatus | null>(null);
+  statusError = $state('');
+  checkedAt = $state<Date | null>(null);
+
+  /** Language, task and punctuation apply to this model. */
+  showOptions = $derived(takesOptions(this.form.model));
+
+  /** The server's models that are ready, for the model picker. */
+  readyModels = $derived((this.status?.models ?? []).filter((m) => m.ready).map((m) => m.name));
+
+  /** The chosen model as the last check saw it, if the server listed it. */
+  modelOnServer = $derived(this.status?.models?.find((m) => m.name === this.form.model.trim()) ?? null);
+
+  async load(): Promise<void> {
+    try {
+      this.form = { ...blank(), ...(await getSettings()) };
+      this.loaded = true;
+      void this.checkFFmpeg();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Saves the form; resolves to whether it was accepted. */
+  async save(): Promise<boolean> {
+    this.saving = true;
+    this.saved = false;
+    this.error = '';
+    try {
+      const s = $state.snapshot(this.form) as Settings;
+      s.concurrency = Number(s.concurrency) || 0;
+      s.chunkSeconds = Number(s.chunkSeconds) || 0;
+      s.cacheMaxMB = Number(s.cacheMaxMB) || 0;
+      this.form = { ...blank(), ...(await saveSettings(s)) };
+      this.saved = true;
+      return true;
+    } catch (e) {
+      this.error = (e as Error).message;
+      return false;
+    } finally {
+      this.saving = false;
+    }
+  }
+
+  diagnostics = $state('');
+  ffmpeg = $state<FFmpegInfo | null>(null);
+
+  /** Looks for the ffmpeg the form names. */
+  async checkFFmpeg(): Promise<void> {
+    try {
+      this.ffmpeg = await ffmpegStatus(this.form.ffmpegPath);
+    } catch {
+      this.ffmpeg = null;
+    }
+  }
+  headerName = $state('');
+  headerValue = $state('');
+
+  /** The extra headers' names (their values stay in the keyring). */
+  headers = $derived(this.form.headerNames.split(',').map((n) => n.trim()).filter(Boolean));
+
+  /** Adds the header in headerName/headerValue, or removes one (value ''). */
+  async setHeader(name = this.headerName, value = this.headerValue): Promise<void> {
+    this.error = '';
+    try {
+      const saved = await setHeader(name, value);
+      this.form.headerNames = saved.headerNames;
+      if (value) {
+        this.headerName = '';
+        this.headerValue = '';
+      }
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Asks for a folder and writes the diagnostics zip there. */
+  async exportDiagnostics(): Promise<void> {
+    this.error = '';
+    try {
+      const dir = await pickFolder();
+      if (dir) this.diagnostics = await exportDiagnostics(dir);
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Re-checks the saved server every intervalMs; returns the stop. */
+  poll(intervalMs = 30_000): () => void {
+    const timer = setInterval(() => void this.refreshStatus(), intervalMs);
+    return () => clearInterval(timer);
+  }
+
+  /** Asks the saved server quietly (the header's status), without saving. */
+  async refreshStatus(): Promise<void> {
+    if (this.checking || !this.loaded) return;
+    try {
+      this.status = await getServerStatus('');
+      this.statusError = '';
+    } catch (e) {
+      this.status = null;
+      this.statusError = (e as Error).message;
+    }
+    this.checkedAt = new Date();
+  }
+
+  /** Asks the server in the form (saved first, so new jobs use it). */
+  async checkServer(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    this.statusError = '';
+    try {
+      await this.save();
+      this.status = await getServerStatus(this.form.server.trim());
+    } catch (e) {
+      this.status = null;
+      this.statusError = (e as Error).message;
+    } finally {
+      this.checking = false;
+      this.checkedAt = new Date();
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { api, emitQueue, job, listenerCount, resetApi } from './fake-api';
+
+vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
+
+import { QueueState } from '../lib/state/queue.svelte';
+
+beforeEach(() => resetApi());
+
+describe('QueueState', () => {
+  it('follows the queue through its events and stops listening', async () => {
+    const q = new QueueState();
+    const stop = q.start();
+    expect(listenerCount()).toBe(2);
+    emitQueue({ kind: 'added', job: job(1, 'queued') });
+    emitQueue({ kind: 'added', job: job(2, 'queued') });
+    emitQueue({ kind: 'updated', job: job(1, 'transcribing', { progress: { path: 'a', stage: 'transcribing', chunksDone: 1, chunksTotal: 2, fraction: 0.5 } }) });
+    expect(q.jobs.map((j) => [j.id, j.state])).toEqual([
+      [1, 'transcribing'],
+      [2, 'queued'],
+    ]);
+    expect(q.totals).toMatchObject({ all: 2, active: 2, done: 0, fraction: 0.25 });
+    emitQueue({ kind: 'removed', job: job(2, 'queued') });
+    expect(q.jobs.map((j) => j.id)).toEqual([1]);
+    stop();
+    expect(listenerCount()).toBe(0);
+  });
+
+  it('counts totals by state', () => {
+    const q = new QueueState();
+    for (const [id, st] of [[1, 'done'], [2, 'failed'], [3, 'cancelled'], [4, 'staging']] as const) {
+      q.apply({ kind: 'added', job: job(id, st) });
+    }
+    expect(q.totals).toMatchObject({ all: 4, done: 1, failed: 1, cancelled: 1, active: 1 });
+  });
+
+  it('opens the first finished job and reloads it after a retry', async () => {
+    const q = new QueueState();
+    q.apply({ kind: 'added', job: job(1, 'done') });
+    await vi.waitFor(() => expect(q.result?.transcript.text).toBe('Hello there. General Kenobi.'));
+    expect(q.selectedId).toBe(1);
+    api.jobResult.mockResolvedValue({ outputs: [], transcript: { source: '', sha256: '', duration: 0, model: '', text: 'again', segments: [] } });
+    await q.retry(1);
+    expect(q.result).toBeNull();
+    q.apply({ kind: 'updated', job: job(1, 'done') });
+    await vi.waitFor(() => expect(q.result?.transcript.text).toBe('again'));
+  });
+
+  it("does not open an unfinished job's transcript", async () => {
+    const q = new QueueState();
+    q.apply({ kind: 'added', job: job(1, 'transcribing') });
+    await q.select(1);
+    expect(api.jobResult).not.toHaveBeenCalled();
+    expect(q.result).toBeNull();
+  });
+
+  it('shows what the Go side refused', async () => {
+    api.retryJob.mockRejectedValue(new Error('Only a failed or cancelled job can be retried.'));
+    const q = new QueueState();
+    await q.retry(1);
+    expect(q.error).toBe('Only a failed or cancelled job can be retried.');
+  });
+
+  it('keeps what a drop or the dialog did not take', async () => {
+    api.addFiles.mockResolvedValue({ added: [1], skipped: [{ path: '/x.txt', reason: 'no' }] });
+    const q = new QueueState();
+    await q.add(['/a.wav', '/x.txt']);
+    expect(q.skipped).toEqual([{ path: '/x.txt', reason: 'no' }]);
+    api.pickFiles.mockResolvedValue({ added: [], skipped: [] });
+    await q.pick();
+    expect(q.skipped).toHaveLength(1); // a cancelled dialog changes nothing
+  });
+});
