@@ -16,18 +16,7 @@ cd "$root"
 
 log() { printf 'test-e2e: %s\n' "$*"; }
 
-apt_need() {
-	local missing=() p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return
-	log "installing Debian packages: ${missing[*]}"
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 apt_need chromium xvfb xauth
 # playwright-core has no install step of its own; this keeps any tool from
