@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -396,6 +397,7 @@ func ffmpegArgs(path string, p probeInfo, sel int) []string {
 	filter += fmt.Sprintf(",aresample=%d:async=1:first_pts=0", SampleRate)
 	return []string{
 		"-nostdin", "-hide_banner", "-nostats", "-v", "error",
+		"-threads", strconv.Itoa(decodeThreads(runtime.NumCPU())),
 		"-i", fileURL(path),
 		"-map", streamSpec(p.index), "-vn", "-sn", "-dn",
 		"-af", filter,
@@ -405,6 +407,17 @@ func ffmpegArgs(path string, p probeInfo, sel int) []string {
 		"-flush_packets", "0",
 		"pipe:1",
 	}
+}
+
+// decodeThreads is how many threads ffmpeg's decoder may use on a machine
+// with cpus cores: all but one, which is left to us reading its output.
+// Only frame-threaded decoders (FLAC among the common formats) use more
+// than one; left to itself ffmpeg starts cores+1 of them, which on two
+// cores crowd out ffmpeg's own filter thread and our reader: for 10
+// minutes of FLAC that cost about 0.1 s more CPU (15%) for no gain in wall
+// time on an idle machine, and about 10% more wall time on a busy one.
+func decodeThreads(cpus int) int {
+	return max(1, cpus-1)
 }
 
 // headerProbe is what our own parsers learn from the headers of the
