@@ -34,9 +34,15 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}, args, stdout, stderr)
 }
 
-// openHistory opens the database in dir without creating one where none
-// is: a wrong --data-dir should not leave an empty database behind.
-func openHistory(dir string, stderr io.Writer) (*store.DB, bool) {
+// openHistory resolves --data-dir (the user data folder when empty) and
+// opens the database there without creating one where none is: a wrong
+// --data-dir should not leave an empty database behind. false means a
+// message was printed.
+func openHistory(dataDir *string, stderr io.Writer) (*store.DB, bool) {
+	if !resolveDataDir(dataDir, stderr) {
+		return nil, false
+	}
+	dir := *dataDir
 	if _, err := os.Stat(dir + string(os.PathSeparator) + store.FileName); errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stderr, "nemo-transcribe: no history in %s yet: transcribe something first, or set --data-dir\n", dir)
 		return nil, false
@@ -60,10 +66,7 @@ func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "nemo-transcribe history list: unexpected arguments %q\n", rest)
 		return exitUsage
 	}
-	if !resolveDataDir(dataDir, stderr) {
-		return exitFailed
-	}
-	db, ok := openHistory(*dataDir, stderr)
+	db, ok := openHistory(dataDir, stderr)
 	if !ok {
 		return exitFailed
 	}
@@ -99,10 +102,7 @@ func historySearch(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "nemo-transcribe history search: give the words to look for")
 		return exitUsage
 	}
-	if !resolveDataDir(dataDir, stderr) {
-		return exitFailed
-	}
-	db, ok := openHistory(*dataDir, stderr)
+	db, ok := openHistory(dataDir, stderr)
 	if !ok {
 		return exitFailed
 	}
@@ -158,10 +158,7 @@ func historyExport(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		nums = append(nums, n)
 	}
-	if !resolveDataDir(dataDir, stderr) {
-		return exitFailed
-	}
-	db, ok := openHistory(*dataDir, stderr)
+	db, ok := openHistory(dataDir, stderr)
 	if !ok {
 		return exitFailed
 	}
