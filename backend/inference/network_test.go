@@ -160,25 +160,12 @@ func TestFlakyServerLosesNothing(t *testing.T) {
 	addr := tritontest.Start(t, tritontest.Options{FailRate: 0.3, Seed: seed})
 	s := connectConfig(t, Config{Addresses: []string{addr}, Retry: fastRetry})
 	m := open(t, s, "dtmf")
-	var results []transcript.ChunkResult
-	for c, chunk := range j.chunks {
-		var log retryLog
-		r, err := m.Recognize(testCtx(t), c, chunk, Options{Timestamps: true, OnRetry: log.add})
-		if err != nil {
-			t.Fatalf("chunk %d: %v", c, err)
+	j.check(t, recognizeInOrder(t, m, j.chunks, perChunk, func(c, k int, e RetryEvent) {
+		if e.Chunk != c || e.Attempt != k+1 || e.Attempts != 10 || apperr.CodeOf(e.Err) != apperr.CodeServer ||
+			!strings.Contains(apperr.Message(e.Err), "injected failure") {
+			t.Errorf("chunk %d retry %d: %+v", c, k, e)
 		}
-		if got := log.len() + 1; got != perChunk[c] {
-			t.Errorf("chunk %d took %d attempts, the fault plan says %d", c, got, perChunk[c])
-		}
-		for k, e := range log.events {
-			if e.Chunk != c || e.Attempt != k+1 || e.Attempts != 10 || apperr.CodeOf(e.Err) != apperr.CodeServer ||
-				!strings.Contains(apperr.Message(e.Err), "injected failure") {
-				t.Errorf("chunk %d retry %d: %+v", c, k, e)
-			}
-		}
-		results = append(results, r)
-	}
-	j.check(t, results)
+	}))
 	st, err := s.Status(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -228,19 +215,7 @@ func TestDroppedConnectionsLoseNothing(t *testing.T) {
 	addr := tritontest.Start(t, tritontest.Options{DropRate: 0.3, Seed: seed})
 	s := connectConfig(t, Config{Addresses: []string{addr}, Retry: fastRetry})
 	m := open(t, s, "dtmf")
-	var results []transcript.ChunkResult
-	for c, chunk := range j.chunks {
-		var log retryLog
-		r, err := m.Recognize(testCtx(t), c, chunk, Options{Timestamps: true, OnRetry: log.add})
-		if err != nil {
-			t.Fatalf("chunk %d: %v", c, err)
-		}
-		if got := log.len() + 1; got != perChunk[c] {
-			t.Errorf("chunk %d took %d attempts, the fault plan says %d", c, got, perChunk[c])
-		}
-		results = append(results, r)
-	}
-	j.check(t, results)
+	j.check(t, recognizeInOrder(t, m, j.chunks, perChunk, nil))
 }
 
 // TestServerRestartMidJob: a server that dies between chunks and one that
@@ -782,4 +757,29 @@ func TestConnectTakesACommaList(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// recognizeInOrder sends the chunks one after another and checks that each
+// took exactly the attempts the fault plan calls for; checkRetry, when
+// given, sees every retry event of chunk c (k counts from 0).
+func recognizeInOrder(t *testing.T, m *Model, chunks [][]float32, perChunk []int, checkRetry func(c, k int, e RetryEvent)) []transcript.ChunkResult {
+	t.Helper()
+	var results []transcript.ChunkResult
+	for c, chunk := range chunks {
+		var log retryLog
+		r, err := m.Recognize(testCtx(t), c, chunk, Options{Timestamps: true, OnRetry: log.add})
+		if err != nil {
+			t.Fatalf("chunk %d: %v", c, err)
+		}
+		if got := log.len() + 1; got != perChunk[c] {
+			t.Errorf("chunk %d took %d attempts, the fault plan says %d", c, got, perChunk[c])
+		}
+		if checkRetry != nil {
+			for k, e := range log.events {
+				checkRetry(c, k, e)
+			}
+		}
+		results = append(results, r)
+	}
+	return results
 }
