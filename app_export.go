@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
 // ExportResult says what an export wrote and what stopped it.
@@ -30,17 +33,9 @@ type ExportResult struct {
 // formats, into outDir or, when it is "", next to each source file. An
 // existing file with other content is only replaced with overwrite.
 func (a *App) Export(ids []int64, formats []string, outDir string, overwrite bool) (ExportResult, error) {
-	res := ExportResult{Written: []string{}, Existing: []string{}, Failed: []Skipped{}, Folders: []string{}}
-	if len(ids) == 0 {
-		return res, errors.New("choose a finished transcript to export")
-	}
-	if len(formats) == 0 {
-		return res, errors.New("choose at least one format to export")
-	}
-	for _, f := range formats {
-		if !slices.Contains(export.Formats, f) {
-			return res, fmt.Errorf("%q is not a format the app writes (it writes %s)", f, strings.Join(export.Formats, ", "))
-		}
+	res := newExportResult()
+	if err := checkExport(ids, formats); err != nil {
+		return res, err
 	}
 	outDir = strings.TrimSpace(outDir)
 	jobs := map[int64]transcribe.Job{}
@@ -68,24 +63,99 @@ func (a *App) Export(ids []int64, formats []string, outDir string, overwrite boo
 		if name == "" {
 			name = transcribe.Stem(j.Request.Path)
 		}
-		written, err := transcribe.Export(ctx, r.Transcript, transcribe.ExportOptions{
+		res.write(ctx, j.Request.Path, r.Transcript, transcribe.ExportOptions{
 			OutDir: dir, Name: name, Formats: formats, Overwrite: overwrite, TXTTimestamps: j.Request.TXTTimestamps,
 		})
-		var exists *transcribe.OutputExistsError
-		switch {
-		case errors.As(err, &exists):
-			res.Existing = append(res.Existing, exists.Paths...)
-			continue
-		case err != nil:
-			res.Failed = append(res.Failed, Skipped{Path: j.Request.Path, Reason: sentence(err.Error())})
-			continue
-		}
-		res.Written = append(res.Written, written...)
-		if !slices.Contains(res.Folders, dir) {
-			res.Folders = append(res.Folders, dir)
-		}
 	}
 	return res, nil
+}
+
+// ExportHistory is Export for past transcripts (ids are history entries),
+// so a transcript reopened from the history needs no new job. Next to the
+// source means the folder the file was last transcribed from, which must
+// still be there. Two entries of the same name written to one folder are
+// told apart as "name (2)".
+func (a *App) ExportHistory(ids []int64, formats []string, outDir string, overwrite bool) (ExportResult, error) {
+	res := newExportResult()
+	if a.history == nil {
+		return res, errNoHistory
+	}
+	if err := checkExport(ids, formats); err != nil {
+		return res, err
+	}
+	outDir = strings.TrimSpace(outDir)
+	ctx, cancel := a.timeout(editTimeout * 6)
+	defer cancel()
+	if err := a.migrateEdits(ctx); err != nil {
+		return res, fmt.Errorf("reading your edits: %w", err)
+	}
+	taken := map[string]bool{}
+	for _, id := range ids {
+		e, t, err := a.history.Transcript(ctx, id)
+		if err != nil {
+			reason := sentence(err.Error())
+			if errors.Is(err, store.ErrNotFound) {
+				reason = "It is no longer in the history."
+			}
+			res.Failed = append(res.Failed, Skipped{Path: fmt.Sprintf("History entry %d", id), Reason: reason})
+			continue
+		}
+		t.Source = e.Source
+		dir := outDir
+		if dir == "" {
+			dir = filepath.Dir(e.Source)
+			if info, err := os.Stat(dir); !filepath.IsAbs(e.Source) || err != nil || !info.IsDir() {
+				res.Failed = append(res.Failed, Skipped{Path: e.Source,
+					Reason: "The folder it was transcribed from is not there any more: export into a folder instead."})
+				continue
+			}
+		}
+		stem := transcribe.Stem(e.Name)
+		name := stem
+		for n := 2; taken[strings.ToLower(filepath.Join(dir, name))]; n++ {
+			name = fmt.Sprintf("%s (%d)", stem, n)
+		}
+		taken[strings.ToLower(filepath.Join(dir, name))] = true
+		res.write(ctx, e.Source, t, transcribe.ExportOptions{OutDir: dir, Name: name, Formats: formats, Overwrite: overwrite})
+	}
+	return res, nil
+}
+
+func newExportResult() ExportResult {
+	return ExportResult{Written: []string{}, Existing: []string{}, Failed: []Skipped{}, Folders: []string{}}
+}
+
+// checkExport refuses an export with nothing to write.
+func checkExport(ids []int64, formats []string) error {
+	if len(ids) == 0 {
+		return errors.New("choose a finished transcript to export")
+	}
+	if len(formats) == 0 {
+		return errors.New("choose at least one format to export")
+	}
+	for _, f := range formats {
+		if !slices.Contains(export.Formats, f) {
+			return fmt.Errorf("%q is not a format the app writes (it writes %s)", f, strings.Join(export.Formats, ", "))
+		}
+	}
+	return nil
+}
+
+// write exports the transcript of the file src and notes the outcome.
+func (res *ExportResult) write(ctx context.Context, src string, t transcript.Transcript, opts transcribe.ExportOptions) {
+	written, err := transcribe.Export(ctx, t, opts)
+	var exists *transcribe.OutputExistsError
+	switch {
+	case errors.As(err, &exists):
+		res.Existing = append(res.Existing, exists.Paths...)
+	case err != nil:
+		res.Failed = append(res.Failed, Skipped{Path: src, Reason: sentence(err.Error())})
+	default:
+		res.Written = append(res.Written, written...)
+		if !slices.Contains(res.Folders, opts.OutDir) {
+			res.Folders = append(res.Folders, opts.OutDir)
+		}
+	}
 }
 
 // OpenFolder shows a folder in the system's file manager.

@@ -33,6 +33,11 @@ func (a *App) History(query string) ([]store.Hit, error) {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
+	// The list is the first thing the UI reads: edits kept the old way are
+	// moved into the transcripts here, so search finds them from the start.
+	if err := a.migrateEdits(ctx); err != nil {
+		return nil, fmt.Errorf("reading your edits: %w", err)
+	}
 	if strings.TrimSpace(query) == "" {
 		entries, err := a.history.History(ctx, historyLimit, 0)
 		if err != nil {
@@ -54,19 +59,18 @@ func (a *App) HistoryTranscript(id int64) (transcript.Transcript, error) {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
-	_, t, err := a.history.Transcript(ctx, id)
+	if err := a.migrateEdits(ctx); err != nil {
+		return transcript.Transcript{}, fmt.Errorf("reading your edits: %w", err)
+	}
+	e, t, err := a.history.Transcript(ctx, id)
 	if err != nil {
 		return t, fmt.Errorf("opening the transcript: %w", err)
 	}
-	e, err := a.edits(ctx, id)
-	if err != nil {
-		return t, fmt.Errorf("reading your edits: %w", err)
-	}
-	applyEdits(&t, e)
+	t.Source = e.Source // where the file was last transcribed from
 	return t, nil
 }
 
-// DeleteHistory removes a past transcript and its edits. The audio file
+// DeleteHistory removes a past transcript with its edits. The audio file
 // and exported files are left alone.
 func (a *App) DeleteHistory(id int64) error {
 	if a.history == nil {
@@ -78,7 +82,9 @@ func (a *App) DeleteHistory(id int64) error {
 		return fmt.Errorf("deleting the transcript: %w", err)
 	}
 	if a.editStore != nil {
-		_ = a.editStore.SetSetting(ctx, editKey(id), "{}") // the entry is gone; stray edits are harmless
+		// SQLite may give the id to the next transcript: edits kept the old
+		// way and not yet moved must not land on it.
+		_ = a.editStore.DeleteSetting(ctx, editKey(id))
 	}
 	return nil
 }

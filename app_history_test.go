@@ -48,8 +48,15 @@ func TestHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr, err := a.HistoryTranscript(talk)
-	if err != nil || tr.Segments[0].Text != "the numbers look great" {
+	if err != nil || tr.Segments[0].Text != "the numbers look great" || tr.Text != "the numbers look great" {
 		t.Errorf("reopened %+v, %v", tr, err)
+	}
+	// Search follows the edit.
+	if hits, _ := a.History("great"); len(hits) != 1 || hits[0].ID != talk {
+		t.Errorf("search for the edit: %+v", hits)
+	}
+	if hits, _ := a.History("quarterly"); len(hits) != 0 {
+		t.Errorf("search still finds the replaced text: %+v", hits)
 	}
 
 	if err := a.DeleteHistory(talk); err != nil {

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"strings"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
@@ -53,6 +58,52 @@ func (a *App) AudioSamples(id int64) (AudioData, error) {
 		opts.Mix, opts.Channel = audio.MixChannel, *req.Channel
 	}
 	return decodeForPlayback(req.Path, opts)
+}
+
+// HistoryAudioSamples is AudioSamples for a past transcript: the file it
+// was last transcribed from, as long as that is still there unchanged
+// (checked against the content hash the history keeps). The channel a job
+// may have picked is not in the history: all channels are mixed.
+func (a *App) HistoryAudioSamples(id int64) (AudioData, error) {
+	if a.history == nil {
+		return AudioData{}, errNoHistory
+	}
+	ctx, cancel := a.timeout(editTimeout)
+	e, _, err := a.history.Transcript(ctx, id)
+	cancel()
+	if err != nil {
+		return AudioData{}, fmt.Errorf("opening the transcript: %w", err)
+	}
+	if err := sameSource(e.Source, e.SHA256); err != nil {
+		return AudioData{}, err
+	}
+	return decodeForPlayback(e.Source, audio.Options{FFmpegPath: a.settings.Get().FFmpegPath})
+}
+
+// sameSource checks that the file at path is there with the content whose
+// SHA-256 is sum ("" skips the comparison). Its errors say the transcript
+// is safe: only the audio is missing.
+func sameSource(path, sum string) error {
+	const still = "the transcript itself is still in the history"
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("the audio file %s is not there any more (moved, renamed or deleted), so it cannot be played; %s", path, still)
+	}
+	if err != nil {
+		return fmt.Errorf("the audio file %s cannot be read (%s), so it cannot be played; %s", path, unwrapPathError(err), still)
+	}
+	defer f.Close()
+	if sum == "" {
+		return nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("the audio file %s cannot be read (%s), so it cannot be played; %s", path, unwrapPathError(err), still)
+	}
+	if !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), sum) {
+		return fmt.Errorf("the audio file %s has changed since it was transcribed, so it would not match the transcript and is not played; %s", path, still)
+	}
+	return nil
 }
 
 func decodeForPlayback(path string, opts audio.Options) (AudioData, error) {

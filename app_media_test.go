@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
@@ -101,44 +103,59 @@ func TestPeaksOfAShortFile(t *testing.T) {
 	}
 }
 
-// memStore is an editStore in memory.
-type memStore map[string]string
-
-func (m memStore) Setting(_ context.Context, k string) (string, bool, error) {
-	v, ok := m[k]
-	return v, ok, nil
-}
-func (m memStore) SetSetting(_ context.Context, k, v string) error { m[k] = v; return nil }
-
-func TestEditSegment(t *testing.T) {
-	q := &fakeQueue{result: &transcribe.Result{HistoryID: 7, Transcript: transcript.Transcript{
-		Text:     "one two three",
-		Segments: []transcript.Segment{{Start: 0, End: 1, Text: "one two"}, {Start: 1, End: 2, Text: "three"}},
-	}}}
-	a := newTestApp(t, &fakeEngine{}, q, &recorder{})
-	if err := a.EditSegment(7, 1, "x"); err == nil {
-		t.Error("an edit without a history was accepted")
-	}
-	a.editStore = memStore{}
-	if err := a.EditSegment(7, 1, "  three   four "); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []struct {
-		idx  int
-		text string
-	}{{-1, "x"}, {0, "  "}} {
-		if err := a.EditSegment(7, bad.idx, bad.text); err == nil {
-			t.Errorf("EditSegment(%d, %q) accepted", bad.idx, bad.text)
-		}
-	}
-	res, err := a.JobResult(1)
+func TestHistoryAudioSamples(t *testing.T) {
+	t.Setenv("NEMO_TRANSCRIBE_FFMPEG", "off")
+	ctx := context.Background()
+	db := openStore(t)
+	path := filepath.Join(t.TempDir(), "memo.wav")
+	writeWAV(t, path, make([]int16, 8000))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Transcript.Segments[1].Text != "three four" || res.Transcript.Text != "one two three four" {
-		t.Errorf("after the edit: %+v", res.Transcript)
+	sum := sha256.Sum256(data)
+	tr := transcript.Transcript{Source: path, Text: "hi", Segments: []transcript.Segment{{Start: 0, End: 0.5, Text: "hi"}}}
+	id, err := db.PutTranscript(ctx, store.Entry{Plan: "p", Source: path, SHA256: hex.EncodeToString(sum[:])}, tr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if q.result.Transcript.Segments[1].Text != "three" {
-		t.Error("the queue's own result was changed")
+	unhashed, _ := db.PutTranscript(ctx, store.Entry{Plan: "q", Source: path}, tr)
+	a := newTestApp(t, &fakeEngine{}, &fakeQueue{}, &recorder{})
+	if _, err := a.HistoryAudioSamples(id); err == nil {
+		t.Error("no error without a database")
+	}
+	a.history = db
+
+	got, err := a.HistoryAudioSamples(id)
+	if err != nil || got.SampleRate != 16000 || got.Duration != 0.5 || len(got.Peaks) != peaksPerFile {
+		t.Fatalf("%d Hz, %g s, %d peaks, %v", got.SampleRate, got.Duration, len(got.Peaks), err)
+	}
+	if _, err := a.HistoryAudioSamples(id + 100); err == nil || !strings.Contains(err.Error(), "opening the transcript") {
+		t.Errorf("an unknown entry: %v", err)
+	}
+
+	writeWAV(t, path, make([]int16, 16000))
+	for _, tt := range []struct {
+		name string
+		id   int64
+		want string // "" = plays
+	}{
+		{"changed", id, "has changed since it was transcribed"},
+		{"no hash to compare", unhashed, ""},
+	} {
+		_, err := a.HistoryAudioSamples(tt.id)
+		if (tt.want == "" && err != nil) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "the transcript itself is still in the history") {
+			t.Errorf("%s: %v does not say the transcript is safe", tt.name, err)
+		}
+	}
+	os.Remove(path)
+	for _, x := range []int64{id, unhashed} {
+		_, err := a.HistoryAudioSamples(x)
+		if err == nil || !strings.Contains(err.Error(), "is not there any more") || !strings.Contains(err.Error(), "the transcript itself is still in the history") {
+			t.Errorf("a file that is gone: %v", err)
+		}
 	}
 }

@@ -218,3 +218,30 @@ func (d *DB) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// SettingsWithPrefix returns the stored settings whose key starts with
+// prefix, by key.
+func (d *DB) SettingsWithPrefix(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("reading settings %s*: %w", prefix, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("reading settings %s*: %w", prefix, err)
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// DeleteSetting removes a setting; an unset one is no error.
+func (d *DB) DeleteSetting(ctx context.Context, key string) error {
+	if _, err := d.db.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key); err != nil {
+		return fmt.Errorf("removing setting %s: %w", key, err)
+	}
+	return nil
+}

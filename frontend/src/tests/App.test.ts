@@ -106,6 +106,58 @@ describe('App', () => {
     await vi.waitFor(() => expect(screen.getAllByTestId('segment-text')[0].textContent?.trim()).toBe('Hello again.'));
   });
 
+  it('plays and exports a transcript reopened from the history, and exports several entries at once', async () => {
+    api.history.mockResolvedValue([
+      { id: 4, source: '/a/talk.wav', name: 'talk.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 45, preview: 'p', createdAt: '', updatedAt: '', snippet: 'Hello there.' },
+      { id: 7, source: '/a/memo.wav', name: 'memo.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 9, preview: 'p', createdAt: '', updatedAt: '', snippet: 'memo' },
+    ]);
+    await renderReady();
+    expect(screen.queryByRole('region', { name: 'Export' })).toBeNull();
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
+    await screen.findAllByTestId('segment');
+    await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
+    expect(api.historyAudioSamples).toHaveBeenCalledWith(4);
+    expect(api.audioSamples).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByRole('button', { name: 'Play from [01:03.0]' }));
+    await vi.waitFor(() => expect(out.started).toEqual([{ when: 0, offset: 62.96 }]));
+
+    const panel = screen.getByRole('region', { name: 'Export' });
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Export this transcript' }));
+    expect(api.exportHistory).toHaveBeenLastCalledWith([4], ['srt', 'txt'], '', false);
+
+    await fireEvent.click(screen.getByRole('checkbox', { name: 'Select all for export' }));
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Export selected from history (2)' }));
+    expect(api.exportHistory).toHaveBeenLastCalledWith([4, 7], ['srt', 'txt'], '', false);
+    expect(api.exportJobs).not.toHaveBeenCalled();
+  });
+
+  it("says when a history transcript's audio is gone, and still shows the transcript", async () => {
+    api.history.mockResolvedValue([
+      { id: 4, source: '/a/talk.wav', name: 'talk.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 45, preview: 'p', createdAt: '', updatedAt: '', snippet: 'Hello there.' },
+    ]);
+    api.historyAudioSamples.mockRejectedValue(
+      new Error('The audio file /a/talk.wav is not there any more (moved, renamed or deleted), so it cannot be played; the transcript itself is still in the history.'),
+    );
+    await renderReady();
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
+    expect(await screen.findByText(/not there any more/)).toBeTruthy();
+    expect(screen.getAllByTestId('segment')).toHaveLength(2);
+    expect((screen.getByRole('button', { name: 'Play' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("says why a job's audio cannot be played, without asking again and again", async () => {
+    // Rejected on a later turn, so a load that repeated itself would show
+    // in the count rather than starve the test's timers.
+    api.audioSamples.mockImplementation(
+      () => new Promise((_, reject) => setTimeout(() => reject(new Error('Reading /audio/take 1.wav for playback: no such file.')), 1)),
+    );
+    await renderReady();
+    emitQueue({ kind: 'added', job: job(1, 'done') });
+    expect(await screen.findByText('Reading /audio/take 1.wav for playback: no such file.')).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.audioSamples).toHaveBeenCalledTimes(1);
+  });
+
   it('retries a failed job and removes one', async () => {
     await renderReady();
     emitQueue({ kind: 'added', job: job(2, 'failed', { error: 'The server at gpu:8001 is not reachable: check it is running.' }) });

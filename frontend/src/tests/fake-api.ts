@@ -24,8 +24,10 @@ export const api = {
   removeJob: vi.fn<(id: number) => Promise<void>>(),
   removeFinished: vi.fn<() => Promise<void>>(),
   audioSamples: vi.fn<(id: number) => Promise<AudioData>>(),
+  historyAudioSamples: vi.fn<(historyId: number) => Promise<AudioData>>(),
   editSegment: vi.fn<(historyId: number, index: number, text: string) => Promise<void>>(),
   exportJobs: vi.fn<(ids: number[], formats: string[], outDir: string, overwrite: boolean) => Promise<ExportResult>>(),
+  exportHistory: vi.fn<(ids: number[], formats: string[], outDir: string, overwrite: boolean) => Promise<ExportResult>>(),
   openFolder: vi.fn<(dir: string) => Promise<void>>(),
   pickFolder: vi.fn<() => Promise<string>>(),
   history: vi.fn<(query: string) => Promise<HistoryHit[]>>(),
@@ -118,7 +120,9 @@ export function resetApi(): void {
   api.listJobs.mockResolvedValue([]);
   api.jobResult.mockResolvedValue(result());
   api.audioSamples.mockResolvedValue(audio());
+  api.historyAudioSamples.mockResolvedValue(audio());
   api.exportJobs.mockResolvedValue({ written: ['/out/take 1.srt'], existing: [], failed: [], folders: ['/out'] });
+  api.exportHistory.mockResolvedValue({ written: ['/out/talk.srt'], existing: [], failed: [], folders: ['/out'] });
   api.openFolder.mockResolvedValue(undefined);
   api.pickFolder.mockResolvedValue('');
   api.history.mockResolvedValue([]);

@@ -47,4 +47,32 @@ describe('HistoryView', () => {
     expect(await hist.open(1)).toBeNull();
     expect(hist.error).toBe('Opening the transcript: gone.');
   });
+
+  it('picks entries for export, all at once too, and forgets what the list no longer shows', async () => {
+    api.history.mockResolvedValue([hit(4, 'talk.wav', 'a'), hit(7, 'memo.wav', 'b'), hit(9, 'call.wav', 'c')]);
+    const hist = new HistoryState();
+    render(HistoryView, { hist, onopen: vi.fn() });
+    await hist.refresh();
+    await fireEvent.click(await screen.findByRole('checkbox', { name: 'Select memo.wav for export' }));
+    await fireEvent.click(screen.getByRole('checkbox', { name: 'Select talk.wav for export' }));
+    expect(hist.selected).toEqual([7, 4]);
+    expect(screen.getByTestId('history-picked').textContent).toBe('2 selected');
+    const all = screen.getByRole('checkbox', { name: 'Select all for export' }) as HTMLInputElement;
+    expect(all.indeterminate).toBe(true);
+    await fireEvent.click(all);
+    expect(hist.selected).toEqual([4, 7, 9]);
+    expect(all.checked).toBe(true);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete the transcript of call.wav' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    await vi.waitFor(() => expect(hist.selected).toEqual([4, 7]));
+
+    api.history.mockResolvedValue([hit(7, 'memo.wav', 'b')]);
+    await hist.refresh();
+    expect(hist.selected).toEqual([7]);
+    await vi.waitFor(() => expect(all.checked).toBe(true));
+    await fireEvent.click(all);
+    expect(hist.selected).toEqual([]);
+    expect(screen.queryByTestId('history-picked')).toBeNull();
+  });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FakeOut, api, resetApi } from './fake-api';
+import { FakeOut, api, audio, deferred, resetApi } from './fake-api';
+import type { AudioData } from '../lib/api';
 
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
@@ -55,6 +56,49 @@ describe('PlayerState', () => {
     expect(out.started[0].offset).toBe(80);
     await p.playFrom(-3);
     expect(out.started[1].offset).toBe(0);
+  });
+
+  it("loads a history entry's audio, and a job's again after it", async () => {
+    const out = new FakeOut();
+    const p = new PlayerState(() => out);
+    await p.load(3);
+    await p.open({ kind: 'history', id: 3 });
+    await p.open({ kind: 'history', id: 3 });
+    expect(api.audioSamples).toHaveBeenCalledTimes(1);
+    expect(api.historyAudioSamples).toHaveBeenCalledTimes(1);
+    expect(api.historyAudioSamples).toHaveBeenCalledWith(3);
+    expect(p.media).toEqual({ kind: 'history', id: 3 });
+    expect(p.duration).toBe(80);
+    await p.playFrom(10);
+    expect(out.started).toEqual([{ when: 0, offset: 10 }]);
+    await p.load(3);
+    expect(api.audioSamples).toHaveBeenCalledTimes(2);
+    expect(p.playing).toBe(false);
+  });
+
+  it('keeps only the audio asked for last', async () => {
+    const slow = deferred<AudioData>();
+    api.historyAudioSamples.mockReturnValueOnce(slow.promise);
+    const p = new PlayerState(() => new FakeOut());
+    const first = p.open({ kind: 'history', id: 1 });
+    await p.load(2);
+    slow.resolve({ ...audio(), duration: 5 });
+    await first;
+    expect(p.media).toEqual({ kind: 'job', id: 2 });
+    expect(p.duration).toBe(80);
+    expect(p.loading).toBe(false);
+  });
+
+  it("says the history entry's audio file is gone, and plays nothing", async () => {
+    const p = new PlayerState(() => new FakeOut());
+    await p.load(1);
+    api.historyAudioSamples.mockRejectedValue(
+      new Error('The audio file /a/talk.wav is not there any more (moved, renamed or deleted), so it cannot be played; the transcript itself is still in the history.'),
+    );
+    await p.open({ kind: 'history', id: 4 });
+    expect(p.error).toMatch(/not there any more.*the transcript itself is still in the history/);
+    expect(p.duration).toBe(0);
+    expect(p.peaks).toEqual([]);
   });
 
   it('shows why the audio could not be loaded', async () => {

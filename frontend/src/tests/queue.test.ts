@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, emitQueue, job, listenerCount, resetApi } from './fake-api';
+import { api, emitQueue, job, listenerCount, resetApi, result } from './fake-api';
 
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
@@ -44,6 +44,29 @@ describe('QueueState', () => {
     expect(q.result).toBeNull();
     q.apply({ kind: 'updated', job: job(1, 'done') });
     await vi.waitFor(() => expect(q.result?.transcript.text).toBe('again'));
+  });
+
+  it('shows a history transcript as the open media until a job is chosen', async () => {
+    const q = new QueueState();
+    expect(q.media).toBeNull();
+    q.showHistory(4, result().transcript);
+    expect(q.media).toEqual({ kind: 'history', id: 4 });
+    expect(q.result?.historyId).toBe(4);
+    // A job that finishes meanwhile does not take its place.
+    q.apply({ kind: 'added', job: job(1, 'done') });
+    expect(q.selectedId).toBeNull();
+    expect(api.jobResult).not.toHaveBeenCalled();
+    await q.select(1);
+    expect(q.historyId).toBeNull();
+    await vi.waitFor(() => expect(q.media).toEqual({ kind: 'job', id: 1 }));
+  });
+
+  it('keeps an edit of a history transcript in its entry', async () => {
+    const q = new QueueState();
+    q.showHistory(4, result().transcript);
+    expect(await q.editSegment(1, ' General  Grievous. ')).toBe(true);
+    expect(api.editSegment).toHaveBeenCalledWith(4, 1, ' General  Grievous. ');
+    expect(q.result?.transcript.segments[1].text).toBe('General Grievous.');
   });
 
   it("does not open an unfinished job's transcript", async () => {

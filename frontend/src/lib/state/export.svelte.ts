@@ -1,6 +1,6 @@
 // The export form: formats, where to, and what the last export did,
 // including the files it would have replaced (the overwrite prompt).
-import { exportJobs, openFolder, pickFolder, type ExportResult } from '../api';
+import { exportHistory, exportJobs, openFolder, pickFolder, type ExportResult } from '../api';
 
 export const FORMATS = [
   { id: 'txt', label: 'Text (TXT)' },
@@ -19,8 +19,10 @@ export class ExportState {
   busy = $state(false);
   error = $state('');
   result = $state<ExportResult | null>(null);
-  /** The jobs of the export waiting for the user to allow replacing files. */
+  /** The jobs (or history entries) of the export waiting for the user to
+   * allow replacing files. */
   pending = $state<number[]>([]);
+  private pendingKind: 'job' | 'history' = 'job';
 
   toggle(format: string, on: boolean): void {
     this.formats = on ? [...new Set([...this.formats, format])] : this.formats.filter((f) => f !== format);
@@ -38,14 +40,26 @@ export class ExportState {
     }
   }
 
-  /** Exports ids; existing files with other content wait for confirm(). */
-  async run(ids: number[], overwrite = false): Promise<void> {
+  /** Exports jobs; existing files with other content wait for confirm(). */
+  run(ids: number[], overwrite = false): Promise<void> {
+    return this.exportAs('job', ids, overwrite);
+  }
+
+  /** Exports history entries, as run does jobs. */
+  runHistory(ids: number[], overwrite = false): Promise<void> {
+    return this.exportAs('history', ids, overwrite);
+  }
+
+  private async exportAs(kind: 'job' | 'history', list: number[], overwrite: boolean): Promise<void> {
+    const ids = [...list]; // a copy: the caller's list may change while the prompt waits
     this.busy = true;
     this.error = '';
     try {
-      const res = await exportJobs(ids, this.formats, this.where === 'folder' ? this.dir.trim() : '', overwrite);
+      const write = kind === 'job' ? exportJobs : exportHistory;
+      const res = await write(ids, this.formats, this.where === 'folder' ? this.dir.trim() : '', overwrite);
       this.result = res;
       this.pending = res.existing?.length ? ids : [];
+      this.pendingKind = kind;
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
@@ -55,7 +69,7 @@ export class ExportState {
 
   /** The user agreed to replace the existing files. */
   confirm(): Promise<void> {
-    return this.run(this.pending, true);
+    return this.exportAs(this.pendingKind, this.pending, true);
   }
 
   dismiss(): void {

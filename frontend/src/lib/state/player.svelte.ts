@@ -1,6 +1,13 @@
 // Playback through Web Audio from samples the Go side decodes: WebKitGTK
 // cannot load media from the wails:// scheme, so no <audio> element.
-import { audioSamples, type AudioData } from '../api';
+import { untrack } from 'svelte';
+import { audioSamples, historyAudioSamples, type AudioData } from '../api';
+
+/** Whose audio to play: a job in the queue, or an entry in the history. */
+export interface Media {
+  kind: 'job' | 'history';
+  id: number;
+}
 
 /** The parts of Web Audio the player uses; tests pass a fake. */
 export interface AudioOut {
@@ -24,7 +31,8 @@ export function decodePCM(b64: string): Float32Array<ArrayBuffer> {
 }
 
 export class PlayerState {
-  jobId = $state<number | null>(null);
+  /** The audio loaded or loading (raw: compared by identity). */
+  media = $state.raw<Media | null>(null);
   loading = $state(false);
   error = $state('');
   duration = $state(0);
@@ -42,18 +50,32 @@ export class PlayerState {
 
   constructor(private makeOut: () => AudioOut = () => new AudioContext()) {}
 
-  /** Loads a job's audio (once per job). */
-  async load(id: number): Promise<void> {
-    if (this.jobId === id && (this.buffer || this.loading)) return;
+  /** Loads a queue job's audio (once per job). */
+  load(id: number): Promise<void> {
+    return this.open({ kind: 'job', id });
+  }
+
+  /** Loads a job's or a history entry's audio (once for each). */
+  async open(media: Media): Promise<void> {
+    // An effect calls this: were the player's own state read here tracked,
+    // the end of a failed load would run the effect, and so the load, again
+    // and again.
+    const loaded = untrack(() => {
+      const cur = this.media;
+      return cur?.kind === media.kind && cur.id === media.id && (this.buffer !== null || this.loading);
+    });
+    if (loaded) return;
     this.stop();
-    this.jobId = id;
+    const m = { ...media };
+    this.media = m;
     this.buffer = null;
     this.peaks = [];
+    this.duration = 0;
     this.error = '';
     this.loading = true;
     try {
-      const data: AudioData = await audioSamples(id);
-      if (this.jobId !== id) return;
+      const data: AudioData = await (m.kind === 'job' ? audioSamples(m.id) : historyAudioSamples(m.id));
+      if (this.media !== m) return;
       this.out ??= this.makeOut();
       const pcm = decodePCM(data.pcm);
       const buf = this.out.createBuffer(1, Math.max(1, pcm.length), data.sampleRate);
@@ -65,7 +87,7 @@ export class PlayerState {
     } catch (e) {
       this.error = (e as Error).message;
     } finally {
-      if (this.jobId === id) this.loading = false;
+      if (this.media === m) this.loading = false;
     }
   }
 

@@ -20,6 +20,7 @@ import {
   type Skipped,
   type TranscribeResult,
 } from '../api';
+import type { Media } from './player.svelte';
 
 const active = new Set(['queued', 'staging', 'decoding', 'transcribing', 'exporting']);
 
@@ -30,8 +31,18 @@ export class QueueState {
   error = $state('');
 
   selectedId = $state<number | null>(null);
+  /** The history entry whose transcript is open, when it is not a job's. */
+  historyId = $state<number | null>(null);
   result = $state<TranscribeResult | null>(null);
   resultError = $state('');
+
+  /** Whose transcript is open, for the player and the export. */
+  media = $derived.by((): Media | null => {
+    if (!this.result) return null;
+    if (this.selectedId !== null) return { kind: 'job', id: this.selectedId };
+    if (this.historyId !== null) return { kind: 'history', id: this.historyId };
+    return null;
+  });
 
   totals = $derived.by(() => {
     const t = { all: this.jobs.length, done: 0, failed: 0, cancelled: 0, active: 0, fraction: 0 };
@@ -77,8 +88,8 @@ export class QueueState {
     else this.jobs.push(ev.job);
     // The open job has just finished (again): show its new transcript.
     if (this.selectedId === ev.job.id && ev.job.state === 'done' && !this.result) void this.loadResult(ev.job.id);
-    // The first file to finish opens by itself when none is open.
-    if (this.selectedId === null && ev.job.state === 'done') void this.select(ev.job.id);
+    // The first file to finish opens by itself when no transcript is open.
+    if (this.selectedId === null && this.historyId === null && ev.job.state === 'done') void this.select(ev.job.id);
   }
 
   noteAdded(res: AddResult): void {
@@ -119,6 +130,7 @@ export class QueueState {
   /** Opens a job's transcript (null closes it). */
   async select(id: number | null): Promise<void> {
     this.selectedId = id;
+    this.historyId = null;
     this.result = null;
     this.resultError = '';
     if (id === null) return;
@@ -126,9 +138,11 @@ export class QueueState {
     if (job?.state === 'done') await this.loadResult(id);
   }
 
-  /** Shows a past transcript from the history (no job: no playback). */
+  /** Shows a past transcript from the history: no job, so its audio and
+   * exports go through the history entry (see media). */
   showHistory(id: number, transcript: TranscribeResult['transcript']): void {
     this.selectedId = null;
+    this.historyId = id;
     this.resultError = '';
     this.result = { transcript, outputs: [], historyId: id };
   }
