@@ -27,8 +27,12 @@ func TestHeadersKeepTheirValuesOutOfTheSettingsFile(t *testing.T) {
 	if _, err := a.SetHeader("X-Team", "speech"); err != nil {
 		t.Fatal(err)
 	}
+	cs := writeCerts(t)
+	if _, err := a.SetClientKey(cs.ClientCert, cs.ClientKey); err != nil {
+		t.Fatal(err)
+	}
 	s := a.settings.Get()
-	s.TLS, s.CAFile, s.CertFile, s.KeyFile, s.ServerName = true, "/ca.pem", "/c.pem", "/c.key", "triton.internal"
+	s.TLS, s.CAFile, s.ServerName = true, "/ca.pem", "triton.internal"
 	if _, err := a.SaveSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +47,7 @@ func TestHeadersKeepTheirValuesOutOfTheSettingsFile(t *testing.T) {
 	}
 	want := inference.Config{
 		Addresses: []string{"gpu1:8001", "gpu2:8001"},
-		TLS:       inference.TLSConfig{Enabled: true, CAFile: "/ca.pem", CertFile: "/c.pem", KeyFile: "/c.key", ServerName: "triton.internal"},
+		TLS:       inference.TLSConfig{Enabled: true, CAFile: "/ca.pem", CertFile: cs.ClientCert, KeyPEM: readBytes(t, cs.ClientKey), ServerName: "triton.internal"},
 		Headers:   map[string]string{"Authorization": "Bearer s3cret-token", "X-Team": "speech"},
 		Retry:     inference.DefaultRetryPolicy(),
 	}
@@ -61,8 +65,8 @@ func TestHeadersKeepTheirValuesOutOfTheSettingsFile(t *testing.T) {
 	if _, err := a.SetHeader("Bad Name", "x"); err == nil {
 		t.Error("a header name with a space was accepted")
 	}
-	s = a.settings.Get()
-	s.KeyFile = ""
+	s, _ = a.RemoveClientCert()
+	s.CertFile = cs.ClientCert
 	if _, err := a.SaveSettings(s); err == nil || !strings.Contains(err.Error(), "go together") {
 		t.Errorf("a certificate without its key: %v", err)
 	}

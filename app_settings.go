@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
@@ -42,11 +45,18 @@ type Settings struct {
 	Notifications bool `json:"notifications"`
 
 	// TLS to the server: on, the certificates to trust ("" = the
-	// system's), a client certificate and key for mutual TLS, and the
-	// name expected in the server's certificate.
-	TLS        bool   `json:"tls"`
-	CAFile     string `json:"caFile"`
-	CertFile   string `json:"certFile"`
+	// system's), a client certificate for mutual TLS, and the name
+	// expected in the server's certificate.
+	TLS      bool   `json:"tls"`
+	CAFile   string `json:"caFile"`
+	CertFile string `json:"certFile"`
+	// ClientKey is the name of the file the client certificate's key was
+	// read from, for display; the key itself is in the keyring (see
+	// SetClientKey). "" = none.
+	ClientKey string `json:"clientKey,omitempty"`
+	// KeyFile is a client key file named by an older version: the app
+	// moves the key into the keyring and clears this (see migrateKeyFile);
+	// where there is no keyring the file is still read from here.
 	KeyFile    string `json:"keyFile"`
 	ServerName string `json:"serverName"`
 	// HeaderNames are the extra headers sent with every request, comma
@@ -72,6 +82,7 @@ func (s Settings) normalise() (Settings, error) {
 	s.Language, s.Task = strings.TrimSpace(s.Language), strings.TrimSpace(s.Task)
 	s.CacheDir, s.FFmpegPath = strings.TrimSpace(s.CacheDir), strings.TrimSpace(s.FFmpegPath)
 	s.CAFile, s.CertFile, s.KeyFile = strings.TrimSpace(s.CAFile), strings.TrimSpace(s.CertFile), strings.TrimSpace(s.KeyFile)
+	s.ClientKey = strings.TrimSpace(s.ClientKey)
 	s.ServerName = strings.TrimSpace(s.ServerName)
 	switch {
 	case s.Server == "":
@@ -84,8 +95,8 @@ func (s Settings) normalise() (Settings, error) {
 		return s, fmt.Errorf("the chunk length must be between 1 and 600 seconds (0 for the default), not %g", s.ChunkSeconds)
 	case s.CacheMaxMB < 0:
 		return s, fmt.Errorf("the cache size cap must be 0 (the default) or more megabytes, not %d", s.CacheMaxMB)
-	case (s.CertFile == "") != (s.KeyFile == ""):
-		return s, errors.New("a client certificate and its key go together: give both or neither")
+	case (s.CertFile == "") != (s.KeyFile == "" && s.ClientKey == ""):
+		return s, errors.New("a client certificate and its key go together: choose the key file too, or remove the certificate")
 	case s.Task != "" && s.Task != "asr" && s.Task != "ast":
 		return s, fmt.Errorf("the task must be asr (transcribe) or ast (translate), not %q", s.Task)
 	}
@@ -115,6 +126,11 @@ type settingsFile struct {
 	path string
 	mu   sync.Mutex
 	cur  Settings
+
+	// keyMu serialises moving an old KeyFile into the keyring; keyTried
+	// is the file last tried, so a failure is logged once.
+	keyMu    sync.Mutex
+	keyTried string
 }
 
 // openSettings reads path, starting from the defaults when it does not
@@ -179,12 +195,118 @@ func (f *settingsFile) Set(s Settings) (Settings, error) {
 // Defaults returns a first start's settings.
 func (a *App) Defaults() Settings { return defaultSettings() }
 
-// GetSettings returns the saved settings.
-func (a *App) GetSettings() Settings { return a.settings.Get() }
+// GetSettings returns the saved settings (once the client key of an
+// older version's settings is in the keyring: the UI asks first thing).
+func (a *App) GetSettings() Settings {
+	a.migrateKeyFile()
+	return a.settings.Get()
+}
 
-// SaveSettings checks and saves s; new jobs use it. It returns what was
-// saved (trimmed), or the old settings and why s was refused.
-func (a *App) SaveSettings(s Settings) (Settings, error) { return a.settings.Set(s) }
+// SaveSettings checks and saves s; new jobs use it, and a change to the
+// TLS settings takes effect from the next request. It returns what was
+// saved (trimmed), or the old settings and why s was refused. The client
+// key is not set here (see SetClientKey), but removing the certificate
+// removes its key, and a new certificate must fit the key kept.
+func (a *App) SaveSettings(s Settings) (Settings, error) {
+	old := a.settings.Get()
+	s.ClientKey, s.KeyFile = old.ClientKey, old.KeyFile
+	s.CertFile = strings.TrimSpace(s.CertFile)
+	switch {
+	case s.CertFile == "" && (old.ClientKey != "" || old.KeyFile != ""):
+		if err := deleteSecret(a.secrets, clientKeySecret); err != nil {
+			return old, fmt.Errorf("removing the client key from the keyring: %w", err)
+		}
+		s.ClientKey, s.KeyFile = "", ""
+	case s.CertFile != old.CertFile && s.ClientKey != "":
+		if err := a.checkKeptKey(s.CertFile); err != nil {
+			return old, err
+		}
+	}
+	saved, err := a.settings.Set(s)
+	if err != nil {
+		return saved, err
+	}
+	if dialChanged(old, saved) {
+		a.reconnect()
+	}
+	return saved, nil
+}
+
+// checkKeptKey checks that the client key in the keyring is the key of
+// the certificate in certFile.
+func (a *App) checkKeptKey(certFile string) error {
+	key, err := getSecret(a.secrets, clientKeySecret)
+	if err != nil {
+		return fmt.Errorf("reading the client key from the keyring: %w", err)
+	}
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return fmt.Errorf("cannot read the client certificate: %w", err)
+	}
+	if _, err := tls.X509KeyPair(certPEM, []byte(key)); err != nil {
+		return fmt.Errorf("the client key kept in the keyring is not the key of the certificate %s: choose that certificate's key file too", certFile)
+	}
+	return nil
+}
+
+// dialChanged reports whether a connection dialled under a would differ
+// under b: TLS and which headers are sent.
+func dialChanged(a, b Settings) bool {
+	return a.TLS != b.TLS || a.CAFile != b.CAFile || a.CertFile != b.CertFile || a.ClientKey != b.ClientKey ||
+		a.KeyFile != b.KeyFile || a.ServerName != b.ServerName || a.HeaderNames != b.HeaderNames
+}
+
+// PickCacheFolder shows the native folder dialog for the cache folder;
+// "" means the user cancelled.
+func (a *App) PickCacheFolder() (string, error) {
+	a.mu.Lock()
+	pick := a.pickDir
+	a.mu.Unlock()
+	if pick == nil {
+		return "", errors.New("the window is not ready yet")
+	}
+	dir, err := pick("Choose the cache folder")
+	if err != nil {
+		return "", fmt.Errorf("opening the folder dialog: %w", err)
+	}
+	return dir, nil
+}
+
+// pemDialogs are the open dialog's titles for PickPEMFile's kinds.
+var pemDialogs = map[string]string{
+	"ca":   "Choose the CA certificates to trust (PEM)",
+	"cert": "Choose the client certificate (PEM)",
+	"key":  "Choose the client certificate's private key (PEM, unencrypted)",
+}
+
+// PickPEMFile shows the native open dialog for a PEM file of kind "ca",
+// "cert" or "key"; "" means the user cancelled.
+func (a *App) PickPEMFile(kind string) (string, error) {
+	title, ok := pemDialogs[kind]
+	if !ok {
+		return "", fmt.Errorf("%q is not a kind of certificate file (ca, cert or key)", kind)
+	}
+	a.mu.Lock()
+	open := a.openFiles
+	a.mu.Unlock()
+	if open == nil {
+		return "", errors.New("the window is not ready yet")
+	}
+	paths, err := open(runtime.OpenDialogOptions{Title: title, Filters: []runtime.FileFilter{
+		// GTK matches patterns case-sensitively, hence both spellings.
+		{DisplayName: "PEM files", Pattern: "*.pem;*.crt;*.cer;*.key;*.PEM;*.CRT;*.CER;*.KEY"},
+		{DisplayName: "All files", Pattern: "*"},
+	}})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("opening the file dialog: %w", err)
+	case len(paths) > 1:
+		return "", errors.New("choose one file")
+	case len(paths) == 0:
+		return "", nil
+	}
+	return paths[0], nil
+}
 
 // TakesOptions reports whether model takes language, task and punctuation.
 func (a *App) TakesOptions(model string) bool { return takesOptions(model) }

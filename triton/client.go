@@ -68,6 +68,10 @@ type TLS struct {
 	CertFile   string // client certificate (PEM) for servers that require one (mTLS)
 	KeyFile    string // its private key (PEM)
 	ServerName string // name to expect in the server's certificate; "" = the host dialled
+	// CertPEM and KeyPEM, when set, are the client certificate and key
+	// themselves, used instead of CertFile and KeyFile: a key kept in a
+	// keyring need never be written to a file.
+	CertPEM, KeyPEM []byte
 }
 
 const defaultCallTimeout = 10 * time.Second

@@ -29,17 +29,52 @@ func (t *TLS) load() (*tls.Config, error) {
 		}
 		tc.RootCAs = pool
 	}
+	hasCert, hasKey := t.CertFile != "" || len(t.CertPEM) > 0, t.KeyFile != "" || len(t.KeyPEM) > 0
 	switch {
-	case t.CertFile != "" && t.KeyFile != "":
-		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	case hasCert && hasKey:
+		pair, err := t.keyPair()
 		if err != nil {
-			return nil, configErr("tls", err, "cannot use the client certificate %s with key %s: %v", t.CertFile, t.KeyFile, err)
+			return nil, err
 		}
 		tc.Certificates = []tls.Certificate{pair}
-	case t.CertFile != "" || t.KeyFile != "":
+	case hasCert || hasKey:
 		return nil, configErr("tls", nil, "a client certificate needs both a certificate file and a key file")
 	}
 	return tc, nil
+}
+
+// keyPair loads the client certificate and key, each from its PEM bytes
+// when given, else from its file. Messages name the files, never the
+// key's bytes.
+func (t *TLS) keyPair() (tls.Certificate, error) {
+	if len(t.CertPEM) == 0 && len(t.KeyPEM) == 0 {
+		pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return pair, configErr("tls", err, "cannot use the client certificate %s with key %s: %v", t.CertFile, t.KeyFile, err)
+		}
+		return pair, nil
+	}
+	certPEM, certName := t.CertPEM, "given"
+	if len(certPEM) == 0 {
+		b, err := os.ReadFile(t.CertFile)
+		if err != nil {
+			return tls.Certificate{}, configErr("tls", err, "cannot read the client certificate: %v", err)
+		}
+		certPEM, certName = b, t.CertFile
+	}
+	keyPEM, keyName := t.KeyPEM, "given"
+	if len(keyPEM) == 0 {
+		b, err := os.ReadFile(t.KeyFile)
+		if err != nil {
+			return tls.Certificate{}, configErr("tls", err, "cannot read the client key: %v", err)
+		}
+		keyPEM, keyName = b, t.KeyFile
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return pair, configErr("tls", err, "cannot use the client certificate (%s) with the key (%s): %v", certName, keyName, err)
+	}
+	return pair, nil
 }
 
 // metadataPairs checks extra headers and returns them as key, value pairs

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,15 @@ func infer(t *testing.T, c *triton.Client) error {
 	t.Helper()
 	_, err := c.Infer(ctx(t), triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{audioInput(make([]float32, 1600))}})
 	return err
+}
+
+func readPEM(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func certs(t *testing.T) tritontest.Certs {
@@ -74,6 +84,8 @@ func TestTLS(t *testing.T) {
 		{"TLS with the CA", tlsAddr, &triton.TLS{CAFile: cs.CA}, "", ""},
 		{"TLS by host name", "localhost:" + port, &triton.TLS{CAFile: cs.CA}, "", ""},
 		{"mTLS", mtlsAddr, &triton.TLS{CAFile: cs.CA, CertFile: cs.ClientCert, KeyFile: cs.ClientKey}, "", ""},
+		{"mTLS, key as PEM", mtlsAddr, &triton.TLS{CAFile: cs.CA, CertFile: cs.ClientCert, KeyPEM: readPEM(t, cs.ClientKey)}, "", ""},
+		{"mTLS, both as PEM", mtlsAddr, &triton.TLS{CAFile: cs.CA, CertPEM: readPEM(t, cs.ClientCert), KeyPEM: readPEM(t, cs.ClientKey)}, "", ""},
 		{"wrong CA", tlsAddr, &triton.TLS{CAFile: cs.OtherCA}, triton.CodeTLS, triton.ProblemUnknownAuthority},
 		{"system roots do not know a private CA", tlsAddr, &triton.TLS{}, triton.CodeTLS, triton.ProblemUnknownAuthority},
 		{"wrong name", tlsAddr, &triton.TLS{CAFile: cs.CA, ServerName: "triton.example"}, triton.CodeTLS, triton.ProblemNameMismatch},
@@ -116,6 +128,9 @@ func TestTLSFilesCheckedAtNew(t *testing.T) {
 		"CA not PEM":       {CAFile: cs.ServerKey + "x"},
 		"cert without key": {CertFile: cs.ClientCert},
 		"key mismatch":     {CertFile: cs.ClientCert, KeyFile: cs.ServerKey},
+		"PEM key mismatch": {CertFile: cs.ClientCert, KeyPEM: readPEM(t, cs.ServerKey)},
+		"PEM key, no cert": {KeyPEM: readPEM(t, cs.ClientKey)},
+		"PEM not a key":    {CertFile: cs.ClientCert, KeyPEM: readPEM(t, cs.ClientCert)},
 	} {
 		_, err := triton.New(triton.Config{Addr: "127.0.0.1:1", TLS: tc})
 		var ce *triton.ConfigError

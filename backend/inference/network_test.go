@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -522,6 +523,7 @@ func TestTLSRoundTrips(t *testing.T) {
 	}{
 		{"TLS", tlsAddr, TLSConfig{CAFile: cs.CA}, ""},
 		{"mTLS", mtlsAddr, TLSConfig{CAFile: cs.CA, CertFile: cs.ClientCert, KeyFile: cs.ClientKey}, ""},
+		{"mTLS, key as PEM", mtlsAddr, TLSConfig{CAFile: cs.CA, CertFile: cs.ClientCert, KeyPEM: readFile(t, cs.ClientKey)}, ""},
 		{"wrong CA", tlsAddr, TLSConfig{CAFile: cs.OtherCA}, "not signed by an authority this computer trusts"},
 		{"no client certificate", mtlsAddr, TLSConfig{CAFile: cs.CA}, "requires a client certificate"},
 		{"plaintext to TLS", tlsAddr, TLSConfig{}, "expects TLS"},
@@ -550,6 +552,22 @@ func TestTLSRoundTrips(t *testing.T) {
 	if _, err := ConnectConfig(Config{Addresses: []string{tlsAddr}, TLS: TLSConfig{CertFile: cs.ClientCert}}); apperr.CodeOf(err) != apperr.CodeTLS {
 		t.Errorf("certificate without key: %v", err)
 	}
+	// A key that is not the certificate's is refused before any call,
+	// and the message does not quote the key.
+	wrong := readFile(t, cs.ServerKey)
+	_, err := ConnectConfig(Config{Addresses: []string{mtlsAddr}, TLS: TLSConfig{CertFile: cs.ClientCert, KeyPEM: wrong}})
+	if apperr.CodeOf(err) != apperr.CodeTLS || strings.Contains(err.Error(), string(wrong[40:80])) {
+		t.Errorf("mismatched key as PEM: %v", err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestTwoReplicasShareTheWork: two servers behind one client both receive

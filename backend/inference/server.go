@@ -54,10 +54,13 @@ type TLSConfig struct {
 	CertFile   string // client certificate for mTLS (PEM), with KeyFile
 	KeyFile    string
 	ServerName string // name expected in the server's certificate
+	// KeyPEM, when set, is the client key itself (PEM), used instead of
+	// KeyFile: the app keeps it in the OS keyring, never in a file.
+	KeyPEM []byte
 }
 
 func (t TLSConfig) on() bool {
-	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != ""
+	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || len(t.KeyPEM) > 0 || t.ServerName != ""
 }
 
 // Connect prepares a plaintext connection to addr (host:port of Triton's
@@ -87,7 +90,7 @@ func ConnectConfig(cfg Config) (*Server, error) {
 	}
 	tc := triton.Config{Addrs: addrs, Headers: cfg.Headers, ReconnectDelay: cfg.ReconnectDelay}
 	if cfg.TLS.on() {
-		tc.TLS = &triton.TLS{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, ServerName: cfg.TLS.ServerName}
+		tc.TLS = &triton.TLS{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, KeyPEM: cfg.TLS.KeyPEM, ServerName: cfg.TLS.ServerName}
 	}
 	c, err := triton.New(tc)
 	if err != nil {

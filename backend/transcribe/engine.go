@@ -41,7 +41,18 @@ const chunkRetention = 30 * 24 * time.Hour
 // maxChunkSeconds bounds Request.ChunkSeconds (the chunker's own limit).
 const maxChunkSeconds = 600
 
-// Recognizer hears one chunk; *inference.Model is the production one.
+// drainWait is how long a chunk may stay on a connection Reconnect
+// retired before it is called back and sent again on a fresh one: long
+// enough for a chunk the server is working on to come back, short enough
+// that one stuck retrying under the old settings does not hold the job.
+const drainWait = 30 * time.Second
+
+// maxResends bounds how often one chunk is sent again because the
+// connection it was on was retired (several settings changes in a row).
+const maxResends = 3
+
+// Recognizer hears one chunk: *inference.Model, and *liveModel, which
+// jobs use, over it.
 type Recognizer interface {
 	Recognize(ctx context.Context, id int, samples []float32, opts inference.Options) (transcript.ChunkResult, error)
 }
@@ -85,7 +96,8 @@ type Config struct {
 	// default 60 s.
 	ModelWait time.Duration
 	// Connect opens a connection to a server (TLS, headers, priority,
-	// retries), given Request.Server; default inference.Connect. A
+	// retries), given Request.Server; default inference.Connect. It is
+	// called again after Reconnect, so it may give other settings then. A
 	// program with an inference.Config connects with
 	// inference.ConnectConfig and names it in requests by its addresses.
 	Connect func(addr string) (*inference.Server, error)
@@ -93,14 +105,16 @@ type Config struct {
 
 // Engine transcribes files. It keeps one connection per server, one
 // checked model per (server, model) and one request pool per server, and
-// is safe for concurrent use.
+// is safe for concurrent use. Reconnect makes it dial again, with what
+// Connect gives then, without stopping the jobs in flight.
 type Engine struct {
 	cfg        Config
 	store      Store // nil: nothing persisted
 	closeStore func() error
 
 	mu      sync.Mutex
-	servers map[string]*inference.Server
+	conns   map[string]*conn   // the current connection per address, as given
+	retired map[*conn]struct{} // forgotten by Reconnect, still carrying calls
 	models  map[[2]string]*openModel
 	pools   map[string]*pool
 	running map[string]chan struct{} // plans being transcribed, closed when done
@@ -110,12 +124,39 @@ type Engine struct {
 
 	// ModelWait bounds the wait for a model that is still loading.
 	ModelWait time.Duration
+	// drainWait: see the constant; tests shorten it.
+	drainWait time.Duration
 }
 
-// openModel is a model checked against the contract.
+// openModel is a model checked against the contract. Its Recognizer is a
+// *liveModel: each chunk goes over the server's current connection.
 type openModel struct {
 	Recognizer
 	name, version string
+}
+
+// conn is one dialled server and the models checked on it. Calls lease it
+// for their duration; once Reconnect has retired it, its last call closes
+// it.
+type conn struct {
+	srv    *inference.Server
+	models map[string]*modelSlot // checked on this connection, by name
+	users  int                   // calls on it now: chunks, status, queue watches
+	closed bool
+	// gone ends when Reconnect retires the connection; drain ends
+	// drainWait later, calling back the chunks still on it.
+	gone      context.Context
+	retire    context.CancelFunc
+	drain     context.Context
+	stopDrain context.CancelFunc
+}
+
+// modelSlot is one model's check on one connection; done closes when m or
+// err is set.
+type modelSlot struct {
+	done chan struct{}
+	m    *inference.Model
+	err  error
 }
 
 // NewEngine returns an engine with defaults that keeps nothing across
@@ -145,13 +186,15 @@ func Open(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:       cfg,
 		store:     cfg.Store,
-		servers:   map[string]*inference.Server{},
+		conns:     map[string]*conn{},
+		retired:   map[*conn]struct{}{},
 		models:    map[[2]string]*openModel{},
 		pools:     map[string]*pool{},
 		running:   map[string]chan struct{}{},
 		staging:   newPrioSem(stagingAtOnce),
 		caches:    map[string]*cache.Cache{},
 		ModelWait: cfg.ModelWait,
+		drainWait: drainWait,
 	}
 	if e.store == nil && cfg.DataDir != "" {
 		db, err := store.Open(cfg.DataDir)
@@ -178,9 +221,15 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var errs []error
-	for addr, s := range e.servers {
-		errs = append(errs, s.Close())
-		delete(e.servers, addr)
+	for addr, c := range e.conns {
+		c.closed = true
+		errs = append(errs, c.shut())
+		delete(e.conns, addr)
+	}
+	for c := range e.retired {
+		c.closed = true
+		c.shut() // its calls end with the engine
+		delete(e.retired, c)
 	}
 	clear(e.models)
 	for _, p := range e.pools {
@@ -224,27 +273,91 @@ func (e *Engine) Cache(ctx context.Context, dir string) (*cache.Cache, error) {
 	return c, nil
 }
 
-func (e *Engine) server(addr string) (*inference.Server, error) {
+// lease returns the current connection to addr, dialling it through
+// Config.Connect first if there is none, and counts the caller as its
+// user until unlease.
+func (e *Engine) lease(addr string) (*conn, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s, ok := e.servers[addr]; ok {
-		return s, nil
+	c, ok := e.conns[addr]
+	if !ok {
+		s, err := e.cfg.Connect(addr)
+		if err != nil {
+			return nil, err
+		}
+		c = &conn{srv: s, models: map[string]*modelSlot{}}
+		c.gone, c.retire = context.WithCancel(context.Background())
+		c.drain, c.stopDrain = context.WithCancel(context.Background())
+		e.conns[addr] = c
 	}
-	s, err := e.cfg.Connect(addr)
-	if err != nil {
-		return nil, err
+	c.users++
+	return c, nil
+}
+
+// unlease ends one use of c and reports whether c was retired meanwhile;
+// the last use of a retired connection closes it.
+func (e *Engine) unlease(c *conn) (retired bool) {
+	e.mu.Lock()
+	c.users--
+	retired = c.gone.Err() != nil
+	last := retired && c.users == 0 && !c.closed
+	if last {
+		c.closed = true
+		delete(e.retired, c)
 	}
-	e.servers[addr] = s
-	return s, nil
+	e.mu.Unlock()
+	if last {
+		c.shut()
+	}
+	return retired
+}
+
+// shut ends the connection and its contexts. Callers set c.closed under
+// e.mu first, so that it happens once.
+func (c *conn) shut() error {
+	c.retire()
+	c.stopDrain()
+	return c.srv.Close()
+}
+
+// Reconnect forgets every server connection, so that the next call dials
+// again through Config.Connect and so uses the TLS settings and headers
+// it gives now. Nothing in flight is lost: a chunk already on an old
+// connection finishes there (or, still there after drainWait, is called
+// back), and a chunk that fails on a retired connection is sent again on
+// a fresh one, so the jobs go on. The request pools and their limiters
+// are the server's, not the connection's: they stay, with their count of
+// requests in flight. A connection closes when its last call ends.
+func (e *Engine) Reconnect() {
+	e.mu.Lock()
+	var idle []*conn
+	for addr, c := range e.conns {
+		delete(e.conns, addr)
+		c.retire()
+		if c.users == 0 {
+			c.closed = true
+			idle = append(idle, c)
+			continue
+		}
+		e.retired[c] = struct{}{}
+		time.AfterFunc(e.drainWait, c.stopDrain)
+	}
+	// Jobs that start from now check their model on the new connection.
+	clear(e.models)
+	e.mu.Unlock()
+	for _, c := range idle {
+		c.shut()
+	}
 }
 
 // ServerStatus asks a server what it is and which models it hosts.
 func (e *Engine) ServerStatus(ctx context.Context, addr string) (inference.ServerStatus, error) {
-	s, err := e.server(addr)
+	c, err := e.lease(addr)
 	if err != nil {
 		return inference.ServerStatus{}, err
 	}
-	return s.Status(ctx)
+	defer e.unlease(c)
+	return c.srv.Status(ctx)
 }
 
 // OpenModel checks that a server hosts a model fit for the contract,
@@ -262,23 +375,133 @@ func (e *Engine) model(ctx context.Context, addr, name string, onWait func(time.
 	if ok {
 		return m, nil
 	}
-	s, err := e.server(addr)
+	c, err := e.lease(addr)
 	if err != nil {
 		return nil, err
 	}
-	opened, err := s.OpenModel(ctx, name, inference.WaitOptions{Timeout: e.ModelWait, OnWait: onWait})
+	defer e.unlease(c)
+	// Each job asks itself (not through modelOn), so that each hears
+	// onWait while the model loads.
+	opened, err := c.srv.OpenModel(ctx, name, inference.WaitOptions{Timeout: e.ModelWait, OnWait: onWait})
 	if err != nil {
 		return nil, err
 	}
-	m = &openModel{Recognizer: opened, name: opened.Name, version: opened.Version}
+	m = &openModel{Recognizer: &liveModel{e: e, addr: addr, name: name}, name: opened.Name, version: opened.Version}
 	e.mu.Lock()
+	if _, ok := c.models[name]; !ok {
+		done := make(chan struct{})
+		close(done)
+		c.models[name] = &modelSlot{done: done, m: opened}
+	}
 	if old, ok := e.models[key]; ok { // another job opened it meanwhile
 		m = old
-	} else {
+	} else if e.conns[addr] == c { // not if a Reconnect came meanwhile
 		e.models[key] = m
 	}
 	e.mu.Unlock()
 	return m, nil
+}
+
+// modelOn returns the model name as checked on c, checking it there once
+// for all the chunks that need it. A failed check is not kept: the next
+// chunk asks again.
+func (e *Engine) modelOn(ctx context.Context, c *conn, name string) (*inference.Model, error) {
+	for {
+		e.mu.Lock()
+		slot, ok := c.models[name]
+		if !ok {
+			slot = &modelSlot{done: make(chan struct{})}
+			c.models[name] = slot
+			e.mu.Unlock()
+			slot.m, slot.err = c.srv.OpenModel(ctx, name, inference.WaitOptions{Timeout: e.ModelWait})
+			if slot.err != nil {
+				e.mu.Lock()
+				if c.models[name] == slot {
+					delete(c.models, name)
+				}
+				e.mu.Unlock()
+			}
+			close(slot.done)
+			return slot.m, slot.err
+		}
+		e.mu.Unlock()
+		select {
+		case <-slot.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		switch {
+		case slot.err == nil:
+			return slot.m, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case !errors.Is(slot.err, context.Canceled) && !errors.Is(slot.err, context.DeadlineExceeded):
+			return nil, slot.err
+		}
+		// The chunk that was checking gave up (its job was cancelled):
+		// check for this one.
+	}
+}
+
+// liveModel is a model as a job sees it: every chunk leases the server's
+// current connection, so a Reconnect takes effect from the next chunk on.
+type liveModel struct {
+	e          *Engine
+	addr, name string
+}
+
+// Recognize sends one chunk over the current connection. A chunk that
+// fails on a connection Reconnect retired while it was there (the old
+// settings refused, or drainWait called it back) is sent again on a
+// fresh one: what the old settings did says nothing about the new ones.
+func (l *liveModel) Recognize(ctx context.Context, id int, samples []float32, opts inference.Options) (transcript.ChunkResult, error) {
+	for resent := 0; ; resent++ {
+		c, err := l.e.lease(l.addr)
+		if err != nil {
+			return transcript.ChunkResult{}, err
+		}
+		var r transcript.ChunkResult
+		callCtx, stop := context.WithCancel(ctx)
+		unhook := context.AfterFunc(c.drain, stop)
+		m, err := l.e.modelOn(callCtx, c, l.name)
+		if err == nil {
+			r, err = m.Recognize(callCtx, id, samples, opts)
+		}
+		unhook()
+		stop()
+		retired := l.e.unlease(c)
+		if err == nil || ctx.Err() != nil || !retired {
+			return r, err
+		}
+		if resent == maxResends {
+			return r, apperr.New(apperr.CodeUnreachable, err, "the connection settings changed %d times while chunk %d was being sent: try again", maxResends+1, id+1)
+		}
+	}
+}
+
+// WatchQueue is inference.Model's WatchQueue over the current connection,
+// moving to the new one after a Reconnect; it returns when ctx ends.
+func (l *liveModel) WatchQueue(ctx context.Context, lim *inference.Limiter, every time.Duration) {
+	for ctx.Err() == nil {
+		c, err := l.e.lease(l.addr)
+		if err == nil {
+			watchCtx, stop := context.WithCancel(ctx)
+			unhook := context.AfterFunc(c.gone, stop)
+			var m *inference.Model
+			if m, err = l.e.modelOn(watchCtx, c, l.name); err == nil {
+				m.WatchQueue(watchCtx, lim, every)
+			}
+			unhook()
+			stop()
+			l.e.unlease(c)
+		}
+		if err != nil { // no connection or model now: the chunks say why; look again later
+			select {
+			case <-ctx.Done():
+			case <-time.After(every):
+			}
+		}
+	}
 }
 
 func (e *Engine) pool(addr string) *pool {

@@ -43,12 +43,17 @@ func newPool(n int) *pool {
 		lim: inference.NewLimiter(inference.LimiterConfig{Max: n}), watchers: map[string]*watcher{}}
 }
 
+// queueWatcher is a model whose server reports its queue time:
+// *liveModel, *inference.Model.
+type queueWatcher interface {
+	WatchQueue(ctx context.Context, lim *inference.Limiter, every time.Duration)
+}
+
 // watch keeps m's queue time watched while the caller sends chunks; the
 // returned func ends the caller's use. One watch runs per model however
-// many jobs use it. Models that are not *inference.Model (tests' fakes)
-// are not watched.
+// many jobs use it. Models that cannot be watched (tests' fakes) are not.
 func (p *pool) watch(m Recognizer, name string) func() {
-	im, ok := m.(*inference.Model)
+	im, ok := m.(queueWatcher)
 	if !ok {
 		return func() {}
 	}

@@ -164,6 +164,11 @@ export function audioSamples(id: number): Promise<AudioData> {
   return call(() => App.AudioSamples(id));
 }
 
+/** A past transcript's audio, while its source file is there unchanged. */
+export function historyAudioSamples(historyId: number): Promise<AudioData> {
+  return call(() => App.HistoryAudioSamples(historyId));
+}
+
 /** Keeps an edited segment text in the history entry. */
 export function editSegment(historyId: number, index: number, text: string): Promise<void> {
   return call(() => App.EditSegment(historyId, index, text));
@@ -174,6 +179,11 @@ export type ExportResult = main.ExportResult;
 /** Writes finished jobs' transcripts; outDir '' = next to each source. */
 export function exportJobs(ids: number[], formats: string[], outDir: string, overwrite: boolean): Promise<ExportResult> {
   return call(() => App.Export(ids, formats, outDir, overwrite));
+}
+
+/** Writes past transcripts (history ids); outDir '' = next to each source. */
+export function exportHistory(ids: number[], formats: string[], outDir: string, overwrite: boolean): Promise<ExportResult> {
+  return call(() => App.ExportHistory(ids, formats, outDir, overwrite));
 }
 
 /** Shows a folder in the file manager. */
@@ -210,6 +220,29 @@ export function exportDiagnostics(dir: string): Promise<string> {
 /** Adds an extra header (its value goes to the keyring); '' removes it. */
 export function setHeader(name: string, value: string): Promise<Settings> {
   return call(() => App.SetHeader(name, value));
+}
+
+/** The native folder dialog for the cache folder; '' when cancelled. */
+export function pickCacheFolder(): Promise<string> {
+  return call(() => App.PickCacheFolder());
+}
+
+/** Which certificate file a dialog asks for. */
+export type PEMKind = 'ca' | 'cert' | 'key';
+
+/** The native open dialog for a PEM file; '' when cancelled. */
+export function pickPEMFile(kind: PEMKind): Promise<string> {
+  return call(() => App.PickPEMFile(kind));
+}
+
+/** Checks the key in keyFile against certFile and keeps it in the keyring. */
+export function setClientKey(certFile: string, keyFile: string): Promise<Settings> {
+  return call(() => App.SetClientKey(certFile, keyFile));
+}
+
+/** Stops sending a client certificate; its key leaves the keyring. */
+export function removeClientCert(): Promise<Settings> {
+  return call(() => App.RemoveClientCert());
 }
 
 export type FFmpegInfo = main.FFmpegInfo;

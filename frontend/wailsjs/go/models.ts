@@ -79,6 +79,7 @@ export namespace main {
 	    tls: boolean;
 	    caFile: string;
 	    certFile: string;
+	    clientKey?: string;
 	    keyFile: string;
 	    serverName: string;
 	    headerNames: string;

@@ -1,6 +1,21 @@
 // The settings form and the server's status: what the user chose, saved in
 // Go across restarts, and what the server says about itself.
-import { exportDiagnostics, ffmpegStatus, getServerStatus, getSettings, pickFolder, saveSettings, setHeader, type FFmpegInfo, type ServerStatus, type Settings } from '../api';
+import {
+  exportDiagnostics,
+  ffmpegStatus,
+  getServerStatus,
+  getSettings,
+  pickCacheFolder,
+  pickFolder,
+  pickPEMFile,
+  removeClientCert,
+  saveSettings,
+  setClientKey,
+  setHeader,
+  type FFmpegInfo,
+  type ServerStatus,
+  type Settings,
+} from '../api';
 
 /** Models whose name says they take language, task and punctuation. */
 export function takesOptions(model: string): boolean {
@@ -23,6 +38,7 @@ function blank(): Settings {
     tls: false,
     caFile: '',
     certFile: '',
+    clientKey: '',
     keyFile: '',
     serverName: '',
     headerNames: '',
@@ -112,6 +128,87 @@ export class SettingsState {
     } catch (e) {
       this.error = (e as Error).message;
     }
+  }
+
+  /** Asks for the cache folder; the form takes it, saved with the rest. */
+  async chooseCacheFolder(): Promise<void> {
+    this.error = '';
+    try {
+      const dir = await pickCacheFolder();
+      if (dir) this.form.cacheDir = dir;
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Goes back to the default cache folder (once saved). */
+  defaultCacheFolder(): void {
+    this.form.cacheDir = '';
+  }
+
+  /** Asks for the CA certificates or the client certificate file. */
+  async chooseFile(kind: 'ca' | 'cert'): Promise<void> {
+    this.error = '';
+    try {
+      const path = await pickPEMFile(kind);
+      if (!path) return;
+      if (kind === 'ca') this.form.caFile = path;
+      else this.form.certFile = path;
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Where the client key is: its file's name once it is in the keyring. */
+  clientKeyNote = $derived(
+    this.form.clientKey
+      ? `${this.form.clientKey}, kept in the system keyring`
+      : this.form.keyFile
+        ? `read from ${this.form.keyFile} (moved into the keyring when there is one)`
+        : 'none',
+  );
+
+  keyBusy = $state(false);
+
+  /** Asks for the client certificate's key and keeps it in the keyring,
+   * checked against the certificate in the form; the certificate is saved
+   * with it. */
+  async chooseClientKey(): Promise<void> {
+    this.error = '';
+    if (!this.form.certFile.trim()) {
+      this.error = 'Choose the client certificate first, then its key.';
+      return;
+    }
+    this.keyBusy = true;
+    try {
+      const path = await pickPEMFile('key');
+      if (path) this.takeKeyFields(await setClientKey(this.form.certFile, path));
+    } catch (e) {
+      this.error = (e as Error).message;
+    } finally {
+      this.keyBusy = false;
+    }
+  }
+
+  /** Stops sending a client certificate; its key leaves the keyring. */
+  async removeClientCert(): Promise<void> {
+    this.error = '';
+    this.keyBusy = true;
+    try {
+      this.takeKeyFields(await removeClientCert());
+    } catch (e) {
+      this.error = (e as Error).message;
+    } finally {
+      this.keyBusy = false;
+    }
+  }
+
+  /** Takes the saved certificate and key fields, leaving the rest of the
+   * form (perhaps being edited) as it is. */
+  private takeKeyFields(saved: Settings): void {
+    this.form.certFile = saved.certFile;
+    this.form.clientKey = saved.clientKey ?? '';
+    this.form.keyFile = saved.keyFile;
   }
 
   /** Asks for a folder and writes the diagnostics zip there. */

@@ -24,11 +24,15 @@ export function Export(arg1:Array<number>,arg2:Array<string>,arg3:string,arg4:bo
 
 export function ExportDiagnostics(arg1:string):Promise<string>;
 
+export function ExportHistory(arg1:Array<number>,arg2:Array<string>,arg3:string,arg4:boolean):Promise<main.ExportResult>;
+
 export function FFmpegStatus(arg1:string):Promise<main.FFmpegInfo>;
 
 export function GetSettings():Promise<main.Settings>;
 
 export function History(arg1:string):Promise<Array<store.Hit>>;
+
+export function HistoryAudioSamples(arg1:number):Promise<main.AudioData>;
 
 export function HistoryTranscript(arg1:number):Promise<transcript.Transcript>;
 
@@ -38,9 +42,15 @@ export function Jobs():Promise<Array<transcribe.Job>>;
 
 export function OpenFolder(arg1:string):Promise<void>;
 
+export function PickCacheFolder():Promise<string>;
+
 export function PickFiles():Promise<main.AddResult>;
 
 export function PickFolder():Promise<string>;
+
+export function PickPEMFile(arg1:string):Promise<string>;
+
+export function RemoveClientCert():Promise<main.Settings>;
 
 export function RemoveFinished():Promise<void>;
 
@@ -53,6 +63,8 @@ export function RetryWithOverwrite(arg1:number):Promise<void>;
 export function SaveSettings(arg1:main.Settings):Promise<main.Settings>;
 
 export function ServerStatus(arg1:string):Promise<inference.ServerStatus>;
+
+export function SetClientKey(arg1:string,arg2:string):Promise<main.Settings>;
 
 export function SetHeader(arg1:string,arg2:string):Promise<main.Settings>;
 

@@ -38,6 +38,10 @@ export function ExportDiagnostics(arg1) {
   return window['go']['main']['App']['ExportDiagnostics'](arg1);
 }
 
+export function ExportHistory(arg1, arg2, arg3, arg4) {
+  return window['go']['main']['App']['ExportHistory'](arg1, arg2, arg3, arg4);
+}
+
 export function FFmpegStatus(arg1) {
   return window['go']['main']['App']['FFmpegStatus'](arg1);
 }
@@ -48,6 +52,10 @@ export function GetSettings() {
 
 export function History(arg1) {
   return window['go']['main']['App']['History'](arg1);
+}
+
+export function HistoryAudioSamples(arg1) {
+  return window['go']['main']['App']['HistoryAudioSamples'](arg1);
 }
 
 export function HistoryTranscript(arg1) {
@@ -66,12 +74,24 @@ export function OpenFolder(arg1) {
   return window['go']['main']['App']['OpenFolder'](arg1);
 }
 
+export function PickCacheFolder() {
+  return window['go']['main']['App']['PickCacheFolder']();
+}
+
 export function PickFiles() {
   return window['go']['main']['App']['PickFiles']();
 }
 
 export function PickFolder() {
   return window['go']['main']['App']['PickFolder']();
+}
+
+export function PickPEMFile(arg1) {
+  return window['go']['main']['App']['PickPEMFile'](arg1);
+}
+
+export function RemoveClientCert() {
+  return window['go']['main']['App']['RemoveClientCert']();
 }
 
 export function RemoveFinished() {
@@ -96,6 +116,10 @@ export function SaveSettings(arg1) {
 
 export function ServerStatus(arg1) {
   return window['go']['main']['App']['ServerStatus'](arg1);
+}
+
+export function SetClientKey(arg1, arg2) {
+  return window['go']['main']['App']['SetClientKey'](arg1, arg2);
 }
 
 export function SetHeader(arg1, arg2) {
