@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,9 @@ type App struct {
 	secrets SecretStore
 	// logDir holds the rotating log files for ExportDiagnostics.
 	logDir string
+	// openAtStart are the files named on the command line ("Open with"
+	// from a file manager): queued once the window has started.
+	openAtStart []string
 
 	// Seams for tests; startup fills the nil ones with Wails' runtime.
 	emit      Emitter
@@ -156,6 +160,26 @@ func (a *App) startup(ctx context.Context) {
 
 	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.AddFiles(paths) })
 	a.restore()
+	if len(a.openAtStart) > 0 {
+		a.AddFiles(a.openAtStart)
+	}
+}
+
+// filesToOpen are the files named by the command line's arguments, made
+// absolute (the queue outlives the working folder). Options (a leading
+// "-") are not files and are ignored.
+func filesToOpen(args []string) []string {
+	var paths []string
+	for _, p := range args {
+		if p == "" || strings.HasPrefix(p, "-") {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		paths = append(paths, p)
+	}
+	return paths
 }
 
 // restore queues again what the last run left unfinished.

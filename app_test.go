@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -551,6 +552,30 @@ func TestFormatError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := formatError(tt.err); got != tt.want {
 				t.Errorf("formatError = %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFilesToOpen(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(wd, "talk.wav")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"none", nil, nil},
+		{"relative made absolute", []string{"talk.wav"}, []string{abs}},
+		{"absolute kept", []string{"/data/a b.mp3"}, []string{"/data/a b.mp3"}},
+		{"options and blanks skipped", []string{"-loglevel", "", "talk.wav"}, []string{abs}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := filesToOpen(tc.args); !slices.Equal(got, tc.want) {
+				t.Errorf("filesToOpen(%q) = %q, want %q", tc.args, got, tc.want)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"embed"
 	"log"
+	"os"
 	"path/filepath"
 
 	"github.com/wailsapp/wails/v2"
@@ -34,8 +35,8 @@ func main() {
 		log.Print(err) // the defaults are in use; the app still starts
 	}
 	// The engine dials through the app, so TLS and headers come from the
-	// settings and the keyring (a server already dialled keeps its
-	// connection until the app restarts).
+	// settings and the keyring; when they change, the app has the engine
+	// dial again (Engine.Reconnect) without a restart.
 	var app *App
 	eng, err := transcribe.Open(transcribe.Config{DataDir: dataDir, CacheMaxBytes: int64(settings.Get().CacheMaxMB) << 20, Connect: func(addr string) (*inference.Server, error) { return app.connect(addr) }})
 	if err != nil {
@@ -44,10 +45,12 @@ func main() {
 	queue := transcribe.NewQueue(eng, transcribe.QueueOptions{})
 	app = NewApp(eng, queue, settings, nil)
 	app.secrets = openSecrets()
+	app.migrateKeyFile() // an older settings file's key file moves into the keyring
 	app.editStore, _ = eng.Store().(editStore)
 	app.history, _ = eng.Store().(historyStore)
 	app.logDir = filepath.Join(dataDir, "logs")
 	app.SetNotifier(beeepNotifier{})
+	app.openAtStart = filesToOpen(os.Args[1:])
 
 	err = wails.Run(&options.App{
 		Title:            "NeMo Transcribe",

@@ -4,7 +4,17 @@
 # checks that the window shows the UI: a screenshot of that window alone
 # (build/test-output/desktop-window.png) must be mostly not background, have
 # text in its header, and read back (OCR) the title and the main controls.
-# Then SIGTERM must close the app cleanly (exit status 0).
+#
+# Then playback in that window: the app is started with a DTMF recording
+# on its command line (as "Open with" does) and a profile whose server is
+# our Triton test server. When the file is done, the test clicks Open, then
+# one segment's time (found by OCR), and records the null sink: the keys
+# heard, decoded by the same test server, must be the file's keys from the
+# clicked segment on, as far apart as in the file, and the player's
+# position (read by OCR) must advance. Screenshots of the transcript go to
+# build/test-output/desktop-playback*.png.
+#
+# Last, SIGTERM must close the app cleanly (exit status 0).
 #
 #   scripts/test-desktop.sh [--rebuild]
 #
@@ -23,6 +33,12 @@ title="NeMo Transcribe"
 expected_words=("NeMo Transcribe" "Server address" "Check server" "Queue")
 ready_timeout=30 # seconds for the window to show the UI
 exit_timeout=10  # seconds for the app to exit after SIGTERM
+# The recording played back: one key every 2 s, 0.4 s each.
+sample_keys=(1 2 3 4 5 6)
+sample_presses="1@0.5:0.4,2@2.5:0.4,3@4.5:0.4,4@6.5:0.4,5@8.5:0.4,6@10.5:0.4"
+click_row=3     # the segment clicked (1-based): key 3 at 4.5 s
+listen_s=6      # seconds recorded after the click: keys 3, 4 and 5
+done_timeout=30 # seconds for the file to be transcribed and opened
 
 rebuild=0
 case "${1:-}" in
@@ -65,8 +81,10 @@ stop_pid() {
 	done
 	kill -KILL "$pid" 2>/dev/null || true
 }
+devserver_pid=""
 cleanup() {
 	stop_pid "$app_pid"
+	stop_pid "$devserver_pid"
 	stop_pid "$pulse_pid"
 	stop_pid "$xvfb_pid"
 	rm -rf "$work"
@@ -78,7 +96,7 @@ trap 'exit 130' INT TERM
 # itself (-displayfd: no race with other servers) and exports DISPLAY.
 start_xvfb() {
 	local fd_file="$work/display"
-	Xvfb -displayfd 3 -screen 0 1280x900x24 -nolisten tcp 3>"$fd_file" >"$work/xvfb.log" 2>&1 &
+	Xvfb -displayfd 3 -screen 0 1280x1300x24 -nolisten tcp 3>"$fd_file" >"$work/xvfb.log" 2>&1 &
 	xvfb_pid=$!
 	for _ in $(seq 100); do
 		[ -s "$fd_file" ] && break
@@ -152,6 +170,10 @@ if ((rebuild)) || stale; then
 	log "building $app"
 	scripts/build-app.sh >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "build-app.sh failed"; }
 fi
+# The test server, the CLI (to decode what was heard) and the synthesiser.
+for c in triton-devserver nemo-transcribe dtmf-synth; do
+	go build -o "$work/$c" "./cmd/$c" || fail "building cmd/$c failed"
+done
 
 # --- the window ------------------------------------------------------------
 
@@ -164,10 +186,27 @@ start_xvfb
 start_pulse
 pulse_selftest
 
+# The test server, and a profile that uses it (the settings file the app
+# writes when the user saves its settings).
+"$work/triton-devserver" --addr 127.0.0.1:0 >"$work/devserver.log" 2>&1 &
+devserver_pid=$!
+for _ in $(seq 100); do
+	server=$(grep -o '127\.0\.0\.1:[0-9]*' "$work/devserver.log" | head -n1) && break
+	sleep 0.1
+done
+[ -n "${server:-}" ] || { cat "$work/devserver.log" >&2; fail "the test server did not start"; }
+mkdir -p "$XDG_DATA_HOME/nemo-transcribe"
+printf '{"server": "%s", "model": "dtmf", "timestamps": true, "notifications": false}\n' "$server" \
+	>"$XDG_DATA_HOME/nemo-transcribe/settings.json"
+sample="$work/keys.wav"
+"$work/dtmf-synth" --out "$sample" --duration 12 --presses "$sample_presses" --noise-db 0 >/dev/null ||
+	fail "dtmf-synth failed"
+log "test server on $server; sample $(basename "$sample"): keys ${sample_keys[*]}, one every 2 s from 0.5 s"
+
 mkdir -p "$out"
-rm -f "$shot"
+rm -f "$shot" "$out"/desktop-playback*.png
 started=$(date +%s.%N)
-"$app" >"$work/app.log" 2>&1 &
+"$app" "$sample" >"$work/app.log" 2>&1 &
 app_pid=$!
 log "started $(basename "$app") (pid $app_pid)"
 
@@ -180,13 +219,21 @@ find_window() {
 	return 1
 }
 
+# background prints an image's most common colour as #RRGGBB. (awk reads
+# the whole histogram: `sort | head` would die of SIGPIPE under pipefail
+# once the histogram outgrows the pipe.)
+background() {
+	im convert "$1" -alpha off -format %c histogram:info:- |
+		awk '$1 + 0 > best {best = $1 + 0; for (i = 2; i <= NF; i++) if ($i ~ /^#/) c = substr($i, 1, 7)} END {print c}'
+}
+
 # check_shot FILE checks one screenshot and says why it fails, if it does.
 # The tests compare against the most common colour, the page background,
 # so they hold for the light and the dark theme alike.
 check_shot() {
 	local f=$1 bg nonbg ink width
 	width=$(im identify -format '%w' "$f")
-	bg=$(im convert "$f" -alpha off -format %c histogram:info:- | sort -rn | head -n1 | grep -o '#[0-9A-Fa-f]\{6\}' | head -n1)
+	bg=$(background "$f")
 	# The share of pixels not the background colour: a blank page is ~0.
 	nonbg=$(im convert "$f" -alpha off \( +clone -fill "$bg" -colorize 100 \) -compose difference -composite \
 		-colorspace gray -threshold 1% -format '%[fx:mean]' info:)
@@ -228,7 +275,7 @@ fi
 
 # The checks must tell a blank window from this one: one of the same size
 # in its background colour fails them.
-bg=$(im convert "$shot" -alpha off -format %c histogram:info:- | sort -rn | head -n1 | grep -o '#[0-9A-Fa-f]\{6\}' | head -n1)
+bg=$(background "$shot")
 im convert -size "$(im identify -format '%wx%h' "$shot")" "xc:$bg" "$work/blank.png"
 ! check_shot "$work/blank.png" || fail "the checks pass a blank window too"
 log "a blank window of the same size fails the checks: $why"
@@ -237,7 +284,134 @@ log "a blank window of the same size fails the checks: $why"
 read -r sw sh < <(im identify -format '%w %h\n' "$shot")
 read -r ww wh < <(xwininfo -id "$win" | awk '/Width:/ {w=$2} /Height:/ {h=$2} END {print w, h}')
 [ "$sw" = "$ww" ] && [ "$sh" = "$wh" ] || fail "screenshot is ${sw}x${sh}, the window ${ww}x${wh}"
-log "screenshot ${sw}x${sh} (the window, on a 1280x900 screen) in ${shot#"$root"/}"
+log "screenshot ${sw}x${sh} (the window, on a 1280x1300 screen) in ${shot#"$root"/}"
+
+# --- playback ---------------------------------------------------------------
+
+# ocr_words prints "x y word" for each word OCR reads in a screenshot of
+# the window, x and y the word's centre in window pixels.
+ocr_words() {
+	im import -window "$win" "$work/now.png" 2>/dev/null || return 1
+	im convert "$work/now.png" -alpha off -resize 200% -colorspace gray "$work/ocrw.png"
+	tesseract "$work/ocrw.png" "$work/ocrw" --psm 11 tsv >/dev/null 2>&1 || return 1
+	awk -F'\t' 'NR > 1 && $12 != "" {printf "%d %d %s\n", ($7 + $9 / 2) / 2, ($8 + $10 / 2) / 2, $12}' "$work/ocrw.tsv"
+}
+
+# wait_words SECONDS AWK-CONDITION waits until the words on screen satisfy
+# the condition (an awk expression over the counts n[word]); prints them.
+wait_words() {
+	local until=$(($(date +%s) + $1)) words
+	while [ "$(date +%s)" -lt "$until" ]; do
+		kill -0 "$app_pid" 2>/dev/null || { cat "$work/app.log" >&2; fail "the app exited"; }
+		if words=$(ocr_words) && awk "{n[\$3]++} END {exit !($2)}" <<<"$words"; then
+			printf '%s\n' "$words"
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+# position reads the player's "[mm:ss.s] / [mm:ss.s]" and prints the first
+# time in seconds.
+position() {
+	im import -window "$win" "$work/pos.png" 2>/dev/null || return 1
+	# The line right of the Play button, enlarged: OCR reads it alone.
+	im convert "$work/pos.png" -alpha off -crop "420x40+$((play_x + 20))+$((play_y - 20))" +repage \
+		-resize 300% -colorspace gray "$work/pos-crop.png"
+	tesseract "$work/pos-crop.png" - --psm 7 2>/dev/null |
+		grep -o '[0-9][0-9]:[0-9][0-9][.,][0-9]' | head -n1 | tr , . | awk -F: '{print $1 * 60 + $2}'
+}
+
+# The room the transcript needs below the queue.
+xdotool windowsize "$win" 1100 1200
+sleep 0.5
+
+words=$(wait_words "$done_timeout" 'n["Open"] >= 1') || {
+	im import -window "$win" "$out/desktop-playback-failed.png" 2>/dev/null || true
+	cat "$work/app.log" >&2
+	fail "the file named on the command line was not transcribed within ${done_timeout} s (no Open button)"
+}
+read -r x y _ < <(awk '$3 == "Open"' <<<"$words" | head -n1)
+xdotool mousemove --window "$win" "$x" "$y" click 1
+log "the file on the command line was transcribed; clicked Open at ($x, $y)"
+
+# The layout settles once the audio is loaded (the waveform appears above
+# the segments): wait until two reads half a second apart agree.
+layout() { awk '$3 == "Play" || $3 == "Edit" {print $1, $2, $3}' <<<"$1"; }
+prev="" settle_until=$(($(date +%s) + 15))
+while :; do
+	words=$(wait_words 15 "n[\"Play\"] >= 1 && n[\"Edit\"] >= $click_row && !n[\"Loading\"]") || {
+		im import -window "$win" "$out/desktop-playback-failed.png" 2>/dev/null || true
+		fail "the transcript did not show a Play button and $click_row segments"
+	}
+	[ -n "$prev" ] && [ "$(layout "$words")" = "$prev" ] && break
+	[ "$(date +%s)" -lt "$settle_until" ] || fail "the transcript's layout did not settle within 15 s"
+	prev=$(layout "$words")
+	sleep 0.5
+done
+read -r play_x play_y _ < <(awk '$3 == "Play"' <<<"$words" | head -n1)
+# Each segment's row ends with its Edit button; its time button is the row's
+# first control, below the Play button.
+row_y=$(awk '$3 == "Edit" {print $2}' <<<"$words" | sort -n | sed -n "${click_row}p")
+im import -window "$win" "$out/desktop-playback-ready.png"
+
+quiet=$(pulse_monitor_peak 0.6)
+[ "$quiet" -lt 100 ] || fail "the null sink hears sound before anything was clicked (peak $quiet)"
+
+# Record the null sink; click once the recording is running, noting where
+# in the recording the click falls.
+heard="$work/heard.wav"
+timeout -s INT "$((listen_s + 2))" parec --latency-msec=50 --file-format=wav --format=s16le --channels=1 --rate=16000 \
+	-d nemo_null.monitor "$heard" 2>/dev/null &
+rec_pid=$!
+for _ in $(seq 50); do
+	[ "$(stat -c %s "$heard" 2>/dev/null || echo 0)" -gt 8000 ] && break
+	sleep 0.1
+done
+sleep 0.5
+click_at=$(awk -v b="$(stat -c %s "$heard")" 'BEGIN {printf "%.2f", (b - 44) / 32000}')
+xdotool mousemove --window "$win" "$play_x" "$row_y" click 1
+sleep 1
+pos1=$(position) || pos1=""
+im import -window "$win" "$out/desktop-playback.png" 2>/dev/null || true
+sleep 1
+pos2=$(position) || pos2=""
+wait "$rec_pid" || true
+
+clicked_key=${sample_keys[$((click_row - 1))]}
+clicked_at=$(awk -v r="$click_row" 'BEGIN {print 0.5 + 2 * (r - 1)}')
+log "clicked segment $click_row (key $clicked_key at ${clicked_at} s) at ($play_x, $row_y), ${click_at} s into the recording"
+[ -n "$pos1" ] && [ -n "$pos2" ] || fail "OCR could not read the player's position (read \"$pos1\" and \"$pos2\")"
+awk -v a="$pos1" -v b="$pos2" -v s="$clicked_at" 'BEGIN {exit !(a >= s && b > a)}' ||
+	fail "the player's position did not advance from the clicked segment: ${pos1} s then ${pos2} s (segment at ${clicked_at} s)"
+log "the player's position advances: ${pos1} s one second after the click, ${pos2} s a second later"
+
+# What the null sink heard, decoded by the test server's dtmf model.
+"$work/nemo-transcribe" transcribe --server "$server" --model dtmf --data-dir "$work/heard-data" \
+	--out "$work/heard-out" --format json "$heard" >"$work/heard.log" 2>&1 || {
+	cat "$work/heard.log" >&2
+	fail "decoding the recording of the null sink failed"
+}
+# Keys as "key start" lines, start in seconds into the recording.
+cp "$work/heard-out/heard.json" "$out/desktop-playback-heard.json"
+heard_keys=$(python3 -c 'import json, sys
+for s in json.load(open(sys.argv[1]))["segments"]:
+    for w in s.get("words") or [{"word": s["text"], "start": s["start"]}]:
+        print(w["word"].strip(), w["start"])' "$work/heard-out/heard.json")
+want=$(printf '%s ' "${sample_keys[@]:$((click_row - 1)):3}")
+got=$(awk 'NR <= 3 {printf "%s ", $1}' <<<"$heard_keys")
+[ "$got" = "$want" ] ||
+	fail "the null sink heard keys \"$(awk '{printf "%s ", $1}' <<<"$heard_keys")\", want \"$want...\" (the file from the clicked segment on)"
+# Played in real time: the keys are 2 s apart, as in the file, and the first
+# comes right after the click.
+awk -v c="$click_at" 'NR == 1 {lat = $2 - c; if (lat < -0.05 || lat > 0.5) {print "latency " lat; bad = 1}}
+	NR > 1 && NR <= 3 {gap = $2 - prev; if (gap < 1.95 || gap > 2.05) {print "gap " gap; bad = 1}}
+	{prev = $2} END {exit bad}' <<<"$heard_keys" >"$work/timing" ||
+	fail "the keys heard are not in time: $(tr '\n' ' ' <"$work/timing")(heard: $(tr '\n' ' ' <<<"$heard_keys"))"
+latency=$(awk -v c="$click_at" 'NR == 1 {printf "%.0f", ($2 - c) * 1000}' <<<"$heard_keys")
+gaps=$(awk 'NR > 1 && NR <= 3 {printf "%s%.3f", sep, $2 - prev; sep = ", "} {prev = $2}' <<<"$heard_keys")
+log "the null sink heard keys $want(the file from the clicked segment on), the first ${latency} ms after the click, then ${gaps} s apart (2 s in the file)"
 
 # --- a clean exit -----------------------------------------------------------
 
