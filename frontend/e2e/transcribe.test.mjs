@@ -202,6 +202,35 @@ describe('transcribing a recording against a real server', () => {
     await s.screenshot('restarted');
   });
 
+  it('finds the edit by searching the history; reopened from there, the transcript plays and exports', async () => {
+    const hist = s.page?.getByRole('region', { name: 'History' });
+    await hist?.getByLabel('Search all transcripts').fill('edited');
+    await hist?.getByRole('button', { name: 'Search' }).click();
+    const items = hist?.getByRole('list', { name: 'Past transcripts' }).getByTestId('history-item');
+    await eventually(async () => ((await items?.count()) ?? 0) === 1, 10_000, 'one search hit for the edited word');
+    await items?.first().getByRole('button', { name: 'Open the transcript of keys.wav' }).click();
+    await eventually(async () => (await ui.segments())[0]?.text === 'edited by hand', 10_000, 'the transcript from the history, with the edit');
+
+    const segs = await ui.segments();
+    const at = parseStamp(segs[2].time);
+    const play = s.page?.getByRole('region', { name: 'Transcript' }).getByRole('button', { name: 'Play', exact: true });
+    await eventually(async () => (await play?.isEnabled()) || undefined, 15_000, 'the history entry’s audio to load');
+    await ui.playSegment(2);
+    const first = await eventually(async () => {
+      const p = await ui.player();
+      return p.playing ? p : undefined;
+    }, 15_000, 'playback of the history entry to start');
+    assert.ok(first.seconds >= at - 0.05 && first.seconds < at + 1, `playback started at ${first.seconds} s, the segment at ${at} s`);
+    await eventually(async () => ((await ui.player()).seconds > first.seconds + 0.3 ? true : undefined), 10_000, 'the position to advance');
+
+    const dir = path.join(s.dir, 'from-history');
+    const written = await ui.exportTo(['srt'], dir);
+    assert.deepEqual(written, [path.join(dir, 'keys.srt')]);
+    const srt = await fs.readFile(path.join(dir, 'keys.srt'), 'utf8');
+    assert.equal(srt.trim().split(/\n\n+/)[0].split('\n')[2], 'edited by hand', 'the edit is exported from the history');
+    await s.screenshot('history-reopened');
+  });
+
   it('logged no errors in the page', () => {
     assert.deepEqual(s.pageErrors, []);
   });
