@@ -177,13 +177,19 @@ func (a *App) OpenFolder(dir string) error {
 
 // PickFolder shows the native folder dialog; "" means the user cancelled.
 func (a *App) PickFolder() (string, error) {
+	return a.chooseFolder("Choose a folder for the exported files")
+}
+
+// chooseFolder shows the native folder dialog titled title; "" means the
+// user cancelled.
+func (a *App) chooseFolder(title string) (string, error) {
 	a.mu.Lock()
 	pick := a.pickDir
 	a.mu.Unlock()
 	if pick == nil {
 		return "", errors.New("the window is not ready yet")
 	}
-	dir, err := pick("Choose a folder for the exported files")
+	dir, err := pick(title)
 	if err != nil {
 		return "", fmt.Errorf("opening the folder dialog: %w", err)
 	}

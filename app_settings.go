@@ -259,17 +259,7 @@ func dialChanged(a, b Settings) bool {
 // PickCacheFolder shows the native folder dialog for the cache folder;
 // "" means the user cancelled.
 func (a *App) PickCacheFolder() (string, error) {
-	a.mu.Lock()
-	pick := a.pickDir
-	a.mu.Unlock()
-	if pick == nil {
-		return "", errors.New("the window is not ready yet")
-	}
-	dir, err := pick("Choose the cache folder")
-	if err != nil {
-		return "", fmt.Errorf("opening the folder dialog: %w", err)
-	}
-	return dir, nil
+	return a.chooseFolder("Choose the cache folder")
 }
 
 // pemDialogs are the open dialog's titles for PickPEMFile's kinds.
