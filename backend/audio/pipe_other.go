@@ -2,7 +2,14 @@
 
 package audio
 
-import "os"
+import (
+	"io"
+	"os/exec"
+)
 
-// growPipe does nothing where pipe sizes are fixed.
-func growPipe(*os.File) {}
+// outputPipe connects cmd's standard output to a pipe read the ordinary
+// way; w is nil (exec closes its end once cmd has started).
+func outputPipe(cmd *exec.Cmd) (r io.ReadCloser, w io.Closer, err error) {
+	r, err = cmd.StdoutPipe()
+	return r, nil, err
+}

@@ -10,10 +10,13 @@
 # anchor is `ffmpeg -i X -ac 1 -ar 16000 -f f32le -` alone; it is timed
 # against our pipeline (audio.Open, then 30 s chunks, as the engine runs
 # it: bench/audio/decodebench) through ffmpeg and through the built-in
-# decoders. Each figure is the best wall time of --runs runs (default 3),
-# the three tools taking turns so that a busy moment hits them alike.
-# Targets: ffmpeg path within 1.2x of the anchor; built-in WAV, FLAC,
-# Vorbis and Opus within 2.5x; built-in MP3 is recorded.
+# decoders. Each figure is the best wall time of --runs runs (default 5),
+# the three tools taking turns, in a rotating order, so that a busy moment
+# hits them alike; the ratios of the median times are printed too. Wall
+# time is read to the microsecond (GNU time's own reading has 10 ms steps,
+# 2.5% of a 0.4 s run). Targets: ffmpeg path within 1.2x of the anchor;
+# built-in WAV, FLAC, Vorbis and Opus within 2.5x; built-in MP3 is
+# recorded.
 #
 # Memory: a recording of H hours (default 2) at 44.1 kHz stereo (WAV,
 # 1.3 GB for two hours) is transcribed by the CLI against the protocol test
@@ -26,9 +29,10 @@
 # synthetic mix. Files go to a temporary folder that is removed at the end.
 # Needs ffmpeg, and /usr/bin/time (Debian package "time") for memory.
 set -euo pipefail
+export LC_ALL=C # a decimal point in $EPOCHREALTIME, awk and sort
 cd "$(dirname "$0")/../.."
 
-minutes=10 runs=3 hours=2 speed=1 memory=1
+minutes=10 runs=5 hours=2 speed=1 memory=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
@@ -78,10 +82,14 @@ make_source() {
 # timed CMD...: runs CMD with its output discarded and prints "WALL CPU"
 # in seconds (CPU counts user and system time, children included).
 timed() {
-  /usr/bin/time -f "%e %U %S" -o "$tmp/t.txt" "$@" >/dev/null
-  awk '{ printf "%.3f %.3f", $1, $2 + $3 }' "$tmp/t.txt"
+  local t0=$EPOCHREALTIME t1
+  /usr/bin/time -f "%U %S" -o "$tmp/t.txt" "$@" >/dev/null
+  t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" '{ printf "%.3f %.3f", b - a, $1 + $2 }' "$tmp/t.txt"
 }
-minof() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
+# best and median of the numbers given.
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt install time)" >&2; exit 1; }
 
@@ -108,25 +116,39 @@ if [ "$speed" = 1 ]; then
   done
   nproc_=$(nproc)
   echo "machine: $nproc_ cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(ffmpeg -version | head -1 | cut -d' ' -f1-3)"
-  printf '\n%-6s %8s %8s %6s %8s %6s   %8s %8s %6s %8s %6s\n' format "anchor" "ffmpeg" ratio "builtin" ratio "cpu:anc" "ffmpeg" ratio "builtin" ratio
+  printf '\n%-6s %8s %8s %6s %8s %6s   %-13s   %8s %8s %6s %8s %6s\n' format "anchor" "ffmpeg" ratio "builtin" ratio "median ratios" \
+    "cpu:anc" "ffmpeg" ratio "builtin" ratio
   for f in "${order[@]}"; do
     x="$tmp/x.$f"
-    a="" p="" b="" ac="" pc="" bc=""
-    for _ in $(seq "$runs"); do
-      read -r w c <<<"$(timed ffmpeg -nostdin -v error -i "$x" -ac 1 -ar 16000 -f f32le -)"
-      a=$(minof "$a" "$w"); ac=$(minof "$ac" "$c")
-      read -r w c <<<"$(timed "$tmp/decodebench" -decoder ffmpeg "$x")"
-      p=$(minof "$p" "$w"); pc=$(minof "$pc" "$c")
-      if [ "$f" != m4a ]; then
-        read -r w c <<<"$(timed "$tmp/decodebench" -decoder builtin "$x")"
-        b=$(minof "$b" "$w"); bc=$(minof "$bc" "$c")
-      fi
+    tools=(anchor ffmpeg builtin)
+    [ "$f" = m4a ] && tools=(anchor ffmpeg)
+    declare -A wall=() cpu=()
+    for i in $(seq 0 $((runs - 1))); do
+      for j in "${!tools[@]}"; do
+        t=${tools[$(((i + j) % ${#tools[@]}))]}
+        case $t in
+          anchor) read -r w c <<<"$(timed ffmpeg -nostdin -v error -i "$x" -ac 1 -ar 16000 -f f32le -)" ;;
+          *) read -r w c <<<"$(timed "$tmp/decodebench" -decoder "$t" "$x")" ;;
+        esac
+        wall[$t]+="$w " cpu[$t]+="$c "
+      done
     done
-    if [ -n "$b" ]; then br=$(ratio "$b" "$a") bcr=$(ratio "$bc" "$ac"); else b="-" br="-" bc="-" bcr="-"; fi
-    printf '%-6s %8s %8s %6s %8s %6s   %8s %8s %6s %8s %6s\n' "$f" "$a" "$p" "$(ratio "$p" "$a")" "$b" "$br" \
-      "$ac" "$pc" "$(ratio "$pc" "$ac")" "$bc" "$bcr"
+    # shellcheck disable=SC2086 # the lists are words
+    {
+      a=$(best ${wall[anchor]}) am=$(median ${wall[anchor]}) ac=$(best ${cpu[anchor]})
+      p=$(best ${wall[ffmpeg]}) pm=$(median ${wall[ffmpeg]}) pc=$(best ${cpu[ffmpeg]})
+      b="-" br="-" bmr="-" bc="-" bcr="-"
+      if [ -n "${wall[builtin]:-}" ]; then
+        b=$(best ${wall[builtin]}) bc=$(best ${cpu[builtin]})
+        br=$(ratio "$b" "$a") bmr=$(ratio "$(median ${wall[builtin]})" "$am") bcr=$(ratio "$bc" "$ac")
+      fi
+    }
+    printf '%-6s %8s %8s %6s %8s %6s   %6s %6s   %8s %8s %6s %8s %6s\n' "$f" "$a" "$p" "$(ratio "$p" "$a")" "$b" "$br" \
+      "$(ratio "$pm" "$am")" "$bmr" "$ac" "$pc" "$(ratio "$pc" "$ac")" "$bc" "$bcr"
+    unset wall cpu
   done
-  echo "(wall and CPU seconds, best of $runs; ratios against the anchor, ffmpeg -i X -ac 1 -ar 16000 -f f32le -."
+  echo "(wall and CPU seconds, best of $runs, and the ratios of the median wall times; ratios against the anchor,"
+  echo " ffmpeg -i X -ac 1 -ar 16000 -f f32le -."
   echo " targets on wall time: through ffmpeg <= 1.20x; built-in WAV, FLAC, Vorbis, Opus <= 2.50x; built-in MP3 recorded)"
 fi
 
