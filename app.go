@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
@@ -85,6 +88,7 @@ type App struct {
 	openFiles func(runtime.OpenDialogOptions) ([]string, error)
 	pickDir   func(title string) (string, error)
 	openURL   func(url string)
+	raise     func() // brings the window to the front
 
 	statusTimeout time.Duration
 
@@ -156,6 +160,12 @@ func (a *App) startup(ctx context.Context) {
 	if a.openURL == nil {
 		a.openURL = func(u string) { runtime.BrowserOpenURL(ctx, u) }
 	}
+	if a.raise == nil {
+		a.raise = func() {
+			runtime.WindowUnminimise(ctx)
+			runtime.WindowShow(ctx)
+		}
+	}
 	a.mu.Unlock()
 
 	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.AddFiles(paths) })
@@ -166,13 +176,17 @@ func (a *App) startup(ctx context.Context) {
 }
 
 // filesToOpen are the files named by the command line's arguments, made
-// absolute (the queue outlives the working folder). Options (a leading
+// absolute against dir, the folder the command ran in ("" = this
+// process's): the queue outlives the working folder. Options (a leading
 // "-") are not files and are ignored.
-func filesToOpen(args []string) []string {
+func filesToOpen(dir string, args []string) []string {
 	var paths []string
 	for _, p := range args {
 		if p == "" || strings.HasPrefix(p, "-") {
 			continue
+		}
+		if !filepath.IsAbs(p) && dir != "" {
+			p = filepath.Join(dir, p)
 		}
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
@@ -180,6 +194,29 @@ func filesToOpen(args []string) []string {
 		paths = append(paths, p)
 	}
 	return paths
+}
+
+// secondInstance is Wails' OnSecondInstanceLaunch: the app was started
+// again (say "Open with" while it runs) with the same data folder. That
+// launch hands its files to this queue and quits, rather than opening a
+// second window over the same database; this window comes to the front.
+func (a *App) secondInstance(d options.SecondInstanceData) {
+	if paths := filesToOpen(d.WorkingDirectory, d.Args); len(paths) > 0 {
+		a.AddFiles(paths)
+	}
+	a.mu.Lock()
+	raise := a.raise
+	a.mu.Unlock()
+	if raise != nil {
+		raise()
+	}
+}
+
+// instanceID names the single-instance lock: one running app per data
+// folder, since two would share one database and one queue.
+func instanceID(dataDir string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(dataDir)))
+	return "nemo-transcribe-" + hex.EncodeToString(sum[:8])
 }
 
 // restore queues again what the last run left unfinished.

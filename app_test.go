@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
@@ -562,21 +563,57 @@ func TestFilesToOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	abs := filepath.Join(wd, "talk.wav")
 	for _, tc := range []struct {
 		name string
+		dir  string
 		args []string
 		want []string
 	}{
-		{"none", nil, nil},
-		{"relative made absolute", []string{"talk.wav"}, []string{abs}},
-		{"absolute kept", []string{"/data/a b.mp3"}, []string{"/data/a b.mp3"}},
-		{"options and blanks skipped", []string{"-loglevel", "", "talk.wav"}, []string{abs}},
+		{"none", "", nil, nil},
+		{"relative to this process's folder", "", []string{"talk.wav"}, []string{filepath.Join(wd, "talk.wav")}},
+		{"relative to the launch's folder", "/home/ann/rec", []string{"talk.wav", "../b.mp3"}, []string{"/home/ann/rec/talk.wav", "/home/ann/b.mp3"}},
+		{"absolute kept", "/elsewhere", []string{"/data/a b.mp3"}, []string{"/data/a b.mp3"}},
+		{"options and blanks skipped", "", []string{"-loglevel", "", "talk.wav"}, []string{filepath.Join(wd, "talk.wav")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := filesToOpen(tc.args); !slices.Equal(got, tc.want) {
-				t.Errorf("filesToOpen(%q) = %q, want %q", tc.args, got, tc.want)
+			if got := filesToOpen(tc.dir, tc.args); !slices.Equal(got, tc.want) {
+				t.Errorf("filesToOpen(%q, %q) = %q, want %q", tc.dir, tc.args, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestSecondInstanceQueuesItsFilesHere(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, dir, "a.wav", "b.flac")
+	q := &fakeQueue{}
+	app := newTestApp(t, &fakeEngine{}, q, &recorder{})
+	raised := 0
+	app.raise = func() { raised++ }
+	app.secondInstance(options.SecondInstanceData{Args: []string{"a.wav", filepath.Join(dir, "b.flac")}, WorkingDirectory: dir})
+	var added []string
+	for _, r := range q.added {
+		added = append(added, r.Path)
+	}
+	if want := []string{filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.flac")}; !slices.Equal(added, want) {
+		t.Errorf("queued %q, want %q", added, want)
+	}
+	if raised != 1 {
+		t.Errorf("the window was raised %d times, want once", raised)
+	}
+	app.secondInstance(options.SecondInstanceData{WorkingDirectory: dir}) // a plain second launch
+	if len(q.added) != 2 || raised != 2 {
+		t.Errorf("a launch without files queued %d files, raised %d times", len(q.added)-2, raised)
+	}
+}
+
+func TestInstanceIDIsPerDataFolder(t *testing.T) {
+	a, b := instanceID("/home/ann/.local/share/nemo-transcribe"), instanceID("/tmp/profile/.local/share/nemo-transcribe")
+	if a == b || a != instanceID("/home/ann/.local/share/nemo-transcribe/") {
+		t.Errorf("ids %q and %q: want one per folder, the same for the same folder", a, b)
+	}
+	// Wails turns the id into a D-Bus name: letters, digits, dashes only.
+	if strings.Trim(a, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		t.Errorf("id %q has other characters", a)
 	}
 }

@@ -50,7 +50,7 @@ func main() {
 	app.history, _ = eng.Store().(historyStore)
 	app.logDir = filepath.Join(dataDir, "logs")
 	app.SetNotifier(beeepNotifier{})
-	app.openAtStart = filesToOpen(os.Args[1:])
+	app.openAtStart = filesToOpen("", os.Args[1:])
 
 	err = wails.Run(&options.App{
 		Title:            "NeMo Transcribe",
@@ -62,6 +62,13 @@ func main() {
 		AssetServer:      &assetserver.Options{Assets: assets},
 		DragAndDrop: &options.DragAndDrop{
 			EnableFileDrop: true,
+		},
+		// A second launch with the same data folder hands its files to
+		// this window and quits (D-Bus on Linux; without a session bus
+		// each launch runs alone).
+		SingleInstanceLock: &options.SingleInstanceLock{
+			UniqueId:               instanceID(dataDir),
+			OnSecondInstanceLaunch: app.secondInstance,
 		},
 		OnStartup:      app.startup,
 		OnShutdown:     app.shutdown,

@@ -14,6 +14,10 @@
 # position (read by OCR) must advance. Screenshots of the transcript go to
 # build/test-output/desktop-playback*.png.
 #
+# A second launch with another file (on a private D-Bus session bus, which
+# Wails' single-instance lock uses on Linux) must hand the file to the
+# running window's queue and quit, opening no second window.
+#
 # Last, SIGTERM must close the app cleanly (exit status 0).
 #
 #   scripts/test-desktop.sh [--rebuild]
@@ -70,7 +74,7 @@ im() { if [ -x "/usr/bin/$1" ]; then "/usr/bin/$1" "${@:2}"; else "$@"; fi; }
 # --- processes, all stopped on exit ---------------------------------------
 
 work=$(mktemp -d)
-xvfb_pid="" pulse_pid="" app_pid=""
+xvfb_pid="" pulse_pid="" app_pid="" dbus_pid=""
 stop_pid() {
 	local pid=$1
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -87,6 +91,7 @@ cleanup() {
 	stop_pid "$devserver_pid"
 	stop_pid "$pulse_pid"
 	stop_pid "$xvfb_pid"
+	stop_pid "$dbus_pid"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -185,6 +190,16 @@ mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 start_xvfb
 start_pulse
 pulse_selftest
+
+# A session bus of our own: Wails' single-instance lock lives on it.
+dbus-daemon --session --nofork --nopidfile --print-address=3 3>"$work/dbus.addr" >"$work/dbus.log" 2>&1 &
+dbus_pid=$!
+for _ in $(seq 50); do
+	[ -s "$work/dbus.addr" ] && break
+	sleep 0.1
+done
+[ -s "$work/dbus.addr" ] || { cat "$work/dbus.log" >&2; fail "dbus-daemon did not start"; }
+export DBUS_SESSION_BUS_ADDRESS="$(head -n1 "$work/dbus.addr")"
 
 # The test server, and a profile that uses it (the settings file the app
 # writes when the user saves its settings).
@@ -412,6 +427,23 @@ awk -v c="$click_at" 'NR == 1 {lat = $2 - c; if (lat < -0.05 || lat > 0.5) {prin
 latency=$(awk -v c="$click_at" 'NR == 1 {printf "%.0f", ($2 - c) * 1000}' <<<"$heard_keys")
 gaps=$(awk 'NR > 1 && NR <= 3 {printf "%s%.3f", sep, $2 - prev; sep = ", "} {prev = $2}' <<<"$heard_keys")
 log "the null sink heard keys $want(the file from the clicked segment on), the first ${latency} ms after the click, then ${gaps} s apart (2 s in the file)"
+
+# --- a second launch --------------------------------------------------------
+
+second="$work/more keys.wav"
+cp "$sample" "$second"
+set +e
+(cd "$work" && timeout 20 "$app" "more keys.wav" >"$work/second.log" 2>&1)
+second_status=$?
+set -e
+[ "$second_status" -ne 124 ] || fail "a second launch did not quit within 20 s (it should hand its file to the first window)"
+mapfile -t wins < <(xdotool search --name "^$title\$" 2>/dev/null)
+[ "${#wins[@]}" -eq 1 ] || fail "${#wins[@]} windows titled $title after a second launch, want 1"
+words=$(wait_words 20 'n["files:"] >= 1') || {
+	im import -window "$win" "$out/desktop-second-failed.png" 2>/dev/null || true
+	fail "the first window's queue does not list the second launch's file"
+}
+log "a second launch (relative path, exit status $second_status) handed its file to the running window: its queue lists two files, one window open"
 
 # --- a clean exit -----------------------------------------------------------
 
