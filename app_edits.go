@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,58 +13,14 @@ import (
 )
 
 // editStore is what edits need of *store.DB: an edit rewrites the stored
-// transcript, so search finds it and every reader sees it. Earlier
-// versions kept edits beside the transcript in the settings table; those
-// are moved into the transcripts (migrateEdits).
+// transcript, so search finds it and every reader sees it. (Edits earlier
+// versions kept beside the transcripts are moved in by store.Open.)
 type editStore interface {
 	Transcript(ctx context.Context, id int64) (store.Entry, transcript.Transcript, error)
 	EditSegment(ctx context.Context, id int64, index int, text string) error
-	SettingsWithPrefix(ctx context.Context, prefix string) (map[string]string, error)
-	DeleteSetting(ctx context.Context, key string) error
 }
 
 const editTimeout = 10 * time.Second
-
-// oldEditsPrefix is the settings key under which earlier versions kept a
-// history entry's edits: "transcript-edits:<id>" = {"<segment>": "text"}.
-const oldEditsPrefix = "transcript-edits:"
-
-func editKey(historyID int64) string { return oldEditsPrefix + strconv.FormatInt(historyID, 10) }
-
-// migrateEdits writes edits kept the old way into their transcripts and
-// forgets them. Once done it costs one query that finds nothing, so every
-// reader of transcripts runs it rather than the app remembering it ran.
-// An edit whose entry or segment is gone has nothing to apply to and is
-// dropped; any other failure keeps the record for the next try.
-func (a *App) migrateEdits(ctx context.Context) error {
-	if a.editStore == nil {
-		return nil
-	}
-	old, err := a.editStore.SettingsWithPrefix(ctx, oldEditsPrefix)
-	if err != nil {
-		return err
-	}
-	for key, value := range old {
-		id, err := strconv.ParseInt(strings.TrimPrefix(key, oldEditsPrefix), 10, 64)
-		var edits map[int]string
-		if err == nil && json.Unmarshal([]byte(value), &edits) == nil { // a damaged record has nothing to save
-			for _, i := range slices.Sorted(maps.Keys(edits)) {
-				text := strings.Join(strings.Fields(edits[i]), " ")
-				if text == "" {
-					continue
-				}
-				err := a.editStore.EditSegment(ctx, id, i, text)
-				if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrNoSegment) {
-					return err
-				}
-			}
-		}
-		if err := a.editStore.DeleteSetting(ctx, key); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // JobResult is a finished job's transcript as the history keeps it (with
 // the user's edits), and the files written.
@@ -79,9 +31,6 @@ func (a *App) JobResult(id int64) (transcribe.Result, error) {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
-	if err := a.migrateEdits(ctx); err != nil {
-		return res, fmt.Errorf("reading your edits: %w", err)
-	}
 	_, t, err := a.editStore.Transcript(ctx, res.HistoryID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -109,10 +58,6 @@ func (a *App) EditSegment(historyID int64, index int, text string) error {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
-	// Older edits first, so a new edit of the same segment wins.
-	if err := a.migrateEdits(ctx); err != nil {
-		return fmt.Errorf("saving your edit: %w", err)
-	}
 	err := a.editStore.EditSegment(ctx, historyID, index, text)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

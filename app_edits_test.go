@@ -88,62 +88,6 @@ func TestEditSegment(t *testing.T) {
 	}
 }
 
-// Edits an earlier version kept in the settings table are moved into the
-// transcripts the first time anything reads them, and then forgotten.
-func TestOldEditsAreMoved(t *testing.T) {
-	ctx := context.Background()
-	db := openStore(t)
-	talk, _ := putTranscript(t, db, "/a/talk.wav", "the quarterly numbers", "look fine", "thanks")
-	memo, _ := putTranscript(t, db, "/a/memo.wav", "buy milk")
-	old := map[string]string{
-		editKey(talk):     `{"0":"the yearly  figures","1":"look great","7":"a segment that is gone"}`,
-		editKey(memo):     `{"0":"buy oat milk"}`,
-		editKey(999):      `{"0":"an entry that is gone"}`,
-		editKey(memo + 1): `not json`,
-	}
-	for k, v := range old {
-		if err := db.SetSetting(ctx, k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a := newTestApp(t, &fakeEngine{}, &fakeQueue{}, &recorder{})
-	a.editStore, a.history = db, db
-
-	for _, tt := range []struct {
-		query string
-		want  int64 // 0: no match
-	}{
-		{"yearly figures", talk},
-		{"great", talk},
-		{"quarterly", 0},
-		{"oat", memo},
-	} {
-		hits, err := a.History(tt.query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (tt.want == 0 && len(hits) != 0) || (tt.want != 0 && (len(hits) != 1 || hits[0].ID != tt.want)) {
-			t.Errorf("search %q: %+v, want entry %d", tt.query, hits, tt.want)
-		}
-	}
-	if left, _ := db.SettingsWithPrefix(ctx, oldEditsPrefix); len(left) != 0 {
-		t.Errorf("old edits left: %v", left)
-	}
-	tr, err := a.HistoryTranscript(talk)
-	if err != nil || tr.Text != "the yearly figures look great thanks" {
-		t.Errorf("reopened: %q, %v", tr.Text, err)
-	}
-
-	// A new edit of a segment with an old edit not yet moved wins.
-	db.SetSetting(ctx, editKey(memo), `{"0":"old"}`)
-	if err := a.EditSegment(memo, 0, "new"); err != nil {
-		t.Fatal(err)
-	}
-	if tr, _ := a.HistoryTranscript(memo); tr.Text != "new" {
-		t.Errorf("the old edit won: %q", tr.Text)
-	}
-}
-
 // main.go takes both from the engine's store by type assertion, which
 // would quietly give nil if *store.DB lacked a method.
 var (

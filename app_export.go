@@ -86,9 +86,6 @@ func (a *App) ExportHistory(ids []int64, formats []string, outDir string, overwr
 	outDir = strings.TrimSpace(outDir)
 	ctx, cancel := a.timeout(editTimeout * 6)
 	defer cancel()
-	if err := a.migrateEdits(ctx); err != nil {
-		return res, fmt.Errorf("reading your edits: %w", err)
-	}
 	taken := map[string]bool{}
 	for _, id := range ids {
 		e, t, err := a.history.Transcript(ctx, id)

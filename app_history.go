@@ -33,11 +33,6 @@ func (a *App) History(query string) ([]store.Hit, error) {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
-	// The list is the first thing the UI reads: edits kept the old way are
-	// moved into the transcripts here, so search finds them from the start.
-	if err := a.migrateEdits(ctx); err != nil {
-		return nil, fmt.Errorf("reading your edits: %w", err)
-	}
 	if strings.TrimSpace(query) == "" {
 		entries, err := a.history.History(ctx, historyLimit, 0)
 		if err != nil {
@@ -59,9 +54,6 @@ func (a *App) HistoryTranscript(id int64) (transcript.Transcript, error) {
 	}
 	ctx, cancel := a.timeout(editTimeout)
 	defer cancel()
-	if err := a.migrateEdits(ctx); err != nil {
-		return transcript.Transcript{}, fmt.Errorf("reading your edits: %w", err)
-	}
 	e, t, err := a.history.Transcript(ctx, id)
 	if err != nil {
 		return t, fmt.Errorf("opening the transcript: %w", err)
@@ -80,11 +72,6 @@ func (a *App) DeleteHistory(id int64) error {
 	defer cancel()
 	if err := a.history.DeleteTranscript(ctx, id); err != nil {
 		return fmt.Errorf("deleting the transcript: %w", err)
-	}
-	if a.editStore != nil {
-		// SQLite may give the id to the next transcript: edits kept the old
-		// way and not yet moved must not land on it.
-		_ = a.editStore.DeleteSetting(ctx, editKey(id))
 	}
 	return nil
 }

@@ -6,12 +6,52 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
+
+// overlayEditsPrefix is the settings key under which the app's first
+// version kept a history entry's edits beside it, laid over the
+// transcript when read: "transcript-edits:<id>" = {"<segment>": "text"}.
+const overlayEditsPrefix = "transcript-edits:"
+
+// moveOverlayEdits writes edits kept the old way into their transcripts
+// (so search finds them, and every reader, the CLI's too, sees them) and
+// forgets them. Open runs it: once done, it is one query that finds
+// nothing. An edit whose entry or segment is gone, or a damaged record,
+// has nothing to apply and is dropped; any other failure is returned,
+// with the record kept for the next Open.
+func (d *DB) moveOverlayEdits(ctx context.Context) error {
+	old, err := d.SettingsWithPrefix(ctx, overlayEditsPrefix)
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(old)) {
+		id, err := strconv.ParseInt(strings.TrimPrefix(key, overlayEditsPrefix), 10, 64)
+		var edits map[int]string
+		if err == nil && json.Unmarshal([]byte(old[key]), &edits) == nil {
+			for _, i := range slices.Sorted(maps.Keys(edits)) {
+				if strings.TrimSpace(edits[i]) == "" {
+					continue
+				}
+				err := d.EditSegment(ctx, id, i, edits[i])
+				if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrNoSegment) {
+					return err
+				}
+			}
+		}
+		if err := d.DeleteSetting(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // ErrNoSegment is wrapped by an edit of a segment the transcript does not
 // have.

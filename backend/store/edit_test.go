@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -189,5 +190,64 @@ func TestSettingsWithPrefixAndDelete(t *testing.T) {
 	}
 	if _, ok, _ := d.Setting(ctx, "edits:1"); ok {
 		t.Error("the setting is still there")
+	}
+}
+
+// Edits the app's first version kept in the settings table are moved into
+// the transcripts when the database opens, and then forgotten.
+func TestOverlayEditsAreMovedAtOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	d := open(t, dir)
+	put := func(src string, texts ...string) int64 {
+		t.Helper()
+		var segs []transcript.Segment
+		for i, text := range texts {
+			segs = append(segs, transcript.Segment{Start: float64(i), End: float64(i) + 1, Text: text})
+		}
+		id, err := d.PutTranscript(ctx, Entry{Plan: "plan " + src, Source: src}, transcript.Transcript{Source: src, Segments: segs, Text: transcript.FullText(segs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	talk := put("/a/talk.wav", "the quarterly numbers", "look fine", "thanks")
+	memo := put("/a/memo.wav", "buy milk")
+	key := func(id int64) string { return overlayEditsPrefix + strconv.FormatInt(id, 10) }
+	for k, v := range map[string]string{
+		key(talk):     `{"0":"the yearly  figures","1":"look great","7":"a segment that is gone"}`,
+		key(memo):     `{"0":"buy oat milk"}`,
+		key(999):      `{"0":"an entry that is gone"}`,
+		key(memo + 1): `not json`,
+	} {
+		if err := d.SetSetting(ctx, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+
+	d = open(t, dir)
+	for _, tt := range []struct {
+		query string
+		want  int64 // 0: no match
+	}{
+		{"yearly figures", talk},
+		{"great", talk},
+		{"quarterly", 0},
+		{"oat", memo},
+	} {
+		hits, err := d.Search(ctx, tt.query, SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (tt.want == 0 && len(hits) != 0) || (tt.want != 0 && (len(hits) != 1 || hits[0].ID != tt.want)) {
+			t.Errorf("search %q: %+v, want entry %d", tt.query, hits, tt.want)
+		}
+	}
+	if left, _ := d.SettingsWithPrefix(ctx, overlayEditsPrefix); len(left) != 0 {
+		t.Errorf("old edits left: %v", left)
+	}
+	if _, tr, err := d.Transcript(ctx, talk); err != nil || tr.Text != "the yearly figures look great thanks" {
+		t.Errorf("reopened: %q, %v", tr.Text, err)
 	}
 }

@@ -65,6 +65,10 @@ func Open(dir string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("preparing %s: %w", path, err)
 	}
+	if err := d.moveOverlayEdits(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("preparing %s: moving your edits into the history: %w", path, err)
+	}
 	return d, nil
 }
 
