@@ -313,19 +313,18 @@ func (a *App) RemoveClientCert() (Settings, error) {
 }
 
 // migrateKeyFile moves the client key an older version named by its path
-// (KeyFile) into the keyring and clears the path, once per run; the file
-// itself is left as it is. Where secrets live only in memory it changes
-// nothing: the file keeps working, where moving the key would lose it at
-// the next start. A key that cannot be moved stays in use from its file.
+// (KeyFile) into the keyring and clears the path; main runs it once at
+// start, before the window opens (nothing else sets KeyFile: SetClientKey
+// keeps keys in the keyring). The file itself is left as it is. Where
+// secrets live only in memory it changes nothing: the file keeps working,
+// where moving the key would lose it at the next start. A key that cannot
+// be moved stays in use from its file.
 func (a *App) migrateKeyFile() {
 	f := a.settings
-	f.keyMu.Lock()
-	defer f.keyMu.Unlock()
 	s := f.Get()
-	if s.KeyFile == "" || s.KeyFile == f.keyTried || forgetful(a.secrets) {
+	if s.KeyFile == "" || forgetful(a.secrets) {
 		return
 	}
-	f.keyTried = s.KeyFile
 	keyPEM, err := readClientKey(s.CertFile, s.KeyFile)
 	if err == nil {
 		err = putSecret(a.secrets, clientKeySecret, string(keyPEM))
@@ -346,7 +345,6 @@ func (a *App) migrateKeyFile() {
 // connConfig is how to reach addr (one or more addresses, comma
 // separated) under the current settings and secrets.
 func (a *App) connConfig(addr string) (inference.Config, error) {
-	a.migrateKeyFile()
 	s := a.settings.Get()
 	cfg := inference.Config{
 		Addresses: headerNames(addr),

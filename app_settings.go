@@ -126,11 +126,6 @@ type settingsFile struct {
 	path string
 	mu   sync.Mutex
 	cur  Settings
-
-	// keyMu serialises moving an old KeyFile into the keyring; keyTried
-	// is the file last tried, so a failure is logged once.
-	keyMu    sync.Mutex
-	keyTried string
 }
 
 // openSettings reads path, starting from the defaults when it does not
@@ -195,12 +190,8 @@ func (f *settingsFile) Set(s Settings) (Settings, error) {
 // Defaults returns a first start's settings.
 func (a *App) Defaults() Settings { return defaultSettings() }
 
-// GetSettings returns the saved settings (once the client key of an
-// older version's settings is in the keyring: the UI asks first thing).
-func (a *App) GetSettings() Settings {
-	a.migrateKeyFile()
-	return a.settings.Get()
-}
+// GetSettings returns the saved settings.
+func (a *App) GetSettings() Settings { return a.settings.Get() }
 
 // SaveSettings checks and saves s; new jobs use it, and a change to the
 // TLS settings takes effect from the next request. It returns what was
