@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Code says what kind of trouble an error is, for the UI to pick an icon or
@@ -57,13 +58,28 @@ func CodeOf(err error) Code {
 
 // Message is the text to show a user for err: the message of the first
 // *Error in the chain, with the context wrapped around it kept in front
-// ("sample.wav: …"), or the error's own text.
+// ("sample.wav: …"), or the error's own text. A bare cancellation is
+// "cancelled"; an *Error that wraps one keeps its sentence (a call given
+// up on by a retired connection is a failure, not the user's cancel).
 func Message(err error) string {
 	if err == nil {
 		return ""
 	}
-	if errors.Is(err, context.Canceled) {
+	var e *Error
+	if errors.Is(err, context.Canceled) && !errors.As(err, &e) {
 		return "cancelled"
+	}
+	return err.Error()
+}
+
+// PathReason is what went wrong with a file, without the operation and
+// path an *fs.PathError puts in front ("permission denied" rather than
+// "open /a/b.wav: permission denied"), for a message that names the file
+// itself.
+func PathReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
 	}
 	return err.Error()
 }
