@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/history"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
@@ -128,7 +128,7 @@ func historySearch(ctx context.Context, args []string, stdout, stderr io.Writer)
 func historyExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("history export", stderr)
 	dataDir := dataDirFlag(fs)
-	out := fs.String("out", ".", `folder for the outputs (created if missing); "-" prints one format to stdout`)
+	out := fs.String("out", ".", `folder for the outputs (created if missing; entries of the same name become "name (2)"); "" writes next to each source file; "-" prints one format to stdout`)
 	formats := fs.String("format", "json,srt,vtt,txt", "output formats, comma-separated: "+strings.Join(export.Formats, ","))
 	overwrite := fs.Bool("overwrite", false, "replace existing output files")
 	txtTimestamps := fs.Bool("txt-timestamps", false, "start each line of the txt output with its times")
@@ -164,43 +164,48 @@ func historyExport(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	defer db.Close()
 
+	if *out == "-" {
+		_, t, err := db.Transcript(ctx, nums[0])
+		if err != nil {
+			fmt.Fprintf(stderr, "nemo-transcribe: %s: %s\n", ids[0], historyExportReason(nums[0], err))
+			return exitFailed
+		}
+		data, err := export.RenderOptions(t, fmts[0], export.Options{TXTTimestamps: *txtTimestamps})
+		if err != nil {
+			fmt.Fprintf(stderr, "nemo-transcribe: %s: %v\n", ids[0], err)
+			return exitFailed
+		}
+		stdout.Write(data)
+		return exitOK
+	}
+
 	failed := 0
-	for i, id := range nums {
-		e, t, err := db.Transcript(ctx, id)
-		if err != nil {
+	outs := history.Export(ctx, db, nums, history.Options{OutDir: *out, Formats: fmts, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps})
+	for i, o := range outs {
+		if o.Err != nil {
 			failed++
-			if errors.Is(err, store.ErrNotFound) {
-				err = fmt.Errorf("no history entry %d (see history list)", id)
-			}
-			fmt.Fprintf(stderr, "nemo-transcribe: %s: %v\n", ids[i], err)
+			fmt.Fprintf(stderr, "nemo-transcribe: %s: %s\n", ids[i], historyExportReason(o.ID, o.Err))
 			continue
 		}
-		if *out == "-" {
-			data, err := export.RenderOptions(t, fmts[0], export.Options{TXTTimestamps: *txtTimestamps})
-			if err != nil {
-				fmt.Fprintf(stderr, "nemo-transcribe: %s: %v\n", ids[i], err)
-				return exitFailed
-			}
-			stdout.Write(data)
-			continue
-		}
-		outs, err := transcribe.Export(ctx, t, transcribe.ExportOptions{OutDir: *out, Name: transcribe.Stem(e.Name),
-			Formats: fmts, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps})
-		if err != nil {
-			failed++
-			msg := transcribe.Reason(err)
-			if apperr.CodeOf(err) == apperr.CodeFile && strings.Contains(msg, "already exist") {
-				msg += " (use --overwrite to replace it)"
-			}
-			fmt.Fprintf(stderr, "nemo-transcribe: %s: %s\n", ids[i], msg)
-			continue
-		}
-		fmt.Fprintf(stdout, "%d -> %s\n", id, strings.Join(outs, ", "))
+		fmt.Fprintf(stdout, "%d -> %s\n", o.ID, strings.Join(o.Written, ", "))
 	}
 	if failed > 0 {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// historyExportReason is why the entry id was not exported, with what to
+// do about it.
+func historyExportReason(id int64, err error) string {
+	var exists *transcribe.OutputExistsError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Sprintf("no history entry %d (see history list)", id)
+	case errors.As(err, &exists):
+		return transcribe.Reason(err) + " (use --overwrite to replace it)"
+	}
+	return transcribe.Reason(err)
 }
 
 func printJSON(w io.Writer, v any) int {
