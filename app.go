@@ -17,7 +17,9 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/secrets"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -31,12 +33,6 @@ const (
 	// the window calls it with no one to answer), so the UI can list the
 	// files that were not taken and why.
 	EventFilesAdded = "files:added"
-)
-
-// Defaults shown in the UI until the user changes them.
-const (
-	DefaultServer = "localhost:8001"
-	DefaultModel  = "parakeet-tdt-0.6b-v2"
 )
 
 // statusTimeout bounds one "Check server" round trip.
@@ -70,13 +66,13 @@ type Emitter func(name string, data ...any)
 type App struct {
 	engine   Engine
 	queue    Queue
-	settings *settingsFile
+	settings *config.File
 	// editStore keeps segment edits; nil when nothing is persisted.
 	editStore editStore
 	// history lists past transcripts; nil when nothing is persisted.
 	history historyStore
 	// secrets keeps header values out of the settings file.
-	secrets SecretStore
+	secrets secrets.Store
 	// logDir holds the rotating log files for ExportDiagnostics.
 	logDir string
 	// openAtStart are the files named on the command line ("Open with"
@@ -99,9 +95,9 @@ type App struct {
 	notify *notifyWatch // nil: no notifications
 }
 
-// SetNotifier turns on desktop notifications through n, as the settings
-// allow.
-func (a *App) SetNotifier(n Notifier) {
+// setNotifier turns on desktop notifications through n, as the settings
+// allow. (Unexported: main calls it; it is no binding for the UI.)
+func (a *App) setNotifier(n Notifier) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.notify = newNotifyWatch(n, func() bool { return a.settings.Get().Notifications })
@@ -110,13 +106,13 @@ func (a *App) SetNotifier(n Notifier) {
 // NewApp returns an App over engine and queue whose settings live in
 // settings. A nil emit means "emit through the Wails runtime once the
 // window has started".
-func NewApp(engine Engine, queue Queue, settings *settingsFile, emit Emitter) *App {
+func NewApp(engine Engine, queue Queue, settings *config.File, emit Emitter) *App {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &App{
 		engine:   engine,
 		queue:    queue,
 		settings: settings,
-		secrets:  &memSecrets{},
+		secrets:  &secrets.Memory{},
 		emit:     emit,
 		ctx:      ctx,
 		cancel:   cancel,
@@ -280,7 +276,7 @@ func (a *App) PickFiles() (AddResult, error) {
 // ServerStatus asks the server what it is and which models it hosts, giving
 // up after a.statusTimeout. A blank server means the saved one.
 func (a *App) ServerStatus(server string) (inference.ServerStatus, error) {
-	server = orDefault(server, orDefault(a.settings.Get().Server, DefaultServer))
+	server = orDefault(server, orDefault(a.settings.Get().Server, config.DefaultServer))
 	base, _ := a.runtimeSeams()
 	ctx, cancel := context.WithTimeout(base, a.statusTimeout)
 	defer cancel()

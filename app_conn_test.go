@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"log"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +15,9 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/secrets"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
@@ -44,21 +42,6 @@ func readBytes(t *testing.T, path string) []byte {
 	return b
 }
 
-// keyring is a SecretStore that outlives the app, as the OS keyring
-// does; it refuses values longer than Windows' Credential Manager takes.
-type lastingKeyring struct{ memSecrets }
-
-func (*lastingKeyring) temporary() bool { return false }
-
-func (k *lastingKeyring) Set(key, value string) error {
-	if len(value) > 2560 {
-		return errors2560
-	}
-	return k.memSecrets.Set(key, value)
-}
-
-var errors2560 = errors.New("data passed to Set was too big")
-
 // reconnects is an engine that counts Reconnect calls.
 type reconnects struct {
 	fakeEngine
@@ -68,18 +51,6 @@ type reconnects struct {
 
 func (r *reconnects) Reconnect() { r.mu.Lock(); r.n++; r.mu.Unlock() }
 func (r *reconnects) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
-
-// keyBody is a run of the key's base64 body: finding it anywhere means
-// the key leaked.
-func keyBody(t *testing.T, path string) string {
-	t.Helper()
-	b, _ := pem.Decode(readBytes(t, path))
-	if b == nil {
-		t.Fatalf("%s holds no PEM", path)
-	}
-	body := strings.Split(string(pem.EncodeToMemory(b)), "\n")[1]
-	return body[:40]
-}
 
 // Choosing a client key puts it in the keyring: the settings file names
 // the key file only, and a server that requires mutual TLS accepts the
@@ -92,11 +63,11 @@ func TestClientKeyLivesInTheKeyringOnly(t *testing.T) {
 	}
 	addr := tritontest.Start(t, tritontest.Options{TLS: serverTLS})
 	path := filepath.Join(t.TempDir(), "settings.json")
-	st, err := openSettings(path)
+	st, err := config.OpenSettings(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := &lastingKeyring{}
+	keys := &secrets.Memory{}
 	var a *App
 	eng, err := transcribe.Open(transcribe.Config{Connect: func(addr string) (*inference.Server, error) { return a.connect(addr) }})
 	if err != nil {
@@ -104,7 +75,7 @@ func TestClientKeyLivesInTheKeyringOnly(t *testing.T) {
 	}
 	t.Cleanup(func() { eng.Close() })
 	a = NewApp(eng, &fakeQueue{}, st, (&recorder{}).emit)
-	a.secrets = secrets
+	a.secrets = keys
 
 	s := a.GetSettings()
 	s.Server, s.TLS, s.CAFile = addr, true, cs.CA
@@ -123,12 +94,14 @@ func TestClientKeyLivesInTheKeyringOnly(t *testing.T) {
 	if saved.ClientKey != "client-key.pem" || saved.KeyFile != "" || saved.CertFile != cs.ClientCert {
 		t.Errorf("saved %+v", saved)
 	}
+	// A run of the key's base64 body: finding it anywhere means the key leaked.
+	keyBody := strings.Split(string(readBytes(t, cs.ClientKey)), "\n")[1][:40]
 	file := readBytes(t, path)
-	if bytes.Contains(file, []byte("PRIVATE KEY")) || bytes.Contains(file, []byte(keyBody(t, cs.ClientKey))) || !bytes.Contains(file, []byte(`"clientKey": "client-key.pem"`)) {
+	if bytes.Contains(file, []byte("PRIVATE KEY")) || bytes.Contains(file, []byte(keyBody)) || !bytes.Contains(file, []byte(`"clientKey": "client-key.pem"`)) {
 		t.Errorf("settings file after choosing the key:\n%s", file)
 	}
-	kept, _ := getSecret(secrets, clientKeySecret)
-	if !strings.Contains(kept, keyBody(t, cs.ClientKey)) {
+	kept, _ := secrets.Get(keys, secrets.ClientKey)
+	if !strings.Contains(kept, keyBody) {
 		t.Errorf("the keyring holds %d bytes, not the key", len(kept))
 	}
 	if st, err := a.ServerStatus(""); err != nil || !st.Live || !st.TLS {
@@ -141,79 +114,11 @@ func TestClientKeyLivesInTheKeyringOnly(t *testing.T) {
 	if saved, err = a.SaveSettings(s); err != nil || saved.ClientKey != "" || saved.KeyFile != "" {
 		t.Fatalf("removing the certificate: %+v, %v", saved, err)
 	}
-	if v, _ := getSecret(secrets, clientKeySecret); v != "" {
+	if v, _ := secrets.Get(keys, secrets.ClientKey); v != "" {
 		t.Error("the key stayed in the keyring after its certificate was removed")
 	}
 	if _, err := a.ServerStatus(""); err == nil {
 		t.Error("the old key was still used after it was removed")
-	}
-}
-
-// Keys that cannot be used are refused with a sentence that says why and
-// what to do, quoting no key material; nothing is kept.
-func TestBadClientKeysAreRefused(t *testing.T) {
-	cs := writeCerts(t)
-	dir := t.TempDir()
-	der := readBytes(t, cs.ClientKey)
-	block, _ := pem.Decode(der)
-	write := func(name string, b *pem.Block) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	pkcs8 := write("encrypted-pkcs8.pem", &pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: block.Bytes})
-	legacy := write("encrypted-legacy.pem", &pem.Block{Type: "EC PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,00112233445566778899AABBCCDDEEFF"}, Bytes: block.Bytes})
-	damaged := write("damaged.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: []byte("not DER at all")})
-	if _, err := x509.ParseECPrivateKey(block.Bytes); err != nil {
-		t.Fatal(err) // the test's premise: WriteCerts writes an EC key
-	}
-
-	tests := []struct {
-		name, cert, key, want string
-	}{
-		{"key of another certificate", cs.ClientCert, cs.ServerKey, "is not the key of the certificate"},
-		{"encrypted PKCS #8", cs.ClientCert, pkcs8, "protected by a passphrase"},
-		{"encrypted legacy PEM", cs.ClientCert, legacy, "protected by a passphrase"},
-		{"a certificate, not a key", cs.ClientCert, cs.CA, "holds no private key"},
-		{"damaged key", cs.ClientCert, damaged, "cannot be read"},
-		{"no such file", cs.ClientCert, filepath.Join(dir, "gone.pem"), "cannot read the key file"},
-		{"certificate not PEM", cs.ClientKey, cs.ClientKey, "holds no certificate"},
-		{"no certificate chosen", "", cs.ClientKey, "choose the client certificate first"},
-		{"no key chosen", cs.ClientCert, " ", "choose the client key file"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "settings.json")
-			st, _ := openSettings(path)
-			a := NewApp(&fakeEngine{}, &fakeQueue{}, st, (&recorder{}).emit)
-			secrets := &lastingKeyring{}
-			a.secrets = secrets
-			s, err := a.SetClientKey(tt.cert, tt.key)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-			t.Logf("%s", formatError(err))
-			if strings.Contains(err.Error(), keyBody(t, cs.ClientKey)) || strings.Contains(err.Error(), keyBody(t, cs.ServerKey)) {
-				t.Error("the message quotes the key")
-			}
-			if s.CertFile != "" || s.ClientKey != "" || len(secrets.m) != 0 {
-				t.Errorf("after a refusal: settings %+v, keyring %d entries", s, len(secrets.m))
-			}
-		})
-	}
-
-	// A new certificate must fit the key kept.
-	st, _ := openSettings("")
-	a := NewApp(&fakeEngine{}, &fakeQueue{}, st, (&recorder{}).emit)
-	if _, err := a.SetClientKey(cs.ClientCert, cs.ClientKey); err != nil {
-		t.Fatal(err)
-	}
-	s := a.GetSettings()
-	s.CertFile = cs.ServerCert
-	if _, err := a.SaveSettings(s); err == nil || !strings.Contains(err.Error(), "not the key of the certificate") {
-		t.Errorf("a certificate that does not fit the kept key: %v", err)
 	}
 }
 
@@ -222,7 +127,7 @@ func TestBadClientKeysAreRefused(t *testing.T) {
 func TestConnectionChangesReconnect(t *testing.T) {
 	cs := writeCerts(t)
 	eng := &reconnects{}
-	st, _ := openSettings("")
+	st := mustSettings(t)
 	a := NewApp(eng, &fakeQueue{}, st, (&recorder{}).emit)
 	steps := []struct {
 		name   string
@@ -272,7 +177,7 @@ func TestNewHeaderValueWithoutRestart(t *testing.T) {
 	if err := os.WriteFile(src, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := openSettings("")
+	st := mustSettings(t)
 	var a *App
 	eng, err := transcribe.Open(transcribe.Config{CacheDir: t.TempDir(), Connect: func(addr string) (*inference.Server, error) { return a.connect(addr) }})
 	if err != nil {
@@ -294,94 +199,6 @@ func TestNewHeaderValueWithoutRestart(t *testing.T) {
 		if last != token {
 			t.Errorf("the request after setting %q carried %q", token, last)
 		}
-	}
-}
-
-// A settings.json from before the keyring kept the key (keyFile set) goes
-// on working: the key moves into the keyring at start and the path is
-// cleared, which the log says without quoting the key. Where secrets live
-// only in memory, or the key cannot be used, the file stays in use.
-func TestOldKeyFileMovesIntoTheKeyring(t *testing.T) {
-	cs := writeCerts(t)
-	tests := []struct {
-		name     string
-		secrets  SecretStore
-		key      string
-		moved    bool
-		wantLog  string
-		wantConf inference.TLSConfig
-	}{
-		{"keyring", &lastingKeyring{}, cs.ClientKey, true, "is now kept in the system keyring",
-			inference.TLSConfig{Enabled: true, CertFile: cs.ClientCert, KeyPEM: readBytes(t, cs.ClientKey)}},
-		{"memory only", &memSecrets{}, cs.ClientKey, false, "",
-			inference.TLSConfig{Enabled: true, CertFile: cs.ClientCert, KeyFile: cs.ClientKey}},
-		{"key of another certificate", &lastingKeyring{}, cs.ServerKey, false, "was not moved into the keyring and is still used from there",
-			inference.TLSConfig{Enabled: true, CertFile: cs.ClientCert, KeyFile: cs.ServerKey}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "settings.json")
-			old := `{"server": "gpu:8001", "model": "parakeet-tdt-0.6b-v2", "tls": true, "certFile": "` + cs.ClientCert + `", "keyFile": "` + tt.key + `"}`
-			if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var logs bytes.Buffer
-			log.SetOutput(&logs)
-			t.Cleanup(func() { log.SetOutput(os.Stderr) })
-
-			st, err := openSettings(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := NewApp(&fakeEngine{}, &fakeQueue{}, st, (&recorder{}).emit)
-			a.secrets = tt.secrets
-			a.migrateKeyFile() // as main does at start
-			s := a.GetSettings()
-			if moved := s.KeyFile == "" && s.ClientKey == filepath.Base(tt.key); moved != tt.moved {
-				t.Fatalf("settings %+v: moved %v, want %v", s, moved, tt.moved)
-			}
-			if tt.moved {
-				file := readBytes(t, path)
-				if bytes.Contains(file, []byte(tt.key)) || bytes.Contains(file, []byte("PRIVATE KEY")) {
-					t.Errorf("settings file after the move:\n%s", file)
-				}
-			}
-			if got := logs.String(); strings.Count(got, "client key") != min(1, len(tt.wantLog)) || !strings.Contains(got, tt.wantLog) || strings.Contains(got, keyBody(t, tt.key)) {
-				t.Errorf("log:\n%s", got)
-			}
-			cfg, err := a.connConfig("gpu:8001")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(cfg.TLS, tt.wantConf) {
-				t.Errorf("TLS %+v, want %+v", cfg.TLS, tt.wantConf)
-			}
-		})
-	}
-}
-
-// Long secrets are kept in parts no keyring refuses; a shorter one
-// written later leaves no part of the longer behind.
-func TestLongSecretsAreKeptInParts(t *testing.T) {
-	k := &lastingKeyring{}
-	long := strings.Repeat("0123456789abcdef", 300) // 4800 bytes: an RSA-4096 key in PEM is about 3200
-	if err := putSecret(k, clientKeySecret, long); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := getSecret(k, clientKeySecret); got != long || len(k.m) != 3 {
-		t.Fatalf("read back %d bytes from %d entries", len(got), len(k.m))
-	}
-	if err := putSecret(k, clientKeySecret, "short"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := getSecret(k, clientKeySecret); got != "short" || len(k.m) != 1 {
-		t.Fatalf("read back %q from %d entries", got, len(k.m))
-	}
-	if err := deleteSecret(k, clientKeySecret); err != nil || len(k.m) != 0 {
-		t.Fatalf("after delete: %d entries, %v", len(k.m), err)
-	}
-	if err := putSecret(k, clientKeySecret, strings.Repeat("x", secretPart*maxSecretParts+1)); err == nil {
-		t.Error("a secret too long for the keyring was taken")
 	}
 }
 
@@ -424,9 +241,9 @@ func TestSettingsPickers(t *testing.T) {
 	}
 }
 
-func mustSettings(t *testing.T) *settingsFile {
+func mustSettings(t *testing.T) *config.File {
 	t.Helper()
-	st, err := openSettings("")
+	st, err := config.OpenSettings("")
 	if err != nil {
 		t.Fatal(err)
 	}

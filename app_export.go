@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,9 +10,9 @@ import (
 	"strings"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/history"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
-	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
 // ExportResult says what an export wrote and what stopped it.
@@ -63,9 +62,10 @@ func (a *App) Export(ids []int64, formats []string, outDir string, overwrite boo
 		if name == "" {
 			name = transcribe.Stem(j.Request.Path)
 		}
-		res.write(ctx, j.Request.Path, r.Transcript, transcribe.ExportOptions{
+		written, err := transcribe.Export(ctx, r.Transcript, transcribe.ExportOptions{
 			OutDir: dir, Name: name, Formats: formats, Overwrite: overwrite, TXTTimestamps: j.Request.TXTTimestamps,
 		})
+		res.add(j.Request.Path, dir, written, err)
 	}
 	return res, nil
 }
@@ -74,7 +74,7 @@ func (a *App) Export(ids []int64, formats []string, outDir string, overwrite boo
 // so a transcript reopened from the history needs no new job. Next to the
 // source means the folder the file was last transcribed from, which must
 // still be there. Two entries of the same name written to one folder are
-// told apart as "name (2)".
+// told apart as "name (2)" (see history.Export).
 func (a *App) ExportHistory(ids []int64, formats []string, outDir string, overwrite bool) (ExportResult, error) {
 	res := newExportResult()
 	if a.history == nil {
@@ -83,37 +83,17 @@ func (a *App) ExportHistory(ids []int64, formats []string, outDir string, overwr
 	if err := checkExport(ids, formats); err != nil {
 		return res, err
 	}
-	outDir = strings.TrimSpace(outDir)
 	ctx, cancel := a.timeout(editTimeout * 6)
 	defer cancel()
-	taken := map[string]bool{}
-	for _, id := range ids {
-		e, t, err := a.history.Transcript(ctx, id)
-		if err != nil {
-			reason := sentence(err.Error())
-			if errors.Is(err, store.ErrNotFound) {
-				reason = "It is no longer in the history."
-			}
-			res.Failed = append(res.Failed, Skipped{Path: fmt.Sprintf("History entry %d", id), Reason: reason})
-			continue
+	for _, o := range history.Export(ctx, a.history, ids, history.Options{OutDir: strings.TrimSpace(outDir), Formats: formats, Overwrite: overwrite}) {
+		switch {
+		case errors.Is(o.Err, store.ErrNotFound):
+			res.Failed = append(res.Failed, Skipped{Path: fmt.Sprintf("History entry %d", o.ID), Reason: "It is no longer in the history."})
+		case o.Source == "":
+			res.Failed = append(res.Failed, Skipped{Path: fmt.Sprintf("History entry %d", o.ID), Reason: sentence(o.Err.Error())})
+		default:
+			res.add(o.Source, o.Dir, o.Written, o.Err)
 		}
-		t.Source = e.Source
-		dir := outDir
-		if dir == "" {
-			dir = filepath.Dir(e.Source)
-			if info, err := os.Stat(dir); !filepath.IsAbs(e.Source) || err != nil || !info.IsDir() {
-				res.Failed = append(res.Failed, Skipped{Path: e.Source,
-					Reason: "The folder it was transcribed from is not there any more: export into a folder instead."})
-				continue
-			}
-		}
-		stem := transcribe.Stem(e.Name)
-		name := stem
-		for n := 2; taken[strings.ToLower(filepath.Join(dir, name))]; n++ {
-			name = fmt.Sprintf("%s (%d)", stem, n)
-		}
-		taken[strings.ToLower(filepath.Join(dir, name))] = true
-		res.write(ctx, e.Source, t, transcribe.ExportOptions{OutDir: dir, Name: name, Formats: formats, Overwrite: overwrite})
 	}
 	return res, nil
 }
@@ -138,9 +118,9 @@ func checkExport(ids []int64, formats []string) error {
 	return nil
 }
 
-// write exports the transcript of the file src and notes the outcome.
-func (res *ExportResult) write(ctx context.Context, src string, t transcript.Transcript, opts transcribe.ExportOptions) {
-	written, err := transcribe.Export(ctx, t, opts)
+// add notes the outcome of exporting the transcript of the file src into
+// dir: the files written, or why none were.
+func (res *ExportResult) add(src, dir string, written []string, err error) {
 	var exists *transcribe.OutputExistsError
 	switch {
 	case errors.As(err, &exists):
@@ -149,8 +129,8 @@ func (res *ExportResult) write(ctx context.Context, src string, t transcript.Tra
 		res.Failed = append(res.Failed, Skipped{Path: src, Reason: sentence(err.Error())})
 	default:
 		res.Written = append(res.Written, written...)
-		if !slices.Contains(res.Folders, opts.OutDir) {
-			res.Folders = append(res.Folders, opts.OutDir)
+		if !slices.Contains(res.Folders, dir) {
+			res.Folders = append(res.Folders, dir)
 		}
 	}
 }

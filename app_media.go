@@ -1,32 +1,12 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"math"
-	"os"
-	"strings"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
-
-// playbackRate is the rate of the samples handed to the UI: the decoder's.
-const playbackRate = 16000
-
-// maxPlaybackSeconds bounds what one AudioSamples hands over (about 115 MB
-// of PCM an hour crosses the bridge as base64).
-const maxPlaybackSeconds = 3 * 3600
-
-// peaksPerFile is the waveform's resolution: enough points for a wide
-// screen, few enough to draw at once.
-const peaksPerFile = 2000
 
 // AudioData is a job's audio for the player and the waveform. WebKitGTK
 // cannot play media from the wails:// scheme, so the UI plays these
@@ -39,6 +19,11 @@ type AudioData struct {
 	// Peaks are the largest absolute sample of each of len(Peaks) equal
 	// stretches of the file, 0..1: the waveform.
 	Peaks []float32 `json:"peaks"`
+}
+
+// forPlayer is p as it crosses the bridge: the PCM in base64.
+func forPlayer(p audio.Playback) AudioData {
+	return AudioData{SampleRate: p.SampleRate, PCM: base64.StdEncoding.EncodeToString(p.PCM), Duration: p.Duration, Peaks: p.Peaks}
 }
 
 // AudioSamples decodes the job's source file (never modified) for
@@ -57,7 +42,11 @@ func (a *App) AudioSamples(id int64) (AudioData, error) {
 	if req.Channel != nil && *req.Channel >= 0 {
 		opts.Mix, opts.Channel = audio.MixChannel, *req.Channel
 	}
-	return decodeForPlayback(req.Path, opts)
+	p, err := audio.DecodePlayback(req.Path, opts)
+	if err != nil {
+		return AudioData{}, err
+	}
+	return forPlayer(p), nil
 }
 
 // HistoryAudioSamples is AudioSamples for a past transcript: the file it
@@ -74,93 +63,13 @@ func (a *App) HistoryAudioSamples(id int64) (AudioData, error) {
 	if err != nil {
 		return AudioData{}, fmt.Errorf("opening the transcript: %w", err)
 	}
-	if err := sameSource(e.Source, e.SHA256); err != nil {
+	if err := audio.SameSource(e.Source, e.SHA256); err != nil {
+		// Only the audio is missing: say that the transcript is safe.
+		return AudioData{}, fmt.Errorf("%w; the transcript itself is still in the history", err)
+	}
+	p, err := audio.DecodePlayback(e.Source, audio.Options{FFmpegPath: a.settings.Get().FFmpegPath})
+	if err != nil {
 		return AudioData{}, err
 	}
-	return decodeForPlayback(e.Source, audio.Options{FFmpegPath: a.settings.Get().FFmpegPath})
-}
-
-// sameSource checks that the file at path is there with the content whose
-// SHA-256 is sum ("" skips the comparison). Its errors say the transcript
-// is safe: only the audio is missing.
-func sameSource(path, sum string) error {
-	const still = "the transcript itself is still in the history"
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("the audio file %s is not there any more (moved, renamed or deleted), so it cannot be played; %s", path, still)
-	}
-	if err != nil {
-		return fmt.Errorf("the audio file %s cannot be read (%s), so it cannot be played; %s", path, unwrapPathError(err), still)
-	}
-	defer f.Close()
-	if sum == "" {
-		return nil
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return fmt.Errorf("the audio file %s cannot be read (%s), so it cannot be played; %s", path, unwrapPathError(err), still)
-	}
-	if !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), sum) {
-		return fmt.Errorf("the audio file %s has changed since it was transcribed, so it would not match the transcript and is not played; %s", path, still)
-	}
-	return nil
-}
-
-func decodeForPlayback(path string, opts audio.Options) (AudioData, error) {
-	d, err := audio.Open(path, opts)
-	if err != nil {
-		return AudioData{}, fmt.Errorf("reading %s for playback: %w", path, err)
-	}
-	defer d.Close()
-	var samples []float32
-	buf := make([]float32, 1<<14)
-	for {
-		n, err := d.Read(buf)
-		samples = append(samples, buf[:n]...)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return AudioData{}, fmt.Errorf("reading %s for playback: %w", path, err)
-		}
-		if len(samples) > maxPlaybackSeconds*playbackRate {
-			return AudioData{}, fmt.Errorf("%s is longer than %d hours, too long to play in the app", path, maxPlaybackSeconds/3600)
-		}
-	}
-	return AudioData{
-		SampleRate: playbackRate,
-		PCM:        base64.StdEncoding.EncodeToString(pcm16(samples)),
-		Duration:   float64(len(samples)) / playbackRate,
-		Peaks:      peaks(samples, peaksPerFile),
-	}, nil
-}
-
-// pcm16 packs samples as signed 16-bit little-endian, clipping.
-func pcm16(samples []float32) []byte {
-	out := make([]byte, 2*len(samples))
-	for i, s := range samples {
-		v := math.Round(float64(s) * 32767)
-		v = max(-32768, min(32767, v))
-		binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(v)))
-	}
-	return out
-}
-
-// peaks splits samples into n equal stretches (fewer for a short file)
-// and returns each one's largest absolute value.
-func peaks(samples []float32, n int) []float32 {
-	if len(samples) == 0 {
-		return []float32{}
-	}
-	n = min(n, len(samples))
-	out := make([]float32, n)
-	for i := range n {
-		lo, hi := i*len(samples)/n, (i+1)*len(samples)/n
-		var m float32
-		for _, s := range samples[lo:hi] {
-			m = max(m, float32(math.Abs(float64(s))))
-		}
-		out[i] = min(m, 1)
-	}
-	return out
+	return forPlayer(p), nil
 }

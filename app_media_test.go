@@ -9,10 +9,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
@@ -75,10 +75,10 @@ func TestAudioSamples(t *testing.T) {
 			t.Fatalf("sample %d is %d, want %d", i, s, in[i])
 		}
 	}
-	if len(got.Peaks) != peaksPerFile {
+	if len(got.Peaks) != audio.PlaybackPeaks {
 		t.Fatalf("%d peaks", len(got.Peaks))
 	}
-	quiet, loud := got.Peaks[peaksPerFile/4], got.Peaks[3*peaksPerFile/4]
+	quiet, loud := got.Peaks[audio.PlaybackPeaks/4], got.Peaks[3*audio.PlaybackPeaks/4]
 	if quiet > 0.04 || loud < 0.45 || loud > 0.5 {
 		t.Errorf("peaks: quiet %g, loud %g", quiet, loud)
 	}
@@ -91,15 +91,6 @@ func TestAudioSamples(t *testing.T) {
 	}
 	if _, err := a.AudioSamples(1); err == nil || !strings.Contains(err.Error(), "for playback") {
 		t.Errorf("error %v for a file that is gone", err)
-	}
-}
-
-func TestPeaksOfAShortFile(t *testing.T) {
-	if got := peaks([]float32{0.5, -0.9}, 10); !reflect.DeepEqual(got, []float32{0.5, 0.9}) {
-		t.Errorf("peaks %v", got)
-	}
-	if got := peaks(nil, 10); len(got) != 0 {
-		t.Errorf("peaks of nothing %v", got)
 	}
 }
 
@@ -127,7 +118,7 @@ func TestHistoryAudioSamples(t *testing.T) {
 	a.history = db
 
 	got, err := a.HistoryAudioSamples(id)
-	if err != nil || got.SampleRate != 16000 || got.Duration != 0.5 || len(got.Peaks) != peaksPerFile {
+	if err != nil || got.SampleRate != 16000 || got.Duration != 0.5 || len(got.Peaks) != audio.PlaybackPeaks {
 		t.Fatalf("%d Hz, %g s, %d peaks, %v", got.SampleRate, got.Duration, len(got.Peaks), err)
 	}
 	if _, err := a.HistoryAudioSamples(id + 100); err == nil || !strings.Contains(err.Error(), "opening the transcript") {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -68,7 +69,7 @@ func (a *App) AddFiles(paths []string) AddResult {
 	}
 	s := a.settings.Get()
 	for _, f := range files {
-		id, err := a.queue.Add(s.request(f))
+		id, err := a.queue.Add(jobRequest(s, f))
 		if err != nil {
 			res.Skipped = append(res.Skipped, Skipped{Path: f, Reason: sentence(err.Error())})
 			continue
@@ -90,7 +91,7 @@ func collect(p string) (files []string, skipped []Skipped) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, []Skipped{{p, "There is no such file or folder."}}
 	case err != nil:
-		return nil, []Skipped{{p, "It cannot be read: " + sentence(unwrapPathError(err))}}
+		return nil, []Skipped{{p, "It cannot be read: " + sentence(apperr.PathReason(err))}}
 	case !info.IsDir():
 		if !isMedia(p) {
 			return nil, []Skipped{{p, fmt.Sprintf("%q is not an audio or video file type the app knows.", filepath.Ext(p))}}
@@ -100,7 +101,7 @@ func collect(p string) (files []string, skipped []Skipped) {
 	var ignored int
 	walkErr := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			skipped = append(skipped, Skipped{path, "It cannot be read: " + sentence(unwrapPathError(err))})
+			skipped = append(skipped, Skipped{path, "It cannot be read: " + sentence(apperr.PathReason(err))})
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -126,7 +127,7 @@ func collect(p string) (files []string, skipped []Skipped) {
 		return nil
 	})
 	if walkErr != nil {
-		skipped = append(skipped, Skipped{p, "It cannot be read: " + sentence(unwrapPathError(walkErr))})
+		skipped = append(skipped, Skipped{p, "It cannot be read: " + sentence(apperr.PathReason(walkErr))})
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
@@ -138,14 +139,6 @@ func collect(p string) (files []string, skipped []Skipped) {
 		skipped = append(skipped, Skipped{p, fmt.Sprintf("%d other files in this folder are not audio or video and were left out.", ignored)})
 	}
 	return files, skipped
-}
-
-func unwrapPathError(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // Job ids cross to the UI as plain numbers (int64), since the bindings

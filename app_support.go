@@ -18,6 +18,7 @@ import (
 	"github.com/gen2brain/beeep"
 	"gopkg.in/natefinch/lumberjack.v2"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -129,7 +130,7 @@ func (a *App) ExportDiagnostics(dir string) (string, error) {
 	return name, nil
 }
 
-func writeDiagnostics(w io.Writer, logDir string, s Settings) error {
+func writeDiagnostics(w io.Writer, logDir string, s config.Settings) error {
 	z := zip.NewWriter(w)
 	info := map[string]any{"goos": goruntime.GOOS, "goarch": goruntime.GOARCH, "go": goruntime.Version(), "time": time.Now().UTC()}
 	if bi, ok := debug.ReadBuildInfo(); ok {

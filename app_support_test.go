@@ -24,7 +24,7 @@ func TestNotifications(t *testing.T) {
 	q := &fakeQueue{}
 	a := newTestApp(t, &fakeEngine{}, q, &recorder{})
 	n := &fakeNotifier{}
-	a.SetNotifier(n)
+	a.setNotifier(n)
 	job := func(id int, st transcribe.Stage, err string) transcribe.Event {
 		return transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: transcribe.JobID(id), State: st, Error: err, Request: transcribe.Request{Path: "/a/f" + string(rune('0'+id)) + ".wav"}}}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
@@ -150,7 +151,7 @@ func (r *recorder) emit(name string, data ...any) {
 // temporary folder.
 func newTestApp(t *testing.T, eng *fakeEngine, q *fakeQueue, rec *recorder) *App {
 	t.Helper()
-	s, err := openSettings(filepath.Join(t.TempDir(), "settings.json"))
+	s, err := config.OpenSettings(filepath.Join(t.TempDir(), config.SettingsFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,14 +240,14 @@ func TestAddFilesUsesTheSavedSettings(t *testing.T) {
 	yes := true
 	tests := []struct {
 		name string
-		set  Settings
+		set  config.Settings
 		want transcribe.Request
 	}{
 		{name: "parakeet: no language options sent",
-			set:  Settings{Server: " gpu:8001 ", Model: "parakeet-tdt-0.6b-v2", Timestamps: true, Concurrency: 4, ChunkSeconds: 20, Language: "de", Task: "ast", PNC: &yes, CacheDir: "/c", FFmpegPath: "/ff"},
+			set:  config.Settings{Server: " gpu:8001 ", Model: "parakeet-tdt-0.6b-v2", Timestamps: true, Concurrency: 4, ChunkSeconds: 20, Language: "de", Task: "ast", PNC: &yes, CacheDir: "/c", FFmpegPath: "/ff"},
 			want: transcribe.Request{Server: "gpu:8001", Model: "parakeet-tdt-0.6b-v2", Timestamps: true, Concurrency: 4, ChunkSeconds: 20, CacheDir: "/c", FFmpegPath: "/ff"}},
 		{name: "canary: language, task and punctuation sent",
-			set:  Settings{Server: "gpu:8001", Model: "canary-1b-flash", Language: "de", Task: "ast", PNC: &yes},
+			set:  config.Settings{Server: "gpu:8001", Model: "canary-1b-flash", Language: "de", Task: "ast", PNC: &yes},
 			want: transcribe.Request{Server: "gpu:8001", Model: "canary-1b-flash", SourceLang: "de", TargetLang: "de", Task: "ast", PNC: &yes}},
 	}
 	for _, tt := range tests {
@@ -379,75 +380,6 @@ func TestPickFiles(t *testing.T) {
 	})
 }
 
-func TestSettingsSurviveARestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "data", "settings.json")
-	s, err := openSettings(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Get(); got != defaultSettings() {
-		t.Errorf("first start %+v, want the defaults", got)
-	}
-	want := Settings{Server: "gpu:9001", Model: "dtmf", Concurrency: 3, ChunkSeconds: 15, CacheDir: "/c"}
-	if _, err := s.Set(want); err != nil {
-		t.Fatal(err)
-	}
-	again, err := openSettings(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := again.Get(); !reflect.DeepEqual(got, want) {
-		t.Errorf("after a restart %+v, want %+v", got, want)
-	}
-	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("settings file: %v, %v", info, err)
-	}
-}
-
-func TestSettingsRefused(t *testing.T) {
-	tests := []struct {
-		name string
-		s    Settings
-		want string
-	}{
-		{"no server", Settings{Model: "m"}, "server's address"},
-		{"no model", Settings{Server: "s"}, "choose a model"},
-		{"too many requests", Settings{Server: "s", Model: "m", Concurrency: 1000}, "between 1 and 256"},
-		{"chunks too long", Settings{Server: "s", Model: "m", ChunkSeconds: 601}, "between 1 and 600"},
-		{"unknown task", Settings{Server: "s", Model: "m", Task: "x"}, "asr (transcribe) or ast"},
-		{"negative cache cap", Settings{Server: "s", Model: "m", CacheMaxMB: -1}, "cache size cap"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, _ := openSettings("")
-			got, err := s.Set(tt.s)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %v, want one saying %q", err, tt.want)
-			}
-			if got != defaultSettings() {
-				t.Errorf("refused settings changed them to %+v", got)
-			}
-		})
-	}
-}
-
-func TestDamagedSettingsAreSetAside(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "settings.json")
-	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := openSettings(path)
-	if err == nil || !strings.Contains(err.Error(), "set aside") {
-		t.Errorf("error %v, want one saying the file was set aside", err)
-	}
-	if s.Get() != defaultSettings() {
-		t.Errorf("settings %+v, want the defaults", s.Get())
-	}
-	if _, err := os.Stat(path + ".bad"); err != nil {
-		t.Errorf("the damaged file was not kept: %v", err)
-	}
-}
-
 func TestFFmpegStatus(t *testing.T) {
 	dir := t.TempDir()
 	fake := filepath.Join(dir, "ffmpeg")
@@ -471,14 +403,6 @@ func TestFFmpegStatus(t *testing.T) {
 	}
 }
 
-func TestTakesOptions(t *testing.T) {
-	for model, want := range map[string]bool{"canary-1b-flash": true, "Canary-180M": true, "parakeet-tdt-0.6b-v2": false, "dtmf": false} {
-		if got := (&App{}).TakesOptions(model); got != want {
-			t.Errorf("TakesOptions(%q) = %v, want %v", model, got, want)
-		}
-	}
-}
-
 func TestServerStatus(t *testing.T) {
 	status := inference.ServerStatus{
 		Address: "gpu:8001", Live: true, Ready: true, Name: "triton", Version: "2.50.0",
@@ -495,7 +419,7 @@ func TestServerStatus(t *testing.T) {
 		wantIs     error
 	}{
 		{name: "status passes through", server: "gpu:8001", status: status, wantServer: "gpu:8001", wantStatus: status},
-		{name: "blank server asks the default", server: "", status: status, wantServer: DefaultServer, wantStatus: status},
+		{name: "blank server asks the default", server: "", status: status, wantServer: config.DefaultServer, wantStatus: status},
 		{name: "error passes through", server: "gpu:8001", err: refused, wantServer: "gpu:8001", wantIs: refused},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/secrets"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 )
 
@@ -30,7 +31,7 @@ func main() {
 	}
 	logs := openLog(dataDir)
 	defer logs.Close()
-	settings, err := openSettings(filepath.Join(dataDir, "settings.json"))
+	settings, err := config.OpenSettings(filepath.Join(dataDir, config.SettingsFileName))
 	if err != nil {
 		log.Print(err) // the defaults are in use; the app still starts
 	}
@@ -44,12 +45,12 @@ func main() {
 	}
 	queue := transcribe.NewQueue(eng, transcribe.QueueOptions{})
 	app = NewApp(eng, queue, settings, nil)
-	app.secrets = openSecrets()
+	app.secrets = secrets.Open()
 	app.migrateKeyFile() // an older settings file's key file moves into the keyring
 	app.editStore, _ = eng.Store().(editStore)
 	app.history, _ = eng.Store().(historyStore)
 	app.logDir = filepath.Join(dataDir, "logs")
-	app.SetNotifier(beeepNotifier{})
+	app.setNotifier(beeepNotifier{})
 	app.openAtStart = filesToOpen("", os.Args[1:])
 
 	err = wails.Run(&options.App{
