@@ -4,9 +4,9 @@
 // the event subscriptions.
 import * as App from '../../wailsjs/go/main/App';
 import { EventsOn } from '../../wailsjs/runtime/runtime';
-import type { inference, main, store, transcribe, transcript } from '../../wailsjs/go/models';
+import type { config, inference, main, store, transcribe, transcript } from '../../wailsjs/go/models';
 
-export type Settings = main.Settings;
+export type Settings = config.Settings;
 export type AddResult = main.AddResult;
 export type Skipped = main.Skipped;
 export type ServerStatus = inference.ServerStatus;

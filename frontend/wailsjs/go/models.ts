@@ -1,3 +1,29 @@
+export namespace config {
+	
+	export interface Settings {
+	    server: string;
+	    model: string;
+	    timestamps: boolean;
+	    concurrency: number;
+	    chunkSeconds: number;
+	    language: string;
+	    task: string;
+	    pnc?: boolean;
+	    cacheDir: string;
+	    cacheMaxMB: number;
+	    ffmpegPath: string;
+	    notifications: boolean;
+	    tls: boolean;
+	    caFile: string;
+	    certFile: string;
+	    clientKey?: string;
+	    keyFile: string;
+	    serverName: string;
+	    headerNames: string;
+	}
+
+}
+
 export namespace inference {
 	
 	export interface BatchStats {
@@ -62,27 +88,6 @@ export namespace main {
 	export interface FFmpegInfo {
 	    found: boolean;
 	    path: string;
-	}
-	export interface Settings {
-	    server: string;
-	    model: string;
-	    timestamps: boolean;
-	    concurrency: number;
-	    chunkSeconds: number;
-	    language: string;
-	    task: string;
-	    pnc?: boolean;
-	    cacheDir: string;
-	    cacheMaxMB: number;
-	    ffmpegPath: string;
-	    notifications: boolean;
-	    tls: boolean;
-	    caFile: string;
-	    certFile: string;
-	    clientKey?: string;
-	    keyFile: string;
-	    serverName: string;
-	    headerNames: string;
 	}
 
 }

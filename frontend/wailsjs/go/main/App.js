@@ -18,10 +18,6 @@ export function CancelJob(arg1) {
   return window['go']['main']['App']['CancelJob'](arg1);
 }
 
-export function Defaults() {
-  return window['go']['main']['App']['Defaults']();
-}
-
 export function DeleteHistory(arg1) {
   return window['go']['main']['App']['DeleteHistory'](arg1);
 }
@@ -124,12 +120,4 @@ export function SetClientKey(arg1, arg2) {
 
 export function SetHeader(arg1, arg2) {
   return window['go']['main']['App']['SetHeader'](arg1, arg2);
-}
-
-export function SetNotifier(arg1) {
-  return window['go']['main']['App']['SetNotifier'](arg1);
-}
-
-export function TakesOptions(arg1) {
-  return window['go']['main']['App']['TakesOptions'](arg1);
 }
