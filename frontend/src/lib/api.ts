@@ -4,17 +4,23 @@
 // the event subscriptions.
 import * as App from '../../wailsjs/go/main/App';
 import { EventsOn } from '../../wailsjs/runtime/runtime';
-import type { config, inference, main, store, transcribe, transcript } from '../../wailsjs/go/models';
+import { t } from './i18n/index.svelte';
 
-export type Settings = config.Settings;
-export type AddResult = main.AddResult;
-export type Skipped = main.Skipped;
-export type ServerStatus = inference.ServerStatus;
-export type ModelStatus = inference.ModelStatus;
-export type TranscribeResult = transcribe.Result;
-export type Transcript = transcript.Transcript;
-export type Segment = transcript.Segment;
-export type Word = transcript.Word;
+// The types come from the bound methods themselves, not from the Go
+// package that declares them, so a type moving between Go packages (as
+// Settings from main to config) changes nothing here.
+type Result<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+
+export type Settings = Result<typeof App.GetSettings>;
+export type AddResult = Result<typeof App.AddFiles>;
+export type Skipped = AddResult['skipped'][number];
+export type ServerStatus = Result<typeof App.ServerStatus>;
+export type ModelStatus = ServerStatus['models'][number];
+export type TranscribeResult = Result<typeof App.JobResult>;
+export type Transcript = Result<typeof App.HistoryTranscript>;
+export type Segment = Transcript['segments'][number];
+export type Word = Segment['words'][number];
+type RawJob = Result<typeof App.Jobs>[number];
 
 /** A step of one file's journey (Go: transcribe.Stage). */
 export type Stage =
@@ -45,7 +51,7 @@ export interface Progress {
 }
 
 /** One file in the queue (Go: transcribe.Job). */
-export interface Job extends Omit<transcribe.Job, 'state' | 'progress'> {
+export interface Job extends Omit<RawJob, 'state' | 'progress'> {
   state: Stage;
   progress: Progress;
 }
@@ -67,7 +73,7 @@ export function toError(reason: unknown): Error {
   if (reason && typeof reason === 'object' && 'message' in reason) {
     return new Error(String((reason as { message: unknown }).message));
   }
-  return new Error('Something went wrong.');
+  return new Error(t('error.unknown'));
 }
 
 async function call<T>(method: () => Promise<T>): Promise<T> {
@@ -157,7 +163,7 @@ export function onFilesAdded(handler: (res: AddResult) => void): Unsubscribe {
   return subscribe<AddResult>(EVENT_FILES_ADDED, (res) => handler(res ?? { added: [], skipped: [] }));
 }
 
-export type AudioData = main.AudioData;
+export type AudioData = Result<typeof App.AudioSamples>;
 
 /** A job's audio as 16 kHz mono PCM (base64) and its waveform's peaks. */
 export function audioSamples(id: number): Promise<AudioData> {
@@ -174,7 +180,7 @@ export function editSegment(historyId: number, index: number, text: string): Pro
   return call(() => App.EditSegment(historyId, index, text));
 }
 
-export type ExportResult = main.ExportResult;
+export type ExportResult = Result<typeof App.Export>;
 
 /** Writes finished jobs' transcripts; outDir '' = next to each source. */
 export function exportJobs(ids: number[], formats: string[], outDir: string, overwrite: boolean): Promise<ExportResult> {
@@ -196,7 +202,7 @@ export function pickFolder(): Promise<string> {
   return call(() => App.PickFolder());
 }
 
-export type HistoryHit = store.Hit;
+export type HistoryHit = Result<typeof App.History>[number];
 
 /** Past transcripts, newest first; with a query, full-text matches. */
 export async function history(query: string): Promise<HistoryHit[]> {
@@ -245,7 +251,7 @@ export function removeClientCert(): Promise<Settings> {
   return call(() => App.RemoveClientCert());
 }
 
-export type FFmpegInfo = main.FFmpegInfo;
+export type FFmpegInfo = Result<typeof App.FFmpegStatus>;
 
 /** Whether the ffmpeg at path ('' = the default) can be run. */
 export function ffmpegStatus(path: string): Promise<FFmpegInfo> {

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { FakeOut, api, emitAdded, emitQueue, job, resetApi, result, status } from './fake-api';
+import { FakeOut, api, emitAdded, emitQueue, job, resetApi, result, settings } from './fake-api';
 
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
@@ -9,6 +9,9 @@ import { PlayerState } from '../lib/state/player.svelte';
 
 beforeEach(() => {
   resetApi();
+  localStorage.clear();
+  // A saved server: no first run (see the first-run tests).
+  api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001' }));
 });
 
 let out: FakeOut;
@@ -16,17 +19,42 @@ let out: FakeOut;
 async function renderReady() {
   out = new FakeOut();
   const view = render(App, { player: new PlayerState(() => out) });
-  await screen.findByDisplayValue('localhost:8001');
+  await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
+  await vi.waitFor(() => expect(screen.getByTestId('status-server').textContent).toBe('gpu:8001'));
   return view;
 }
 
-describe('App', () => {
-  it('shows the heading, the saved settings and an empty queue', async () => {
+function history(...items: { id: number; name: string }[]) {
+  api.history.mockResolvedValue(
+    items.map(({ id, name }) => ({
+      id, source: `/a/${name}`, name, sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 45,
+      preview: 'p', createdAt: new Date().toISOString(), updatedAt: '', snippet: 'Hello there.',
+    })),
+  );
+}
+
+async function openJob(id = 1, historyId = 9) {
+  api.jobResult.mockResolvedValue({ ...result(), historyId });
+  emitQueue({ kind: 'added', job: job(id, 'done', { historyId }) });
+  await fireEvent.click(await screen.findByRole('button', { name: `Open the transcript of take ${id}.wav` }));
+  await screen.findAllByTestId('segment');
+  await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
+}
+
+describe('App: layout', () => {
+  it('has a sidebar with the three places, the queue first, and a status line', async () => {
     await renderReady();
-    expect(screen.getByRole('heading', { level: 1, name: 'NeMo Transcribe' })).toBeTruthy();
-    expect((screen.getByLabelText('Model') as HTMLInputElement).value).toBe('parakeet-tdt-0.6b-v2');
+    const nav = screen.getByRole('navigation', { name: 'Main' });
+    expect(within(nav).getAllByRole('button').map((b) => b.textContent?.trim())).toEqual(['Transcribe', 'Library', 'Settings']);
+    expect(within(nav).getByRole('button', { name: 'Transcribe' }).getAttribute('aria-current')).toBe('page');
     expect(screen.getByText(/Drop audio or video files or folders/)).toBeTruthy();
-    expect(screen.queryByRole('alert')).toBeNull();
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Ready'));
+    expect(screen.getByTestId('status-jobs').textContent).toBe('0 jobs running');
+    await fireEvent.click(within(nav).getByRole('button', { name: 'Settings' }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Settings' })).toBeTruthy();
+    expect((screen.getByLabelText('Server address') as HTMLInputElement).value).toBe('gpu:8001');
+    await fireEvent.click(within(nav).getByRole('button', { name: 'Library' }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Library' })).toBeTruthy();
   });
 
   it('takes native drops anywhere in the window', async () => {
@@ -35,13 +63,62 @@ describe('App', () => {
     expect(shell.style.getPropertyValue('--wails-drop-target')).toBe('drop');
   });
 
-  it('saves the settings and checks the server, listing its models', async () => {
+  it('shows the server, model, ready, jobs running and live throughput in the status line; Refresh asks again', async () => {
+    api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001', model: 'parakeet-tdt-0.6b-v2' , timestamps: false }));
     await renderReady();
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Ready'));
+    expect(screen.getByTestId('status-model').textContent).toBe('parakeet-tdt-0.6b-v2');
+    expect(api.getServerStatus).toHaveBeenCalledWith('');
+    emitQueue({
+      kind: 'added',
+      job: job(1, 'transcribing', { progress: { path: 'a', stage: 'transcribing', chunksDone: 1, chunksTotal: 4, fraction: 0.25, realtimeFactor: 25 } }),
+    });
+    await vi.waitFor(() => expect(screen.getByTestId('status-jobs').textContent).toBe('1 job running'));
+    expect(screen.getByTestId('status-throughput').textContent).toBe('25.0× real time');
+    api.getServerStatus.mockRejectedValue(new Error('Cannot reach the server.'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Server not reachable'));
+  });
+});
+
+describe('App: first run', () => {
+  it('asks for the server on a first start, checks it, offers its models and then stays out of the way', async () => {
+    api.getSettings.mockResolvedValue(settings());
+    render(App, { player: new PlayerState(() => new FakeOut()) });
+    await screen.findByRole('heading', { level: 1, name: 'Connect to your Triton server' });
     await fireEvent.input(screen.getByLabelText('Server address'), { target: { value: ' gpu:8001 ' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
-    await screen.findByTestId('server-status');
-    expect(api.saveSettings).toHaveBeenCalledWith(expect.objectContaining({ server: ' gpu:8001 ' }));
     expect(api.getServerStatus).toHaveBeenCalledWith('gpu:8001');
+    const pick = await screen.findByRole('radio', { name: /parakeet-tdt-0.6b-v2/ });
+    expect((pick as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByRole('radio', { name: /dtmf/ }) as HTMLInputElement).disabled).toBe(true);
+    await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
+    await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
+    expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ server: 'gpu:8001', model: 'parakeet-tdt-0.6b-v2' }));
+    expect(localStorage.getItem('nemo.setupDone')).toBe('1');
+  });
+
+  it('says why the server cannot be reached, and can be skipped', async () => {
+    api.getSettings.mockResolvedValue(settings());
+    api.getServerStatus.mockRejectedValue(new Error('Cannot reach the server at gpu:8001: check it is running.'));
+    render(App, { player: new PlayerState(() => new FakeOut()) });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Check server' }));
+    expect((await screen.findByTestId('server-error')).textContent).toBe('Cannot reach the server at gpu:8001: check it is running.');
+    expect((screen.getByRole('button', { name: 'Continue' }) as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.click(screen.getByRole('button', { name: 'Skip for now' }));
+    await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
+  });
+});
+
+describe('App: settings page', () => {
+  it('saves the settings and checks the server, listing its models', async () => {
+    await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
+    await fireEvent.input(screen.getByLabelText('Server address'), { target: { value: ' gpu:8002 ' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
+    await screen.findByTestId('server-status');
+    expect(api.saveSettings).toHaveBeenCalledWith(expect.objectContaining({ server: ' gpu:8002 ' }));
+    expect(api.getServerStatus).toHaveBeenCalledWith('gpu:8002');
     const models = screen.getByRole('list', { name: 'Models on this server' });
     expect(within(models).getAllByRole('listitem').map((li) => li.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
       'parakeet-tdt-0.6b-v2 ready',
@@ -49,22 +126,18 @@ describe('App', () => {
     ]);
   });
 
-  it('shows a server error as an alert', async () => {
-    api.getServerStatus.mockRejectedValue(new Error('Cannot reach the server at gpu:8001: check it is running.'));
-    await renderReady();
-    await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
-    expect((await screen.findByTestId('server-error')).textContent).toBe('Cannot reach the server at gpu:8001: check it is running.');
-  });
-
   it('shows language options only for Canary models', async () => {
     await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
     expect(screen.queryByLabelText('Task')).toBeNull();
     await fireEvent.input(screen.getByLabelText('Model'), { target: { value: 'canary-1b-flash' } });
     expect(screen.getByLabelText('Task')).toBeTruthy();
     expect(screen.getByLabelText('Language (e.g. en, de)')).toBeTruthy();
   });
+});
 
-  it('shows a row per job with its progress and opens the transcript when done', async () => {
+describe('App: queue', () => {
+  it('shows a row per job with its progress; Open shows the transcript', async () => {
     await renderReady();
     emitQueue({ kind: 'added', job: job(1, 'queued') });
     emitQueue({
@@ -75,87 +148,22 @@ describe('App', () => {
     });
     const bar = await screen.findByRole('progressbar', { name: 'Progress of take 1.wav' });
     await vi.waitFor(() => expect(bar.getAttribute('aria-valuetext')).toBe('Transcribing — chunk 3 of 10'));
-    expect(screen.getByText('25.0× real time · about 4 s left')).toBeTruthy();
-    expect(screen.getByTestId('queue-totals').textContent).toMatch(/1 file: 0 done, 1 in progress/);
+    expect(screen.getByText('25.0× real time · about 4 sec left')).toBeTruthy();
+    const totals = screen.getByTestId('queue-totals');
+    expect(totals.textContent).toMatch(/^1 file: 0 done, 1 in progress · 30%$/);
+    expect(totals.getAttribute('aria-live')).toBeNull();
 
     emitQueue({ kind: 'updated', job: job(1, 'done') });
+    await vi.waitFor(() => expect(screen.getByTestId('queue-announcement').textContent).toBe('take 1.wav is transcribed.'));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of take 1.wav' }));
     const rows = await screen.findAllByTestId('segment');
     const shown = rows.map((r) => `${within(r).getByTestId('segment-time').textContent?.trim()} ${within(r).getByTestId('segment-text').textContent?.trim()}`);
     expect(shown).toEqual(['[00:00.2] Hello there.', '[01:03.0] General Kenobi.']);
     expect(api.jobResult).toHaveBeenCalledWith(1);
-  });
-
-  it('plays from a clicked segment, searches and keeps an edit', async () => {
-    api.jobResult.mockResolvedValue({ ...result(), historyId: 9 });
-    await renderReady();
-    emitQueue({ kind: 'added', job: job(1, 'done', { historyId: 9 }) });
-    await screen.findAllByTestId('segment');
-    await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
-    await fireEvent.click(screen.getByRole('button', { name: 'Play from [01:03.0]' }));
-    await vi.waitFor(() => expect(out.started).toEqual([{ when: 0, offset: 62.96 }]));
-    expect(screen.getByTestId('player-position').dataset.seconds).toBe('62.96');
-    await vi.waitFor(() => expect(screen.getAllByTestId('segment')[1].getAttribute('aria-current')).toBe('true'));
-
-    await fireEvent.input(screen.getByLabelText('Search the transcript'), { target: { value: 'kenobi' } });
-    expect(screen.getByTestId('search-count').textContent).toBe('1 of 2 segments match');
-
-    await fireEvent.click(screen.getByRole('button', { name: 'Edit segment 1' }));
-    await fireEvent.input(screen.getByLabelText('Text of segment 1'), { target: { value: 'Hello  again.' } });
-    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
-    expect(api.editSegment).toHaveBeenCalledWith(9, 0, 'Hello  again.');
-    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text')[0].textContent?.trim()).toBe('Hello again.'));
-  });
-
-  it('plays and exports a transcript reopened from the history, and exports several entries at once', async () => {
-    api.history.mockResolvedValue([
-      { id: 4, source: '/a/talk.wav', name: 'talk.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 45, preview: 'p', createdAt: '', updatedAt: '', snippet: 'Hello there.' },
-      { id: 7, source: '/a/memo.wav', name: 'memo.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 9, preview: 'p', createdAt: '', updatedAt: '', snippet: 'memo' },
-    ]);
-    await renderReady();
-    expect(screen.queryByRole('region', { name: 'Export' })).toBeNull();
-    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
-    await screen.findAllByTestId('segment');
-    await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
-    expect(api.historyAudioSamples).toHaveBeenCalledWith(4);
-    expect(api.audioSamples).not.toHaveBeenCalled();
-    await fireEvent.click(screen.getByRole('button', { name: 'Play from [01:03.0]' }));
-    await vi.waitFor(() => expect(out.started).toEqual([{ when: 0, offset: 62.96 }]));
-
-    const panel = screen.getByRole('region', { name: 'Export' });
-    await fireEvent.click(within(panel).getByRole('button', { name: 'Export this transcript' }));
-    expect(api.exportHistory).toHaveBeenLastCalledWith([4], ['srt', 'txt'], '', false);
-
-    await fireEvent.click(screen.getByRole('checkbox', { name: 'Select all for export' }));
-    await fireEvent.click(within(panel).getByRole('button', { name: 'Export selected from history (2)' }));
-    expect(api.exportHistory).toHaveBeenLastCalledWith([4, 7], ['srt', 'txt'], '', false);
-    expect(api.exportJobs).not.toHaveBeenCalled();
-  });
-
-  it("says when a history transcript's audio is gone, and still shows the transcript", async () => {
-    api.history.mockResolvedValue([
-      { id: 4, source: '/a/talk.wav', name: 'talk.wav', sha256: '', server: '', model: 'dtmf', modelVersion: '1', options: [], duration: 45, preview: 'p', createdAt: '', updatedAt: '', snippet: 'Hello there.' },
-    ]);
-    api.historyAudioSamples.mockRejectedValue(
-      new Error('The audio file /a/talk.wav is not there any more (moved, renamed or deleted), so it cannot be played; the transcript itself is still in the history.'),
-    );
-    await renderReady();
-    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
-    expect(await screen.findByText(/not there any more/)).toBeTruthy();
-    expect(screen.getAllByTestId('segment')).toHaveLength(2);
-    expect((screen.getByRole('button', { name: 'Play' }) as HTMLButtonElement).disabled).toBe(true);
-  });
-
-  it("says why a job's audio cannot be played, without asking again and again", async () => {
-    // Rejected on a later turn, so a load that repeated itself would show
-    // in the count rather than starve the test's timers.
-    api.audioSamples.mockImplementation(
-      () => new Promise((_, reject) => setTimeout(() => reject(new Error('Reading /audio/take 1.wav for playback: no such file.')), 1)),
-    );
-    await renderReady();
-    emitQueue({ kind: 'added', job: job(1, 'done') });
-    expect(await screen.findByText('Reading /audio/take 1.wav for playback: no such file.')).toBeTruthy();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(api.audioSamples).toHaveBeenCalledTimes(1);
+    expect(screen.getByRole('heading', { level: 1, name: 'take 1.wav' })).toBeTruthy();
+    expect(screen.getByTestId('transcript-meta').textContent?.trim()).toBe('1 min 15 sec · parakeet-tdt-0.6b-v2');
+    await fireEvent.click(screen.getByRole('button', { name: 'Back' }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Transcribe' })).toBeTruthy();
   });
 
   it('retries a failed job and removes one', async () => {
@@ -189,16 +197,178 @@ describe('App', () => {
     api.listJobs.mockResolvedValue([job(5, 'queued')]);
     await renderReady();
     expect(await screen.findByText('take 5.wav')).toBeTruthy();
-    void status;
   });
 
-  it("shows the saved server's status in the header at start and on Refresh", async () => {
+  it('exports all finished jobs from the queue through the dialog', async () => {
     await renderReady();
-    const header = screen.getByTestId('header-status');
-    await vi.waitFor(() => expect(header.textContent?.replace(/\s+/g, ' ').trim()).toBe('Server ready · triton 2.50.0 · model ready Refresh'));
-    expect(api.getServerStatus).toHaveBeenCalledWith('');
-    api.getServerStatus.mockRejectedValue(new Error('Cannot reach the server.'));
-    await fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
-    await vi.waitFor(() => expect(header.textContent).toContain('Server not reachable'));
+    emitQueue({ kind: 'added', job: job(1, 'done') });
+    emitQueue({ kind: 'added', job: job(2, 'done') });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Export finished…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Export' });
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Export' }));
+    expect(api.exportJobs).toHaveBeenLastCalledWith([1, 2], ['srt', 'txt'], '', false);
+  });
+});
+
+describe('App: transcript workspace', () => {
+  it('plays from a segment time and from a word, follows playback, seeks and changes speed', async () => {
+    const r = result();
+    r.transcript.segments[1].words = [
+      { word: 'General', start: 62.96, end: 63.5 },
+      { word: 'Kenobi.', start: 63.6, end: 64.4 },
+    ];
+    api.jobResult.mockResolvedValue({ ...r, historyId: 9 });
+    await renderReady();
+    emitQueue({ kind: 'added', job: job(1, 'done', { historyId: 9 }) });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of take 1.wav' }));
+    await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
+    await fireEvent.click(screen.getByRole('button', { name: 'Play from [01:03.0]' }));
+    await vi.waitFor(() => expect(out.started).toEqual([{ when: 0, offset: 62.96 }]));
+    expect(screen.getByTestId('player-position').dataset.seconds).toBe('62.96');
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment')[1].getAttribute('aria-current')).toBe('true'));
+    expect(screen.getByTestId('player-position').textContent?.trim()).toBe('01:03.0 / 01:20.0');
+
+    const words = screen.getAllByTestId('word');
+    await fireEvent.click(words[1]);
+    await vi.waitFor(() => expect(out.started.at(-1)).toEqual({ when: 0, offset: 63.6 }));
+    await vi.waitFor(() => expect(words[1].classList.contains('now')).toBe(true));
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Back 5 seconds' }));
+    await vi.waitFor(() => expect(out.started.at(-1)?.offset).toBeCloseTo(58.6));
+    await fireEvent.keyDown(window, { key: 'ArrowRight', altKey: true });
+    await vi.waitFor(() => expect(out.started.at(-1)?.offset).toBeCloseTo(63.6));
+    await fireEvent.change(screen.getByLabelText('Speed'), { target: { value: '1.5' } });
+    await vi.waitFor(() => expect(out.started.length).toBe(5));
+
+    await fireEvent.keyDown(window, { key: ' ', code: 'Space', ctrlKey: true });
+    expect(screen.getByTestId('player-position').dataset.playing).toBe('false');
+    await fireEvent.keyDown(screen.getByRole('button', { name: 'Forward 5 seconds' }), { key: ' ' });
+    await vi.waitFor(() => expect(screen.getByTestId('player-position').dataset.playing).toBe('true'));
+  });
+
+  it('edits in place, and undoes and redoes through the stored edits', async () => {
+    await renderReady();
+    await openJob();
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit segment 1' }));
+    await fireEvent.input(screen.getByLabelText('Text of segment 1'), { target: { value: 'Hello  again.' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(api.editSegment).toHaveBeenCalledWith(9, 0, 'Hello  again.');
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text')[0].textContent?.trim()).toBe('Hello again.'));
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo' }));
+    expect(api.editSegment).toHaveBeenLastCalledWith(9, 0, 'Hello there.');
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text')[0].textContent?.trim()).toBe('Hello there.'));
+    await fireEvent.keyDown(window, { key: 'z', ctrlKey: true, shiftKey: true });
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text')[0].textContent?.trim()).toBe('Hello again.'));
+    expect(api.editSegment).toHaveBeenLastCalledWith(9, 0, 'Hello again.');
+
+    // Escape leaves an edit without saving.
+    await fireEvent.click(screen.getByRole('button', { name: 'Edit segment 2' }));
+    const box = screen.getByLabelText('Text of segment 2');
+    await fireEvent.input(box, { target: { value: 'nope' } });
+    await fireEvent.keyDown(box, { key: 'Escape' });
+    expect(screen.getAllByTestId('segment-text')[1].textContent?.trim()).toBe('General Kenobi.');
+  });
+
+  it('finds and replaces in this transcript (Ctrl+F), one and all, as one undo step', async () => {
+    await renderReady();
+    await openJob();
+    await fireEvent.keyDown(window, { key: 'f', ctrlKey: true });
+    const find = await screen.findByLabelText('Find');
+    await fireEvent.input(find, { target: { value: 'e' } });
+    expect(screen.getByTestId('search-count').textContent).toBe('1 of 6');
+    await fireEvent.keyDown(find, { key: 'Enter' });
+    expect(screen.getByTestId('search-count').textContent).toBe('2 of 6');
+    await fireEvent.input(find, { target: { value: 'kenobi' } });
+    expect(screen.getByTestId('search-count').textContent).toBe('1 of 1');
+    await fireEvent.input(screen.getByLabelText('Replace with'), { target: { value: 'Grievous' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Replace' }));
+    expect(api.editSegment).toHaveBeenLastCalledWith(9, 1, 'General Grievous.');
+    await vi.waitFor(() => expect(screen.getByTestId('search-count').textContent).toBe('No matches'));
+
+    await fireEvent.input(find, { target: { value: 'E' } });
+    await fireEvent.input(screen.getByLabelText('Replace with'), { target: { value: '3' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Replace all' }));
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text').map((s) => s.textContent?.trim())).toEqual(['H3llo th3r3.', 'G3n3ral Gri3vous.']));
+    await fireEvent.click(screen.getByRole('button', { name: 'Undo' }));
+    await vi.waitFor(() => expect(screen.getAllByTestId('segment-text').map((s) => s.textContent?.trim())).toEqual(['Hello there.', 'General Grievous.']));
+    await fireEvent.keyDown(find, { key: 'Escape' });
+    expect(screen.queryByTestId('find-bar')).toBeNull();
+  });
+
+  it('copies the text', async () => {
+    const writeText = vi.fn(async () => {});
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    await renderReady();
+    await openJob();
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy text' }));
+    expect(writeText).toHaveBeenCalledWith('Hello there.\nGeneral Kenobi.');
+    expect((await screen.findByTestId('copy-status')).textContent).toBe('Copied the text.');
+  });
+
+  it('opens the export dialog with Export… and Ctrl+E, Escape closes it', async () => {
+    await renderReady();
+    await openJob();
+    await fireEvent.click(screen.getByRole('button', { name: 'Export…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Export' });
+    expect(within(dialog).getByTestId('export-what').textContent).toBe('take 1.wav');
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Export' }));
+    expect(api.exportJobs).toHaveBeenLastCalledWith([1], ['srt', 'txt'], '', false);
+    await fireEvent.keyDown(dialog, { key: 'Escape' });
+    expect(screen.queryByRole('dialog')).toBeNull();
+    await fireEvent.keyDown(window, { key: 'e', ctrlKey: true });
+    expect(screen.getByRole('dialog', { name: 'Export' })).toBeTruthy();
+  });
+});
+
+describe('App: library', () => {
+  it('plays and exports a transcript reopened from the library, and exports several entries at once', async () => {
+    history({ id: 4, name: 'talk.wav' }, { id: 7, name: 'memo.wav' });
+    await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Library' }));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
+    await screen.findAllByTestId('segment');
+    await vi.waitFor(() => expect(screen.getByTestId('waveform')).toBeTruthy());
+    expect(api.historyAudioSamples).toHaveBeenCalledWith(4);
+    expect(api.audioSamples).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByRole('button', { name: 'Play from [01:03.0]' }));
+    await vi.waitFor(() => expect(out.started).toEqual([{ when: 0, offset: 62.96 }]));
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Export…' }));
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Export' }));
+    expect(api.exportHistory).toHaveBeenLastCalledWith([4], ['srt', 'txt'], '', false);
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Close' }));
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Back' }));
+    await fireEvent.click(await screen.findByRole('checkbox', { name: 'Select all for export' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Export selected…' }));
+    await fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Export' }));
+    expect(api.exportHistory).toHaveBeenLastCalledWith([4, 7], ['srt', 'txt'], '', false);
+    expect(api.exportJobs).not.toHaveBeenCalled();
+  });
+
+  it("says when a library transcript's audio is gone, and still shows the transcript", async () => {
+    history({ id: 4, name: 'talk.wav' });
+    api.historyAudioSamples.mockRejectedValue(
+      new Error('The audio file /a/talk.wav is not there any more (moved, renamed or deleted), so it cannot be played; the transcript itself is still in the history.'),
+    );
+    await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Library' }));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of talk.wav' }));
+    expect(await screen.findByText(/not there any more/)).toBeTruthy();
+    expect(screen.getAllByTestId('segment')).toHaveLength(2);
+    expect((screen.getByRole('button', { name: 'Play' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("says why a job's audio cannot be played, without asking again and again", async () => {
+    api.audioSamples.mockImplementation(
+      () => new Promise((_, reject) => setTimeout(() => reject(new Error('Reading /audio/take 1.wav for playback: no such file.')), 1)),
+    );
+    await renderReady();
+    emitQueue({ kind: 'added', job: job(1, 'done') });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of take 1.wav' }));
+    expect(await screen.findByText('Reading /audio/take 1.wav for playback: no such file.')).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.audioSamples).toHaveBeenCalledTimes(1);
   });
 });

@@ -5,7 +5,7 @@ import { api, resetApi } from './fake-api';
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
 import { ExportState } from '../lib/state/export.svelte';
-import ExportPanel from '../lib/components/ExportPanel.svelte';
+import ExportDialog from '../lib/components/ExportDialog.svelte';
 
 beforeEach(() => resetApi());
 
@@ -54,31 +54,34 @@ describe('ExportState', () => {
   });
 });
 
-describe('ExportPanel', () => {
+describe('ExportDialog', () => {
   it('prompts for existing files, then offers to open the folder', async () => {
     api.exportJobs.mockResolvedValueOnce({ written: [], existing: ['/out/take 1.srt'], failed: [], folders: [] });
     const exp = new ExportState();
-    render(ExportPanel, { exp, current: 1, finished: [1, 2] });
-    expect(screen.getByRole('button', { name: 'Export all finished (2)' })).toBeTruthy();
-    await fireEvent.click(screen.getByRole('button', { name: 'Export this transcript' }));
-    const dialog = await screen.findByRole('alertdialog');
-    expect(dialog.textContent).toContain('/out/take 1.srt');
+    render(ExportDialog, { exp, what: { kind: 'job', ids: [1], label: 'take 1.wav' }, onclose: vi.fn() });
+    const dialog = screen.getByRole('dialog', { name: 'Export' });
+    expect(dialog.getAttribute('aria-modal')).toBe('true');
+    expect(screen.getByTestId('export-what').textContent).toBe('take 1.wav');
+    await fireEvent.click(screen.getByRole('button', { name: 'Export' }));
+    const prompt = await screen.findByTestId('export-overwrite');
+    expect(prompt.textContent).toContain('/out/take 1.srt');
     await fireEvent.click(screen.getByRole('button', { name: 'Replace' }));
     expect(api.exportJobs).toHaveBeenLastCalledWith([1], ['srt', 'txt'], '', true);
     await fireEvent.click(await screen.findByRole('button', { name: 'Open the folder /out' }));
     expect(api.openFolder).toHaveBeenCalledWith('/out');
   });
 
-  it('exports the open history transcript and the entries picked in the history', async () => {
+  it('exports history entries into a folder and says what it wrote', async () => {
     const exp = new ExportState();
-    render(ExportPanel, { exp, current: null, finished: [], history: 4, picked: [4, 7] });
-    expect(screen.queryByRole('button', { name: /Export all finished/ })).toBeNull();
-    await fireEvent.click(screen.getByRole('button', { name: 'Export this transcript' }));
-    expect(api.exportHistory).toHaveBeenLastCalledWith([4], ['srt', 'txt'], '', false);
-    await fireEvent.click(screen.getByRole('button', { name: 'Export selected from history (2)' }));
-    expect(api.exportHistory).toHaveBeenLastCalledWith([4, 7], ['srt', 'txt'], '', false);
+    render(ExportDialog, { exp, what: { kind: 'history', ids: [4, 7], label: '' }, onclose: vi.fn() });
+    expect(screen.getByTestId('export-what').textContent).toBe('2 transcripts');
+    await fireEvent.click(screen.getByRole('checkbox', { name: 'Text (TXT)' }));
+    await fireEvent.click(screen.getByRole('radio', { name: 'In a folder' }));
+    await fireEvent.input(screen.getByLabelText('Export folder'), { target: { value: ' /exports ' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Export' }));
+    expect(api.exportHistory).toHaveBeenLastCalledWith([4, 7], ['srt'], '/exports', false);
     expect(api.exportJobs).not.toHaveBeenCalled();
-    expect((await screen.findByTestId('export-written')).textContent).toContain('/out/talk.srt');
+    expect((await screen.findByTestId('export-written')).textContent).toContain('Wrote 1 file:');
   });
 
   it('lists every file that failed, even two of one path', async () => {
@@ -88,9 +91,21 @@ describe('ExportPanel', () => {
     ];
     api.exportHistory.mockResolvedValueOnce({ written: [], existing: [], failed, folders: [] });
     const exp = new ExportState();
-    render(ExportPanel, { exp, current: null, finished: [], picked: [1, 2] });
-    await fireEvent.click(screen.getByRole('button', { name: 'Export selected from history (2)' }));
+    render(ExportDialog, { exp, what: { kind: 'history', ids: [1, 2], label: '' }, onclose: vi.fn() });
+    await fireEvent.click(screen.getByRole('button', { name: 'Export' }));
     await vi.waitFor(() => expect(screen.getAllByText(/not there any more/)).toHaveLength(2));
-    expect((screen.getByRole('button', { name: 'Export this transcript' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('closes on Escape and keeps Tab inside', async () => {
+    const onclose = vi.fn();
+    render(ExportDialog, { exp: new ExportState(), what: { kind: 'job', ids: [1], label: 'a.wav' }, onclose });
+    const dialog = screen.getByRole('dialog');
+    const close = screen.getByRole('button', { name: 'Close' });
+    close.focus();
+    await fireEvent.keyDown(dialog, { key: 'Tab' });
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    expect(document.activeElement).not.toBe(close);
+    await fireEvent.keyDown(dialog, { key: 'Escape' });
+    expect(onclose).toHaveBeenCalled();
   });
 });

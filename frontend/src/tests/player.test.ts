@@ -109,4 +109,27 @@ describe('PlayerState', () => {
     await p.playFrom(3);
     expect(p.playing).toBe(false);
   });
+
+  it('seeks by 5 s within the file and plays faster or slower, keeping the place', async () => {
+    const out = new FakeOut();
+    const p = new PlayerState(() => out);
+    await p.load(1);
+    p.seek(5);
+    expect(p.position).toBe(5);
+    p.seek(-10);
+    expect(p.position).toBe(0);
+    p.seekTo(100);
+    expect(p.position).toBe(80);
+    await p.playFrom(10);
+    p.setRate(2);
+    await vi.waitFor(() => expect(out.started).toHaveLength(2));
+    expect(out.started[1].offset).toBeCloseTo(10);
+    out.currentTime = 1;
+    vi.advanceTimersByTime(60);
+    expect(p.position).toBeCloseTo(12);
+    p.setRate(9);
+    expect(p.rate).toBe(2);
+    p.setRate(0.1);
+    expect(p.rate).toBe(0.5);
+  });
 });

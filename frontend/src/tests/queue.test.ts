@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { api, emitQueue, job, listenerCount, resetApi, result } from './fake-api';
+import { api, deferred, emitQueue, job, listenerCount, resetApi, result } from './fake-api';
+import type { Job } from '../lib/api';
 
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
@@ -12,6 +13,7 @@ describe('QueueState', () => {
     const q = new QueueState();
     const stop = q.start();
     expect(listenerCount()).toBe(2);
+    await q.listed;
     emitQueue({ kind: 'added', job: job(1, 'queued') });
     emitQueue({ kind: 'added', job: job(2, 'queued') });
     emitQueue({ kind: 'updated', job: job(1, 'transcribing', { progress: { path: 'a', stage: 'transcribing', chunksDone: 1, chunksTotal: 2, fraction: 0.5 } }) });
@@ -34,16 +36,63 @@ describe('QueueState', () => {
     expect(q.totals).toMatchObject({ all: 4, done: 1, failed: 1, cancelled: 1, active: 1 });
   });
 
-  it('opens the first finished job and reloads it after a retry', async () => {
+  it('reloads the open job after a retry, and opens nothing by itself', async () => {
     const q = new QueueState();
     q.apply({ kind: 'added', job: job(1, 'done') });
+    expect(q.selectedId).toBeNull();
+    await q.select(1);
     await vi.waitFor(() => expect(q.result?.transcript.text).toBe('Hello there. General Kenobi.'));
-    expect(q.selectedId).toBe(1);
     api.jobResult.mockResolvedValue({ outputs: [], transcript: { source: '', sha256: '', duration: 0, model: '', text: 'again', segments: [] } });
     await q.retry(1);
     expect(q.result).toBeNull();
     q.apply({ kind: 'updated', job: job(1, 'done') });
     await vi.waitFor(() => expect(q.result?.transcript.text).toBe('again'));
+  });
+
+  it('keeps the events that arrive before the first list, applied over it by id', async () => {
+    const list = deferred<Job[]>();
+    api.listJobs.mockReturnValue(list.promise);
+    const q = new QueueState();
+    q.start();
+    // Job 1 finishes and job 3 is added while the list is on its way; the
+    // list was taken before either, and still has job 2, removed meanwhile.
+    emitQueue({ kind: 'updated', job: job(1, 'done', { attempts: 1 }) });
+    emitQueue({ kind: 'added', job: job(3, 'queued') });
+    emitQueue({ kind: 'removed', job: job(2, 'queued') });
+    // An old event for job 4, whose newer state the list already has.
+    emitQueue({ kind: 'updated', job: job(4, 'transcribing', { attempts: 1 }) });
+    expect(q.jobs).toEqual([]);
+    list.resolve([job(1, 'transcribing'), job(2, 'queued'), job(4, 'queued', { attempts: 2 })]);
+    await vi.waitFor(() => expect(q.jobs.map((j) => [j.id, j.state])).toEqual([
+      [1, 'done'],
+      [4, 'queued'],
+      [3, 'queued'],
+    ]));
+    emitQueue({ kind: 'updated', job: job(3, 'staging') });
+    expect(q.jobs.find((j) => j.id === 3)?.state).toBe('staging');
+  });
+
+  it('announces a job that finished or failed, and nothing on progress', () => {
+    const q = new QueueState();
+    q.apply({ kind: 'added', job: job(1, 'queued') });
+    q.apply({ kind: 'updated', job: job(1, 'transcribing') });
+    expect(q.announcement).toBe('');
+    q.apply({ kind: 'updated', job: job(1, 'done') });
+    expect(q.announcement).toBe('take 1.wav is transcribed.');
+    q.apply({ kind: 'added', job: job(2, 'failed') });
+    expect(q.announcement).toBe('take 2.wav failed.');
+  });
+
+  it('sums the running jobs’ realtime factors as the live throughput', () => {
+    const q = new QueueState();
+    const running = (id: number, rtf: number) =>
+      job(id, 'transcribing', { progress: { path: 'a', stage: 'transcribing', chunksDone: 1, chunksTotal: 4, fraction: 0.25, realtimeFactor: rtf } });
+    q.apply({ kind: 'added', job: running(1, 20) });
+    q.apply({ kind: 'added', job: running(2, 12.5) });
+    q.apply({ kind: 'added', job: job(3, 'done') });
+    expect(q.throughput).toBeCloseTo(32.5);
+    q.apply({ kind: 'updated', job: job(1, 'done') });
+    expect(q.throughput).toBeCloseTo(12.5);
   });
 
   it('shows a history transcript as the open media until a job is chosen', async () => {

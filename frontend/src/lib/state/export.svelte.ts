@@ -1,15 +1,17 @@
 // The export form: formats, where to, and what the last export did,
 // including the files it would have replaced (the overwrite prompt).
 import { exportHistory, exportJobs, openFolder, pickFolder, type ExportResult } from '../api';
+import type { MessageKey } from '../i18n/index.svelte';
 
-export const FORMATS = [
-  { id: 'txt', label: 'Text (TXT)' },
-  { id: 'srt', label: 'Subtitles (SRT)' },
-  { id: 'vtt', label: 'Web subtitles (VTT)' },
-  { id: 'json', label: 'JSON' },
-  { id: 'csv', label: 'Spreadsheet (CSV)' },
-  { id: 'md', label: 'Markdown' },
-] as const;
+/** The formats, with their labels' message keys. */
+export const FORMATS: readonly { id: string; label: MessageKey }[] = [
+  { id: 'txt', label: 'export.format.txt' },
+  { id: 'srt', label: 'export.format.srt' },
+  { id: 'vtt', label: 'export.format.vtt' },
+  { id: 'json', label: 'export.format.json' },
+  { id: 'csv', label: 'export.format.csv' },
+  { id: 'md', label: 'export.format.md' },
+];
 
 export class ExportState {
   formats = $state<string[]>(['srt', 'txt']);

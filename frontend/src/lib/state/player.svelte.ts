@@ -40,6 +40,8 @@ export class PlayerState {
   playing = $state(false);
   /** Seconds into the file. */
   position = $state(0);
+  /** Playback speed, 0.5 to 2. */
+  rate = $state(1);
 
   private out: AudioOut | null = null;
   private buffer: AudioBuffer | null = null;
@@ -98,6 +100,7 @@ export class PlayerState {
     await this.out.resume();
     const src = this.out.createBufferSource();
     src.buffer = this.buffer;
+    if (src.playbackRate) src.playbackRate.value = this.rate;
     src.connect(this.out.destination);
     this.offset = Math.min(Math.max(0, t), this.duration);
     this.startedAt = this.out.currentTime;
@@ -109,6 +112,29 @@ export class PlayerState {
     this.playing = true;
     this.position = this.offset;
     this.timer = setInterval(() => this.tick(), 50);
+  }
+
+  /** Moves by delta seconds, playing on if it was playing. */
+  seek(delta: number): void {
+    this.seekTo(this.position + delta);
+  }
+
+  /** Moves to t seconds, playing on if it was playing. */
+  seekTo(t: number): void {
+    const to = Math.min(Math.max(0, t), this.duration);
+    if (this.playing) void this.playFrom(to);
+    else this.position = to;
+  }
+
+  /** Sets the speed (0.5 to 2), keeping the place. */
+  setRate(rate: number): void {
+    const r = Math.min(2, Math.max(0.5, Number(rate) || 1));
+    if (r === this.rate) return;
+    if (this.playing) {
+      this.tick();
+      this.rate = r;
+      void this.playFrom(this.position);
+    } else this.rate = r;
   }
 
   toggle(): void {
@@ -130,7 +156,7 @@ export class PlayerState {
 
   tick(): void {
     if (!this.out || !this.playing) return;
-    this.position = Math.min(this.duration, this.offset + (this.out.currentTime - this.startedAt));
+    this.position = Math.min(this.duration, this.offset + (this.out.currentTime - this.startedAt) * this.rate);
   }
 
   private finish(): void {

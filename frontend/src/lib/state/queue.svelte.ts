@@ -21,8 +21,21 @@ import {
   type TranscribeResult,
 } from '../api';
 import type { Media } from './player.svelte';
+import { t } from '../i18n/index.svelte';
+import { baseName } from '../format';
 
 const active = new Set(['queued', 'staging', 'decoding', 'transcribing', 'exporting']);
+const stageOrder = ['queued', 'staging', 'decoding', 'transcribing', 'exporting', 'done', 'failed', 'cancelled'];
+
+/** Whether job a is a later state of the same job than b: a retry counts
+ * up attempts, and within one attempt the stages and chunks only advance. */
+export function notOlder(a: Job, b: Job): boolean {
+  if ((a.attempts ?? 0) !== (b.attempts ?? 0)) return (a.attempts ?? 0) > (b.attempts ?? 0);
+  const sa = stageOrder.indexOf(a.state);
+  const sb = stageOrder.indexOf(b.state);
+  if (sa !== sb) return sa > sb;
+  return (a.progress?.chunksDone ?? 0) >= (b.progress?.chunksDone ?? 0);
+}
 
 export class QueueState {
   jobs = $state<Job[]>([]);
@@ -57,11 +70,31 @@ export class QueueState {
     return t;
   });
 
-  /** Listens to the queue and loads it; returns the unsubscribe. */
+  /** For screen readers (a polite live region): a job that finished or
+   * failed, and nothing else, so progress does not flood them. */
+  announcement = $state('');
+
+  /** Live throughput: seconds of audio transcribed per second of wall
+   * time, summed over the jobs transcribing now (their realtimeFactor);
+   * 0 when nothing runs. */
+  throughput = $derived(
+    this.jobs.reduce((sum, j) => sum + (j.state === 'transcribing' ? Math.max(0, j.progress?.realtimeFactor ?? 0) : 0), 0),
+  );
+
+  /** Settles once start()'s first list is in. */
+  listed: Promise<void> = Promise.resolve();
+
+  /** Events that arrive while the first list is on its way (see start). */
+  private early: QueueEvent[] | null = null;
+
+  /** Listens to the queue and loads it; returns the unsubscribe. Events
+   * that arrive before the list are kept and applied over it afterwards
+   * (by id, the newer state winning), so none is lost. */
   start(): () => void {
-    const offQueue = onQueueEvent((ev) => this.apply(ev));
+    this.early = [];
+    const offQueue = onQueueEvent((ev) => (this.early ? this.early.push(ev) : this.apply(ev)));
     const offAdded = onFilesAdded((res) => this.noteAdded(res));
-    void this.refresh();
+    this.listed = this.refresh();
     return () => {
       offQueue();
       offAdded();
@@ -70,8 +103,17 @@ export class QueueState {
 
   async refresh(): Promise<void> {
     try {
-      this.jobs = await listJobs();
+      const list = await listJobs();
+      const early = this.early ?? [];
+      this.early = null;
+      this.jobs = list;
+      for (const ev of early) {
+        const have = this.jobs.find((j) => j.id === ev.job.id);
+        if (ev.kind !== 'removed' && have && !notOlder(ev.job, have)) continue;
+        this.apply(ev);
+      }
     } catch (e) {
+      this.early = null;
       this.error = (e as Error).message;
     }
   }
@@ -84,13 +126,19 @@ export class QueueState {
       if (this.selectedId === ev.job.id) this.select(null);
       return;
     }
+    const before = i >= 0 ? this.jobs[i].state : null;
     if (i >= 0) this.jobs[i] = ev.job;
     else this.jobs.push(ev.job);
+    if (before !== ev.job.state && (ev.job.state === 'done' || ev.job.state === 'failed')) {
+      const name = baseName(ev.job.request?.path ?? '');
+      this.announcement = t(ev.job.state === 'done' ? 'queue.announce.done' : 'queue.announce.failed', { name });
+    }
     // The open job has just finished (again): show its new transcript.
     if (this.selectedId === ev.job.id && ev.job.state === 'done' && !this.result) void this.loadResult(ev.job.id);
-    // The first file to finish opens by itself when no transcript is open.
-    if (this.selectedId === null && this.historyId === null && ev.job.state === 'done') void this.select(ev.job.id);
   }
+
+  /** The finished jobs' ids, for exporting them all. */
+  finished = $derived(this.jobs.filter((j) => j.state === 'done').map((j) => j.id));
 
   noteAdded(res: AddResult): void {
     this.skipped = res.skipped ?? [];

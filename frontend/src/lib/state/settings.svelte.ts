@@ -16,6 +16,26 @@ import {
   type ServerStatus,
   type Settings,
 } from '../api';
+import { t } from '../i18n/index.svelte';
+
+// A first start's server and model (Go: config.DefaultServer and
+// DefaultModel). GetSettings returns these until the user saves others.
+const firstStartServer = 'localhost:8001';
+const firstStartModel = 'parakeet-tdt-0.6b-v2';
+const setupKey = 'nemo.setupDone';
+
+function setupDone(): boolean {
+  try {
+    return globalThis.localStorage?.getItem(setupKey) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** Whether saved settings are still a first start's: no server was saved. */
+export function isFirstStart(s: Pick<Settings, 'server' | 'model'>): boolean {
+  return s.server.trim() === firstStartServer && s.model.trim() === firstStartModel;
+}
 
 /** Models whose name says they take language, task and punctuation. */
 export function takesOptions(model: string): boolean {
@@ -67,9 +87,14 @@ export class SettingsState {
   /** The chosen model as the last check saw it, if the server listed it. */
   modelOnServer = $derived(this.status?.models?.find((m) => m.name === this.form.model.trim()) ?? null);
 
+  /** The connection step shows: the first start's settings are in place
+   * and the step was neither finished nor skipped here before. */
+  firstRun = $state(false);
+
   async load(): Promise<void> {
     try {
       this.form = { ...blank(), ...(await getSettings()) };
+      this.firstRun = isFirstStart(this.form) && !setupDone();
       this.loaded = true;
       void this.checkFFmpeg();
     } catch (e) {
@@ -95,6 +120,23 @@ export class SettingsState {
       return false;
     } finally {
       this.saving = false;
+    }
+  }
+
+  /** Ends the connection step: saves the form; resolves to whether it was kept. */
+  async finishSetup(): Promise<boolean> {
+    if (!(await this.save())) return false;
+    this.leaveSetup();
+    return true;
+  }
+
+  /** Leaves the connection step without saving (the defaults stay). */
+  leaveSetup(): void {
+    this.firstRun = false;
+    try {
+      globalThis.localStorage?.setItem(setupKey, '1');
+    } catch {
+      // no storage: the step shows again at the next start
     }
   }
 
@@ -162,10 +204,10 @@ export class SettingsState {
   /** Where the client key is: its file's name once it is in the keyring. */
   clientKeyNote = $derived(
     this.form.clientKey
-      ? `${this.form.clientKey}, kept in the system keyring`
+      ? t('settings.clientKey.inKeyring', { name: this.form.clientKey })
       : this.form.keyFile
-        ? `read from ${this.form.keyFile} (moved into the keyring when there is one)`
-        : 'none',
+        ? t('settings.clientKey.fromFile', { file: this.form.keyFile })
+        : t('settings.clientKey.none'),
   );
 
   keyBusy = $state(false);
@@ -176,7 +218,7 @@ export class SettingsState {
   async chooseClientKey(): Promise<void> {
     this.error = '';
     if (!this.form.certFile.trim()) {
-      this.error = 'Choose the client certificate first, then its key.';
+      this.error = t('settings.clientKey.certFirst');
       return;
     }
     this.keyBusy = true;

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { flushSync } from 'svelte';
+import { render, screen } from '@testing-library/svelte';
+import { catalogs, formatDate, formatDuration, formatNumber, locale, matchLocale, t, type Catalog, type MessageKey } from '../lib/i18n/index.svelte';
+import { en } from '../lib/i18n/en';
+import { hardCodedStrings } from './ui-strings';
+import LocaleProbe from './LocaleProbe.svelte';
+
+// Vite reads the folders: every catalog file, and every component's source.
+const i18nFiles = Object.keys(import.meta.glob('../lib/i18n/*.ts')).map((p) => p.split('/').pop() ?? p);
+const components = import.meta.glob<string>(['../**/*.svelte', '!./**'], { query: '?raw', import: 'default', eager: true });
+
+/** A pseudo-language made from English, for switching without a real catalog. */
+function pseudo(): Catalog {
+  const wrap = (s: string) => `⟦${s}⟧`;
+  return Object.fromEntries(
+    Object.entries(en).map(([k, v]) => [k, typeof v === 'string' ? wrap(v) : Object.fromEntries(Object.entries(v).map(([f, s]) => [f, wrap(s)]))]),
+  ) as unknown as Catalog;
+}
+
+function placeholders(msg: string | Record<string, string>): string[] {
+  const all = typeof msg === 'string' ? [msg] : Object.values(msg);
+  return [...new Set(all.flatMap((s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1])))].sort();
+}
+
+afterEach(() => {
+  locale.set('');
+  locale.system = ['en-US'];
+  delete catalogs['en-XA'];
+});
+
+describe('the catalogs', () => {
+  it('every catalog has every key and no extra ones, with the same placeholders and plural shape', () => {
+    const keys = Object.keys(en).sort();
+    expect(Object.keys(catalogs)).toContain('en');
+    for (const [tag, cat] of Object.entries(catalogs)) {
+      expect(Object.keys(cat).sort(), `catalog ${tag}`).toEqual(keys);
+      for (const k of keys as MessageKey[]) {
+        const want = en[k];
+        const got = cat[k];
+        expect(typeof got, `${tag}: ${k}`).toBe(typeof want);
+        if (typeof got === 'object') expect(got.other, `${tag}: ${k} has an "other" form`).toBeTruthy();
+        else expect(got.trim(), `${tag}: ${k} is empty`).not.toBe('');
+        expect(placeholders(got as string), `${tag}: ${k} placeholders`).toEqual(placeholders(want as string));
+      }
+    }
+  });
+
+  it('lists every catalog file in this folder', () => {
+    const files = i18nFiles.filter((f) => /^[a-z]{2,3}(-[A-Za-z]{2,4})*\.ts$/.test(f));
+    expect(files).toContain('en.ts');
+    for (const f of files) expect(Object.keys(catalogs), `${f} is listed in catalogs.ts`).toContain(f.replace(/\.ts$/, ''));
+  });
+
+  it('has only English in en.ts (other catalogs start from their own language)', () => {
+    expect(en['language.name']).toBe('English');
+    for (const [tag, cat] of Object.entries(catalogs)) {
+      if (tag !== 'en') expect(cat['language.name'], `${tag} names itself`).not.toBe('English');
+    }
+  });
+});
+
+describe('t', () => {
+  it('fills in placeholders, numbers for the locale', () => {
+    expect(t('queue.open.label', { name: 'a.wav' })).toBe('Open the transcript of a.wav');
+    expect(t('progress.chunk', { stage: 'Transcribing', done: 3, total: 1200 })).toBe('Transcribing — chunk 3 of 1,200');
+    expect(t('queue.open.label')).toBe('Open the transcript of {name}');
+  });
+
+  it('chooses plural forms by count', () => {
+    expect(t('queue.files', { count: 1 })).toBe('1 file');
+    expect(t('queue.files', { count: 0 })).toBe('0 files');
+    expect(t('queue.files', { count: 2 })).toBe('2 files');
+  });
+
+  it('follows the system language until one is chosen, and falls back to English', () => {
+    catalogs['en-XA'] = pseudo();
+    locale.system = ['en-XA'];
+    expect(locale.current).toBe('en-XA');
+    expect(t('nav.library')).toBe('⟦Library⟧');
+    locale.set('en');
+    expect(t('nav.library')).toBe('Library');
+    expect(localStorage.getItem('nemo.locale')).toBe('en');
+    locale.set('');
+    expect(localStorage.getItem('nemo.locale')).toBeNull();
+    locale.system = ['tlh'];
+    expect(locale.current).toBe('en');
+  });
+
+  it('matches tags by language and region', () => {
+    const have = ['en', 'de', 'pt-BR', 'zh-CN'];
+    expect(matchLocale(['de-AT'], have)).toBe('de');
+    expect(matchLocale(['pt'], have)).toBe('pt-BR');
+    expect(matchLocale(['zh-Hans-CN'], have)).toBe('zh-CN');
+    expect(matchLocale(['fr', 'de'], have)).toBe('de');
+    expect(matchLocale(['ja'], have)).toBe('en');
+  });
+
+  it('re-renders a component when the language changes, without a restart', async () => {
+    catalogs['en-XA'] = pseudo();
+    render(LocaleProbe);
+    expect(screen.getByTestId('probe').textContent).toBe('Library · 2 files');
+    locale.set('en-XA');
+    flushSync();
+    expect(screen.getByTestId('probe').textContent).toBe('⟦Library⟧ · ⟦2 files⟧');
+  });
+});
+
+describe('Intl formatters', () => {
+  it('format numbers, dates and durations for the locale', () => {
+    locale.system = ['en-US'];
+    expect(formatNumber(1234.5)).toBe('1,234.5');
+    expect(formatDuration(45)).toBe('45 sec');
+    expect(formatDuration(200)).toBe('3 min 20 sec');
+    expect(formatDuration(3900)).toBe('1 hr 5 min');
+    expect(formatDate(new Date(2026, 11, 2, 15, 4), { dateStyle: 'medium' })).toBe('Dec 2, 2026');
+    expect(formatDate('not a date')).toBe('');
+    catalogs['de'] = pseudo(); // any catalog under a German tag: Intl speaks German
+    locale.set('de');
+    expect(formatNumber(1234.5)).toBe('1.234,5');
+    delete catalogs['de'];
+  });
+});
+
+describe('the hard-coded string lint', () => {
+  it('finds text, text attributes and literals that reach the page', () => {
+    const found = hardCodedStrings(`
+<script lang="ts">let a = 'fine in code';</script>
+<p title="Hello">Plain words {x ? 'Yes' : t('ok')} {x === 'done' ? t('a') : t('b')}</p>
+<input placeholder={\`Type \${n}\`} aria-label={t('ok')} class="not text" data-testid="probe" />
+<img alt="A cat" src="x.png" />
+{#if y}<span>{[t('a'), 'joined'].join(' ')}</span>{:else}<b>·</b> — {' '} 12 / 3{/if}
+<style>p { color: red; }</style>`);
+    expect(found.map((f) => `${f.line} ${f.what}: ${f.text}`)).toEqual([
+      '3 title attribute: Hello',
+      '3 text: Plain words',
+      '3 text expression: Yes',
+      '4 placeholder attribute: Type',
+      '5 alt attribute: A cat',
+      '6 text expression: joined',
+    ]);
+  });
+
+  it('finds no hard-coded user-visible string in any component', () => {
+    const files = Object.keys(components);
+    expect(files).toContain('../App.svelte');
+    expect(files).toContain('../lib/components/TranscriptView.svelte');
+    expect(files.length).toBeGreaterThan(8);
+    const found = files.flatMap((f) => hardCodedStrings(components[f], f).map((x) => `${f}:${x.line} ${x.what}: ${x.text}`));
+    expect(found).toEqual([]);
+  });
+});
