@@ -22,11 +22,18 @@ var update = flag.Bool("update", false, "rewrite testdata/*.config.json from the
 // The models this repository must serve (the issue's minimum).
 var requiredModels = []string{"parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2"}
 
+// repositoryRoot is the folder tritonserver gets as --model-repository. It
+// holds model folders only: Triton's RepositoryIndex lists every
+// subdirectory of the root as a model, so the shared Python code lives beside
+// it, in common/.
+const repositoryRoot = "repository"
+
 // loadConfigs parses every model folder's config.pbtxt strictly: a field our
 // model_config.proto does not have is an error, as it is for protoc --encode.
+// The map is keyed by model (folder) name.
 func loadConfigs(t *testing.T) map[string]*pb.ModelConfig {
 	t.Helper()
-	paths, err := filepath.Glob("*/config.pbtxt")
+	paths, err := filepath.Glob(filepath.Join(repositoryRoot, "*", "config.pbtxt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +47,7 @@ func loadConfigs(t *testing.T) map[string]*pb.ModelConfig {
 		if err := prototext.Unmarshal(data, cfg); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		configs[filepath.Dir(path)] = cfg
+		configs[filepath.Base(filepath.Dir(path))] = cfg
 	}
 	for _, name := range requiredModels {
 		if configs[name] == nil {
@@ -112,10 +119,44 @@ func TestModelConfigsFollowContract(t *testing.T) {
 			if cfg.GetParameters()["nemo_model"].GetStringValue() == "" {
 				t.Error(`no "nemo_model" parameter (the NeMo model name or .nemo path)`)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "1", "model.py")); err != nil {
+			if _, err := os.Stat(filepath.Join(repositoryRoot, dir, "1", "model.py")); err != nil {
 				t.Errorf("version 1 has no model.py: %v", err)
 			}
 		})
+	}
+}
+
+// TestRepositoryRootHoldsOnlyModels fails when a folder that is not a model
+// (shared code, a cache, a stray checkout) sits in the repository root:
+// Triton's RepositoryIndex would list it, and our status would show it, as a
+// model that never loads. Hidden folders count too: Triton's local file
+// system lists every entry but "." and "..". Files are allowed (Triton
+// ignores them), but there are none today.
+func TestRepositoryRootHoldsOnlyModels(t *testing.T) {
+	entries, err := os.ReadDir(repositoryRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := 0
+	for _, e := range entries {
+		if !e.IsDir() {
+			t.Errorf("%s/%s: only model folders belong in the repository root", repositoryRoot, e.Name())
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(repositoryRoot, e.Name(), "config.pbtxt")); err != nil {
+			t.Errorf("%s/%s has no config.pbtxt: Triton would list it as a model; move it out of the repository root", repositoryRoot, e.Name())
+			continue
+		}
+		models++
+	}
+	if models < len(requiredModels) {
+		t.Errorf("%d model folders in %s, want at least %d", models, repositoryRoot, len(requiredModels))
+	}
+	if _, err := os.Stat(filepath.Join(repositoryRoot, "common")); err == nil {
+		t.Errorf("the shared backend must not be in the repository root")
+	}
+	if _, err := os.Stat(filepath.Join("common", "nemo_asr_backend.py")); err != nil {
+		t.Errorf("the shared backend is expected beside the root, in common/: %v", err)
 	}
 }
 
@@ -147,7 +188,7 @@ func TestModelConfigJSON(t *testing.T) {
 		}
 		want, err := os.ReadFile(golden)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s is not %s/config.pbtxt as JSON (err %v); run: go test ./models -run TestModelConfigJSON -update", golden, dir, err)
+			t.Errorf("%s is not "+repositoryRoot+"/%s/config.pbtxt as JSON (err %v); run: go test ./models -run TestModelConfigJSON -update", golden, dir, err)
 		}
 	}
 }

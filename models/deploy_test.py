@@ -1,8 +1,10 @@
 """Checks of the files that start the server (Dockerfile, compose, serve.sh,
 Kubernetes manifests, the perf_analyzer helper), which cannot run here: no
 Docker engine, no GPU. They hold the promises README.md makes: pinned
-versions, the GPU reserved, shared memory, ports 8000-8002, the model cache
-as a volume, readiness on Triton's health endpoint, explicit model loading."""
+versions, the GPU reserved, shared memory sized for the largest batch the
+configs accept, ports 8000-8002, the model cache as a volume, readiness on
+Triton's health endpoint, explicit model loading, a repository root that
+holds only models, and a driver note that matches Triton's matrix."""
 
 from __future__ import annotations
 
@@ -20,7 +22,15 @@ import wave
 import yaml
 
 MODELS = os.path.dirname(os.path.abspath(__file__))
-MODEL_DIRS = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(MODELS, "*", "config.pbtxt")))
+# tritonserver's --model-repository: model folders only (Triton lists every
+# folder of the root as a model); the shared backend is MODELS/common.
+REPOSITORY = os.path.join(MODELS, "repository")
+IMAGE_MODELS = "/opt/nemo-transcribe/models"  # where the Dockerfile copies this folder
+MODEL_DIRS = sorted(
+    os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(REPOSITORY, "*", "config.pbtxt"))
+)
+SAMPLE_RATE = 16000
+FP32_BYTES = 4
 
 
 def read(*parts):
@@ -30,6 +40,54 @@ def read(*parts):
 
 def load_yaml(*parts):
     return list(yaml.safe_load_all(read(*parts)))
+
+
+def model_limits(name):
+    """(max_batch_size, max_audio_seconds) read from the model's config.pbtxt."""
+    text = read("repository", name, "config.pbtxt")
+    batch = int(re.search(r"^max_batch_size:\s*(\d+)", text, re.M).group(1))
+    seconds = float(
+        re.search(r'key:\s*"max_audio_seconds",\s*value:\s*\{\s*string_value:\s*"([^"]+)"', text).group(1)
+    )
+    return batch, seconds
+
+
+def serve_shm_default_bytes():
+    m = re.search(r"--backend-config=python,shm-default-byte-size=(\d+)", read("serve.sh"))
+    return int(m.group(1))
+
+
+def shm_per_gpu_bytes():
+    """/dev/shm one GPU needs with every model of the repository loaded: each
+    model has one instance (one Python stub, one shared-memory region) per GPU,
+    and execute() gets a whole batch, whose AUDIO the backend copies into that
+    region: max_batch_size chunks of max_audio_seconds of FP32 at 16 kHz, on
+    top of the region serve.sh starts it with."""
+    total = 0
+    for name in MODEL_DIRS:
+        batch, seconds = model_limits(name)
+        total += batch * int(seconds * SAMPLE_RATE) * FP32_BYTES + serve_shm_default_bytes()
+    return total
+
+
+def size_bytes(text):
+    """Docker's shm_size and Kubernetes' quantities: binary units (2gb, 2g, 1Gi)."""
+    m = re.fullmatch(r"(\d+)\s*(gb|g|gi|mb|m|mi)", str(text).strip().lower())
+    assert m, f"unrecognised size {text!r}"
+    unit = {"g": 2**30, "gb": 2**30, "gi": 2**30, "m": 2**20, "mb": 2**20, "mi": 2**20}[m.group(2)]
+    return int(m.group(1)) * unit
+
+
+def check_shm_comment(test, text, size, gpus):
+    """The arithmetic in the comment above a /dev/shm size is the one this test does."""
+    for name in MODEL_DIRS:
+        batch, seconds = model_limits(name)
+        mb = batch * int(seconds * SAMPLE_RATE) * FP32_BYTES / 1e6
+        line = f"{name}: {batch} x {seconds:g} s x {SAMPLE_RATE} x {FP32_BYTES} B = {mb:.2f} MB + 64 MiB"
+        test.assertIn(line, re.sub(r"\s+", " ", text), "the shm comment shows each model's batch")
+    per_gpu = shm_per_gpu_bytes()
+    test.assertIn(f"{per_gpu / 1e6:.2f} MB", text)
+    test.assertGreaterEqual(size, gpus * per_gpu, f"/dev/shm too small for {gpus} GPU(s)")
 
 
 class DockerfileTest(unittest.TestCase):
@@ -59,11 +117,36 @@ class DockerfileTest(unittest.TestCase):
         self.assertIn("/usr/local/bin/nemo-transcribe-serve", self.text)
         self.assertIn("/v2/health/ready", self.text)
 
+    def test_repository_path_in_the_image(self):
+        self.assertIn(f"NEMO_REPOSITORY={IMAGE_MODELS}/repository", self.text)
+        self.assertRegex(self.text, re.compile(rf"^COPY \. {re.escape(IMAGE_MODELS)}$", re.M))
+        self.assertIn(f"repo=${{NEMO_REPOSITORY:-{IMAGE_MODELS}/repository}}", read("serve.sh"))
+
+    # Triton's compatibility matrix (server docs/introduction/compatibility.md):
+    # release 25.10 is CUDA 13.0.2 with driver 580.95.05 (its trtllm image
+    # alone stays on CUDA 12.9.1 / 575). The note must follow the pinned tag.
+    TRITON_CUDA_DRIVER = {"25.10": ("13.0", 580)}
+
+    def test_driver_note_matches_tritons_matrix(self):
+        tag = re.search(r":(\d\d\.\d\d)-py3$", self.arg("TRITON_IMAGE")).group(1)
+        self.assertIn(tag, self.TRITON_CUDA_DRIVER, f"add Triton {tag}'s CUDA and driver to this table")
+        cuda, driver = self.TRITON_CUDA_DRIVER[tag]
+        note = self.text.split("ARG TRITON_IMAGE", 1)[0]
+        self.assertIn(f"{tag}: CUDA {cuda}", note)
+        self.assertIn(f"driver {driver}+", note)
+        drivers = {int(d) for d in re.findall(r"driver (\d{3})", note)} | {
+            int(d) for d in re.findall(r"\bR(\d{3})\b", note)
+        }
+        self.assertEqual(drivers, {driver}, "no other driver release is promised for this image")
+        readme = re.sub(r"\s+", " ", read("README.md"))
+        self.assertIn(f"the NVIDIA driver ({driver} or newer", readme)
+        self.assertNotRegex(readme, r"R5[34]5", "CUDA 13 images do not run on R535/R545")
+
     def test_dockerignore_keeps_what_the_server_needs(self):
         ignored = [l.strip() for l in read(".dockerignore").splitlines() if l.strip() and not l.startswith("#")]
         for needed in ("common/nemo_asr_backend.py", "common/nemo_engine.py", "serve.sh") + tuple(
-            f"{m}/config.pbtxt" for m in MODEL_DIRS
-        ):
+            f"repository/{m}/config.pbtxt" for m in MODEL_DIRS
+        ) + tuple(f"repository/{m}/1/model.py" for m in MODEL_DIRS):
             self.assertFalse(any(glob_match(p, needed) for p in ignored), f"{needed} must reach the image")
         for dropped in ("common/test_backend.py", "common/fakes/fake_nemo.py", "config_test.go", "testdata/speech-en.wav"):
             self.assertTrue(any(glob_match(p, dropped) for p in ignored), f"{dropped} should stay out of the image")
@@ -83,7 +166,7 @@ class ComposeTest(unittest.TestCase):
     def test_gpu_shm_ports_cache_health(self):
         devices = self.svc["deploy"]["resources"]["reservations"]["devices"]
         self.assertTrue(any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices))
-        self.assertRegex(str(self.svc["shm_size"]), r"^[1-9]\d*(gb|g)$")
+        self.assertRegex(str(self.svc["shm_size"]), r"^\$\{TRITON_SHM_SIZE:-[1-9]\d*(gb|g)\}$")
         published = {p.rsplit(":", 2)[-1] for p in self.svc["ports"]}
         self.assertEqual(published, {"8000", "8001", "8002"})
         for p in self.svc["ports"]:
@@ -94,6 +177,17 @@ class ComposeTest(unittest.TestCase):
         health = self.svc["healthcheck"]
         self.assertIn("http://localhost:8000/v2/health/ready", health["test"])
         self.assertIn("start_period", health)
+
+    def test_shm_fits_a_full_batch_of_the_longest_chunks(self):
+        default = re.fullmatch(r"\$\{TRITON_SHM_SIZE:-(.+)\}", self.svc["shm_size"]).group(1)
+        size = size_bytes(default)
+        gpus = int(re.search(r"covers (\d+) GPUs", read("compose.yaml")).group(1))
+        self.assertEqual(gpus, size // shm_per_gpu_bytes(), "the comment says how many GPUs the default covers")
+        self.assertGreaterEqual(gpus, 1)
+        check_shm_comment(self, read("compose.yaml"), size, gpus)
+
+    def test_the_repository_is_mounted_whole(self):
+        self.assertIn(f"./:{IMAGE_MODELS}:ro", self.svc["volumes"], "repository/ and common/ together")
 
     def test_default_model_exists(self):
         default = re.fullmatch(r"\$\{NEMO_MODELS:-(.+)\}", self.svc["environment"]["NEMO_MODELS"]).group(1)
@@ -122,7 +216,7 @@ class ServeScriptTest(unittest.TestCase):
                     f"with open({record!r}, 'w') as out:\n    json.dump(sys.argv[1:], out)\n"
                 )
             os.chmod(fake, os.stat(fake).st_mode | stat.S_IEXEC)
-            env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"], NEMO_REPOSITORY=MODELS)
+            env = dict(os.environ, PATH=tmp + os.pathsep + os.environ["PATH"], NEMO_REPOSITORY=REPOSITORY)
             if models is not None:
                 env["NEMO_MODELS"] = models
             else:
@@ -138,7 +232,7 @@ class ServeScriptTest(unittest.TestCase):
     def test_loads_the_named_models_explicitly(self):
         proc, args = self.run_serve("parakeet-tdt-0.6b-v3, canary-1b-v2", "--grpc-use-ssl=true")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn(f"--model-repository={MODELS}", args)
+        self.assertIn(f"--model-repository={REPOSITORY}", args)
         self.assertIn("--model-control-mode=explicit", args)
         self.assertEqual([a for a in args if a.startswith("--load-model=")], [
             "--load-model=parakeet-tdt-0.6b-v3",
@@ -179,6 +273,10 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(ports, {"http": 8000, "grpc": 8001, "metrics": 8002})
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         self.assertEqual(mounts, {"/cache", "/dev/shm"})
+        dshm = next(v for v in pod["spec"]["volumes"] if v["name"] == "dshm")
+        self.assertEqual(dshm["emptyDir"]["medium"], "Memory")
+        # One GPU per pod, so one instance of each model.
+        check_shm_comment(self, read("k8s", "deployment.yaml"), size_bytes(dshm["emptyDir"]["sizeLimit"]), 1)
         models = next(e["value"] for e in container["env"] if e["name"] == "NEMO_MODELS")
         self.assertIn(models, MODEL_DIRS)
 
@@ -191,6 +289,31 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(kustom["images"][0]["name"], container["image"].split(":")[0])
         (lan,) = load_yaml("k8s", "service-lan.yaml")
         self.assertEqual(lan["spec"]["selector"], service["spec"]["selector"])
+
+
+class RepositoryLayoutTest(unittest.TestCase):
+    def test_the_repository_root_holds_only_models(self):
+        # Every folder, hidden ones too: Triton's local file system lists all
+        # entries but "." and ".." (core src/filesystem/implementations/local.h).
+        entries = os.listdir(REPOSITORY)
+        self.assertGreaterEqual(len(entries), 3)
+        for entry in entries:
+            path = os.path.join(REPOSITORY, entry)
+            self.assertTrue(os.path.isdir(path), f"{entry}: only model folders belong in the repository root")
+            self.assertTrue(
+                os.path.isfile(os.path.join(path, "config.pbtxt")),
+                f"repository/{entry} has no config.pbtxt: Triton would list it as a model",
+            )
+        self.assertFalse(os.path.exists(os.path.join(REPOSITORY, "common")))
+        self.assertTrue(os.path.isfile(os.path.join(MODELS, "common", "nemo_asr_backend.py")))
+
+    def test_scripts_use_the_repository_root(self):
+        root = os.path.dirname(MODELS)
+        for script in ("scripts/test-models.sh", "scripts/verify-gpu.sh"):
+            with open(os.path.join(root, script), encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("models/repository/", text, script)
+            self.assertNotRegex(text, r"models/\*/config\.pbtxt|models/\$model/config", script)
 
 
 class PerfInputTest(unittest.TestCase):

@@ -3,11 +3,13 @@
 # NEMO_MODELS (comma- or space-separated; default parakeet-tdt-0.6b-v2).
 # Arguments are passed on to tritonserver (e.g. the TLS flags).
 #
-# Models are loaded explicitly: the repository folder also holds the shared
-# backend code (common/) and other files that are not models.
+# The repository root (models/repository in this checkout) holds model
+# folders only; the shared backend (models/common) lives beside it, because
+# Triton lists every folder of the root as a model. Models are loaded
+# explicitly, so only the named ones take GPU memory.
 set -eu
 
-repo=${NEMO_REPOSITORY:-/opt/nemo-transcribe/models}
+repo=${NEMO_REPOSITORY:-/opt/nemo-transcribe/models/repository}
 models=${NEMO_MODELS:-parakeet-tdt-0.6b-v2}
 
 available() {
@@ -31,7 +33,9 @@ fi
 
 echo "serve.sh: starting Triton with:$load" >&2
 # The Python backend passes audio to the model through shared memory: start
-# each model's region at 64 MiB (a batch of 30 s chunks) instead of 1 MiB.
+# each model instance's region at 64 MiB (32 chunks of 30 s: 61.44 MB) instead
+# of 1 MiB. compose.yaml and k8s size /dev/shm for these regions plus a full
+# batch of the longest chunks the configs accept (deploy_test checks the sum).
 # shellcheck disable=SC2086 # $load is a list of flags
 exec tritonserver \
   --model-repository="$repo" \

@@ -21,7 +21,7 @@ fi
 
 echo "=== models: config.pbtxt against triton/pb/model_config.proto"
 n=0
-for cfg in models/*/config.pbtxt; do
+for cfg in models/repository/*/config.pbtxt; do
   protoc --encode=inference.ModelConfig -I triton/pb triton/pb/model_config.proto <"$cfg" >/dev/null \
     || { echo "$cfg does not match triton/pb/model_config.proto" >&2; exit 1; }
   echo "ok  $cfg"

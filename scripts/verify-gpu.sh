@@ -41,10 +41,10 @@ done
 say() { printf '\n=== %s\n' "$*"; }
 die() { echo "verify-gpu.sh: $*" >&2; exit 1; }
 
-if [ ! -f "models/$model/config.pbtxt" ]; then
+if [ ! -f "models/repository/$model/config.pbtxt" ]; then
   have=""
-  for c in models/*/config.pbtxt; do have="$have $(basename "$(dirname "$c")")"; done
-  die "no model '$model' in models/ (have:$have)"
+  for c in models/repository/*/config.pbtxt; do have="$have $(basename "$(dirname "$c")")"; done
+  die "no model '$model' in models/repository/ (have:$have)"
 fi
 for tool in docker curl python3 nvidia-smi; do
   command -v "$tool" >/dev/null || die "$tool is missing (this script needs Docker, the NVIDIA driver, curl and python3)"

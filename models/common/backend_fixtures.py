@@ -19,6 +19,7 @@ import numpy as np
 
 COMMON = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.dirname(COMMON)
+REPOSITORY = os.path.join(MODELS, "repository")  # --model-repository: model folders only
 FAKES = os.path.join(COMMON, "fakes")
 for _path in (FAKES, COMMON):
     if _path not in sys.path:
@@ -40,7 +41,7 @@ def initialize_args(name: str, config: dict | None = None, kind: str = "GPU", de
         "model_config": json.dumps(config if config is not None else model_config(name)),
         "model_instance_kind": kind,
         "model_instance_device_id": str(device_id),
-        "model_repository": os.path.join(MODELS, name),
+        "model_repository": os.path.join(REPOSITORY, name),
         "model_version": "1",
         "model_name": name,
     }

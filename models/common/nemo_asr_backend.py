@@ -394,9 +394,11 @@ def timestamps_json(hyp: Any, duration: float, frame_seconds: float) -> str:
     NeMo's hypotheses carry timestamp['word'] entries {'word', 'start', 'end'}
     and timestamp['segment'] entries {'segment', 'start', 'end'} in seconds
     (with frame offsets 'start_offset'/'end_offset' beside them). Times are
-    rounded to milliseconds and kept inside the clip. When the model gives
-    words but no segments, segments are made from the words; when it gives
-    neither but text, the text is one segment spanning the clip.
+    rounded to milliseconds and kept inside the clip. Entries that Canary's
+    forced aligner could not place carry -1 as their start or end (NeMo's
+    aligner_utils marks them so); they are dropped, not moved to 0.0. When the
+    model gives words but no segments, segments are made from the words; when
+    it gives neither but text, the text is one segment spanning the clip.
     """
     stamps = getattr(hyp, "timestamp", None)
     if not isinstance(stamps, dict):
@@ -420,7 +422,7 @@ def _entries(raw: Any, text_keys: Sequence[str], out_key: str, duration: float, 
         if isinstance(text, (list, tuple)):
             text = " ".join(map(str, text))
         text = str(text).strip()
-        if not text:
+        if not text or _unplaced(entry):
             continue
         start = _seconds(entry, "start", frame_seconds)
         end = _seconds(entry, "end", frame_seconds)
@@ -430,6 +432,25 @@ def _entries(raw: Any, text_keys: Sequence[str], out_key: str, duration: float, 
         end = _ms(min(max(end, start), duration))
         out.append({out_key: text, "start": start, "end": end})
     return out
+
+
+# NeMo's forced aligner (get_forced_aligned_timestamps_with_external_model,
+# from aligner_utils' t_start/t_end) writes -1 for a word or segment it could
+# not find in the audio, both as seconds and as frame offsets.
+UNPLACED = -1
+
+
+def _unplaced(entry: dict) -> bool:
+    for key in ("start", "end", "start_offset", "end_offset"):
+        value = entry.get(key)
+        if value is None:
+            continue
+        try:
+            if float(value) == UNPLACED:
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _seconds(entry: dict, key: str, frame_seconds: float) -> float | None:
@@ -489,9 +510,12 @@ class Engine:
         pass
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ClipFailure:
-    exc: BaseException
+    """What is kept of a failed NeMo call: its message, never the exception,
+    whose traceback holds the failed frames and so their GPU tensors."""
+
+    message: str
     out_of_memory: bool
 
 
@@ -541,24 +565,37 @@ class Batcher:
         return responses
 
     def _transcribe_splitting(self, clips: list[np.ndarray], call: CallOptions) -> list:
+        failure = self._transcribe_once(clips, call)
+        if not isinstance(failure, ClipFailure):
+            return failure
+        # Recovery runs here, after the except block of _transcribe_once has
+        # ended: by now the exception and its traceback are gone, so the
+        # tensors of the failed attempt can be freed before the retry (the
+        # PyTorch FAQ: "My out of memory exception handler can't allocate
+        # memory").
+        if failure.out_of_memory:
+            self.engine.release_cached_memory()
+        if len(clips) == 1:
+            self.log(
+                f"{self.settings.name}: a clip of {clips[0].shape[0] / SAMPLE_RATE:.1f} s failed alone: {failure.message}"
+            )
+            return [failure]
+        self.log(
+            f"{self.settings.name}: a batch of {len(clips)} failed "
+            f"({'out of GPU memory' if failure.out_of_memory else failure.message}); retrying it in halves"
+        )
+        mid = len(clips) // 2
+        return self._transcribe_splitting(clips[:mid], call) + self._transcribe_splitting(clips[mid:], call)
+
+    def _transcribe_once(self, clips: list[np.ndarray], call: CallOptions):
+        """The hypotheses, or a ClipFailure that holds only text and a flag."""
         try:
             hyps = list(self.engine.transcribe(clips, call))
-            if len(hyps) != len(clips):
-                raise RuntimeError(f"the model returned {len(hyps)} results for {len(clips)} clips")
-            return hyps
-        except Exception as exc:  # noqa: BLE001 - each clip gets its own verdict below
-            oom = self.engine.is_out_of_memory(exc)
-            if oom:
-                self.engine.release_cached_memory()
-            if len(clips) == 1:
-                self.log(f"{self.settings.name}: a clip of {clips[0].shape[0] / SAMPLE_RATE:.1f} s failed alone: {exc}")
-                return [ClipFailure(exc, oom)]
-            self.log(
-                f"{self.settings.name}: a batch of {len(clips)} failed ({'out of GPU memory' if oom else exc}); "
-                "retrying it in halves"
-            )
-            mid = len(clips) // 2
-            return self._transcribe_splitting(clips[:mid], call) + self._transcribe_splitting(clips[mid:], call)
+        except Exception as exc:  # noqa: BLE001 - each clip gets its own verdict in the caller
+            return ClipFailure(str(exc) or type(exc).__name__, bool(self.engine.is_out_of_memory(exc)))
+        if len(hyps) != len(clips):
+            return ClipFailure(f"the model returned {len(hyps)} results for {len(clips)} clips", False)
+        return hyps
 
     def _response(self, job: _Job, results: list):
         for result in results:
@@ -570,7 +607,7 @@ class Batcher:
                         "try again when the server is less busy, or send shorter chunks",
                         pb_utils.TritonError.UNAVAILABLE,
                     )
-                return error_response(f"transcription failed: {result.exc}", pb_utils.TritonError.INTERNAL)
+                return error_response(f"transcription failed: {result.message}", pb_utils.TritonError.INTERNAL)
         texts, stamps = [], []
         for clip, hyp in zip(job.clips, results):
             texts.append(hypothesis_text(hyp).encode("utf-8"))
@@ -625,16 +662,27 @@ class TritonPythonModel:
         started = time.monotonic()
         self.engine = ENGINE_FACTORY(self.settings, kind, device_id, _log_info)
         if self.settings.warmup:
-            try:
-                self.engine.warm_up(default_call_options(self.settings))
-            except Exception:
-                self.finalize()  # a model that cannot warm up does not load; free its GPU memory
-                raise
+            message = self._warm_up()
+            if message is not None:
+                # A model that cannot warm up does not load: free its GPU
+                # memory (outside the except block, so nothing of the failed
+                # call is held), say why in one line, and fail initialize.
+                self.finalize()
+                _log_error(message)
+                raise RuntimeError(message)
         _log_info(
             f"{self.settings.name}: {self.settings.nemo_model} ready on {kind} {device_id} "
             f"in {time.monotonic() - started:.1f} s"
         )
         self.batcher = Batcher(self.settings, self.engine, _log_warn)
+
+    def _warm_up(self) -> str | None:
+        """None when the warm-up batch went through, else the log line saying why not."""
+        try:
+            self.engine.warm_up(default_call_options(self.settings))
+        except Exception as exc:  # noqa: BLE001 - every failure fails the load, with its reason
+            return warmup_failure_message(self.settings, exc, getattr(self.engine, "nemo_version", ""))
+        return None
 
     def execute(self, requests: list) -> list:
         return self.batcher.execute(requests)
@@ -651,12 +699,36 @@ def default_call_options(settings: ModelSettings) -> CallOptions:
     return resolve_options({}, settings).call
 
 
+# NeMo's EncDecMultiTaskModel (Canary) reads batch.audio in
+# _transcribe_output_processing when it aligns timestamps, but in-memory audio
+# comes as the plain tuple of _speech_collate_fn: releases without
+# NVIDIA-NeMo/Speech PR 15291 fail there (issues 14877, 15156, 15286).
+TUPLE_BATCH_BUG = "'tuple' object has no attribute"
+NEMO_WITH_TUPLE_BATCH_FIX = "3.0.0"
+
+
+def warmup_failure_message(settings: ModelSettings, exc: BaseException, nemo_version: str = "") -> str:
+    version = f"nemo_toolkit {nemo_version}" if nemo_version else "this nemo_toolkit"
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, AttributeError) and TUPLE_BATCH_BUG in text:
+        return (
+            f"{settings.name}: not loaded: warm-up failed because {version} cannot give timestamps for "
+            f"audio passed as arrays ({type(exc).__name__}: {text}; NVIDIA-NeMo/Speech issues 14877, 15156, "
+            f"15286, fixed by PR 15291); build the image with NEMO_VERSION {NEMO_WITH_TUPLE_BATCH_FIX} or newer"
+        )
+    return f"{settings.name}: not loaded: warm-up failed with {version}: {type(exc).__name__}: {text}"
+
+
 def _log_info(message: str) -> None:
     _log("log_info", message)
 
 
 def _log_warn(message: str) -> None:
     _log("log_warn", message)
+
+
+def _log_error(message: str) -> None:
+    _log("log_error", message)
 
 
 def _log(level: str, message: str) -> None:

@@ -1,14 +1,19 @@
 """The PyTorch and NeMo side of the backend: loads a NeMo ASR model on the
 instance's device and transcribes numpy clips with it.
 
-NeMo calls used (NeMo 2.5 and later):
+NeMo calls used (NeMo 3.0; see the Dockerfile's NEMO_VERSION):
   ASRModel.from_pretrained(model_name=..., map_location=...) and
   ASRModel.restore_from(restore_path=..., map_location=...);
   model.change_attention_model("rel_pos_local_attn", [L, R]) and
   model.change_subsampling_conv_chunking_factor(1) for long audio;
+  for transducer (Parakeet) and CTC models, model.change_decoding_strategy()
+  once at load with compute_timestamps set, then
   model.transcribe(audio=[np.ndarray, ...], batch_size=..., return_hypotheses=True,
-  timestamps=..., verbose=False[, source_lang=, target_lang=, pnc=]) which returns
-  hypotheses with .text and .timestamp['word'|'segment'] in seconds.
+  verbose=False) without `timestamps`: given `timestamps`, rnnt_models.py
+  rebuilds the decoding strategy on every call. Hypotheses then carry
+  .timestamp['word'|'segment'] as frame offsets, which the backend converts;
+  for Canary (prompt_format canary2), model.transcribe(..., timestamps=...,
+  source_lang=, target_lang=, pnc=), whose aligner gives seconds.
 Given arrays, NeMo builds its batches in memory and writes no manifest or
 audio file (it only makes an empty temporary folder under $TMPDIR).
 """
@@ -17,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import os
 from typing import Callable
 
 import numpy as np
 import torch
 from nemo.collections.asr.models import ASRModel
+from omegaconf import open_dict
 
 from nemo_asr_backend import SAMPLE_RATE, CallOptions, ConfigError, Engine, ModelSettings
 
@@ -55,8 +62,30 @@ class NemoEngine(Engine):
                 model.change_subsampling_conv_chunking_factor(1)
             log(f"{settings.name}: local attention {list(settings.local_attention_context)}")
         self.model = model
+        self.nemo_version = _nemo_version()
+        # Transducer and CTC models get their decoding strategy here, once:
+        # passing `timestamps` to their transcribe() would rebuild it per call.
+        self.decoder_configured = self._configure_decoding(model)
         self.dtype = self._autocast_dtype(settings.precision)
         self.frame_seconds = _frame_seconds(model)
+
+    def _configure_decoding(self, model) -> bool:
+        if self.settings.prompt_format:  # Canary: timestamps go through its prompt and aligner
+            return False
+        decoding = getattr(getattr(model, "cfg", None), "decoding", None)
+        change = getattr(model, "change_decoding_strategy", None)
+        if decoding is None or change is None:
+            return False
+        # As NeMo's own transcribe(timestamps=True) sets them, but once.
+        with open_dict(decoding):
+            decoding.compute_timestamps = True
+            decoding.preserve_alignments = True
+        if "verbose" in inspect.signature(change).parameters:
+            change(decoding, verbose=False)
+        else:
+            change(decoding)
+        self.log(f"{self.settings.name}: decoding set up once with word and segment timestamps")
+        return True
 
     def _load(self, name: str):
         if name.endswith(".nemo"):
@@ -68,13 +97,25 @@ class NemoEngine(Engine):
         return ASRModel.from_pretrained(model_name=name, map_location=self.device)
 
     def _autocast_dtype(self, precision: str):
+        """bf16 only on compute capability 8.0 (Ampere) and newer. Not
+        torch.cuda.is_bf16_supported(): by default it also counts emulation,
+        and says True on Turing (7.5), where bf16 runs emulated and slow."""
         if self.device.type != "cuda" or precision == "fp32":
             return None
-        if precision == "bf16":
-            return torch.bfloat16
         if precision == "fp16":
             return torch.float16
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        major, minor = torch.cuda.get_device_capability(self.device)
+        native_bf16 = major >= 8
+        if precision == "bf16":
+            if not native_bf16:
+                raise ConfigError(
+                    f"{self.settings.name}: precision bf16 needs a GPU of compute capability 8.0 or newer; "
+                    f"{self.device} has {major}.{minor} (use auto or fp16)"
+                )
+            return torch.bfloat16
+        dtype = torch.bfloat16 if native_bf16 else torch.float16
+        self.log(f"{self.settings.name}: compute capability {major}.{minor}: autocast to {dtype}")
+        return dtype
 
     def _precision(self):
         if self.dtype is None:
@@ -86,9 +127,10 @@ class NemoEngine(Engine):
             audio=list(clips),
             batch_size=len(clips),
             return_hypotheses=True,
-            timestamps=options.timestamps,
             verbose=False,
         )
+        if not self.decoder_configured:
+            kwargs["timestamps"] = options.timestamps
         if self.settings.prompt_format == "canary2":
             kwargs.update(
                 source_lang=options.source_lang,
@@ -115,14 +157,18 @@ class NemoEngine(Engine):
             torch.cuda.empty_cache()
 
     def warm_up(self, options: CallOptions) -> None:
-        # Two clips of quiet noise of different lengths: the first call pays
-        # for CUDA kernels, cuDNN autotuning and the timestamp path, not a user.
+        # Quiet noise, with timestamps: a batch of two clips of different
+        # lengths, then one clip alone (NeMo's Canary takes another path for a
+        # single clip). The first calls pay for CUDA kernels, cuDNN autotuning
+        # and the timestamp path, not a user; and a NeMo that cannot serve
+        # either shape fails here, before the model reports ready.
         rng = np.random.default_rng(0)
         clips = [
-            (0.01 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) for seconds in (1.0, 2.5)
+            (0.01 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) for seconds in (1.0, 2.5, 1.5)
         ]
         warm = CallOptions(True, options.source_lang, options.target_lang, options.pnc)
-        self.transcribe(clips, warm)
+        self.transcribe(clips[:2], warm)
+        self.transcribe(clips[2:], warm)
         self.log(f"{self.settings.name}: warm-up done")
 
     def close(self) -> None:
@@ -132,6 +178,15 @@ class NemoEngine(Engine):
         gc.collect()
         if getattr(self, "device", None) is not None and self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _nemo_version() -> str:
+    try:
+        import nemo
+
+        return str(getattr(nemo, "__version__", ""))
+    except ImportError:  # pragma: no cover - nemo is imported above
+        return ""
 
 
 def _frame_seconds(model) -> float:

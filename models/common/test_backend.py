@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import unittest
+import weakref
 
 import numpy as np
 
@@ -28,11 +29,15 @@ def settings(name="canary-1b-v2", **overrides):
     config = fixtures.model_config(name)
     for key, value in overrides.items():
         config["parameters"][key] = {"string_value": value}
-    return backend.ModelSettings.from_model_config(config, os.path.join(fixtures.MODELS, name))
+    return backend.ModelSettings.from_model_config(config, os.path.join(fixtures.REPOSITORY, name))
 
 
 class ScriptedOOM(RuntimeError):
     pass
+
+
+class Held:
+    """What a failed forward pass leaves in its frame (GPU tensors on the real thing)."""
 
 
 class ScriptedEngine(backend.Engine):
@@ -47,13 +52,23 @@ class ScriptedEngine(backend.Engine):
         self.fail_with = fail_with
         self.calls = []
         self.released = 0
+        self.held = []  # weak references to what each failed call allocated
+        self.alive_at_release = []
+        self.alive_at_call = []
+
+    def _alive(self):
+        return sum(1 for ref in self.held if ref() is not None)
 
     def transcribe(self, clips, options):
+        self.alive_at_call.append(self._alive())
         self.calls.append((len(clips), options))
+        activations = Held()  # referenced by this frame, and so by a traceback through it
         if len(clips) > self.max_batch:
+            self.held.append(weakref.ref(activations))
             raise ScriptedOOM("CUDA out of memory")
         for clip in clips:
             if self.oom_alone_samples is not None and clip.shape[0] >= self.oom_alone_samples:
+                self.held.append(weakref.ref(activations))
                 raise ScriptedOOM("CUDA out of memory")
             if abs(float(clip[0]) - FAIL_SAMPLE) < 1e-6:
                 raise ValueError("cannot decode this clip")
@@ -73,6 +88,7 @@ class ScriptedEngine(backend.Engine):
         return isinstance(exc, ScriptedOOM)
 
     def release_cached_memory(self):
+        self.alive_at_release.append(self._alive())
         self.released += 1
 
 
@@ -110,7 +126,7 @@ class ContractTest(unittest.TestCase):
     def test_model_py_files_are_the_same_thin_shim(self):
         texts = set()
         for name in fixtures.MODEL_NAMES:
-            with open(os.path.join(fixtures.MODELS, name, "1", "model.py"), encoding="utf-8") as f:
+            with open(os.path.join(fixtures.REPOSITORY, name, "1", "model.py"), encoding="utf-8") as f:
                 texts.add(f.read())
         self.assertEqual(len(texts), 1, "every model.py should be the same few lines")
         self.assertLess(len(texts.pop().splitlines()), 20)
@@ -134,7 +150,7 @@ class SettingsTest(unittest.TestCase):
 
     def test_relative_nemo_path_is_inside_the_model_folder(self):
         s = settings("parakeet-tdt-0.6b-v2", nemo_model="weights/my.nemo")
-        self.assertEqual(s.nemo_model, os.path.join(fixtures.MODELS, "parakeet-tdt-0.6b-v2", "weights", "my.nemo"))
+        self.assertEqual(s.nemo_model, os.path.join(fixtures.REPOSITORY, "parakeet-tdt-0.6b-v2", "weights", "my.nemo"))
         self.assertEqual(settings(nemo_model="/data/x.nemo").nemo_model, "/data/x.nemo")
 
     def test_local_attention_context(self):
@@ -255,6 +271,33 @@ class TimestampsTest(unittest.TestCase):
             [{"word": "x", "start": 0.0, "end": 0.2}, {"word": "y", "start": 1.9, "end": 2.0}],
         )
 
+    def test_words_the_aligner_could_not_place_are_dropped_not_moved_to_zero(self):
+        # NeMo's forced aligner gives start/end -1 (and offsets -1) for a word
+        # it cannot find (aligner_utils.add_t_start_end_to_utt_obj).
+        hyp = Hypothesis(
+            0.0,
+            [],
+            "one two three",
+            {
+                "word": [
+                    {"word": "one", "start_offset": 2, "end_offset": 5, "start": 0.16, "end": 0.4},
+                    {"word": "two", "start_offset": -1, "end_offset": -1, "start": -1, "end": -1},
+                    {"word": "three", "start_offset": 9, "end_offset": -1, "start": 0.72, "end": -1},
+                    {"word": "four", "start_offset": -1, "end_offset": -1},
+                    {"word": "five", "start_offset": 12, "end_offset": 15, "start": 0.96, "end": 1.2},
+                ],
+                "segment": [
+                    {"segment": "one two three", "start_offset": 2, "end_offset": 15, "start": 0.16, "end": 1.2},
+                    {"segment": "lost", "start_offset": -1, "end_offset": -1, "start": -1, "end": -1},
+                ],
+            },
+        )
+        doc = self.doc(hyp)
+        self.assertEqual(
+            doc["words"], [{"word": "one", "start": 0.16, "end": 0.4}, {"word": "five", "start": 0.96, "end": 1.2}]
+        )
+        self.assertEqual(doc["segments"], [{"text": "one two three", "start": 0.16, "end": 1.2}])
+
     def test_segments_from_words_split_at_sentences_and_pauses(self):
         words = [
             {"word": "one", "start": 0.0, "end": 0.3},
@@ -277,6 +320,20 @@ class TimestampsTest(unittest.TestCase):
         self.assertIn("Grüße", doc)  # not \u-escaped
         self.assertEqual(json.loads(doc), {"words": [], "segments": [{"text": "Grüße, Straße", "start": 0.0, "end": 4.25}]})
         self.assertEqual(json.loads(backend.timestamps_json("", 1.0, 0.08)), {"words": [], "segments": []})
+
+
+class WarmupMessageTest(unittest.TestCase):
+    def test_the_tuple_batch_bug_is_named_with_the_fix(self):
+        exc = AttributeError("'tuple' object has no attribute 'audio'")
+        message = backend.warmup_failure_message(settings(), exc, "2.6.2")
+        self.assertIn("canary-1b-v2: not loaded", message)
+        self.assertIn("nemo_toolkit 2.6.2", message)
+        for fragment in ("14877", "15156", "15286", "PR 15291", "NEMO_VERSION 3.0.0"):
+            self.assertIn(fragment, message)
+
+    def test_other_failures_say_what_failed(self):
+        message = backend.warmup_failure_message(settings("parakeet-tdt-0.6b-v2"), RuntimeError("boom"))
+        self.assertEqual(message, "parakeet-tdt-0.6b-v2: not loaded: warm-up failed with this nemo_toolkit: RuntimeError: boom")
 
 
 class BatcherTest(unittest.TestCase):
@@ -385,6 +442,24 @@ class BatcherTest(unittest.TestCase):
         # 10 -> 5+5 -> (2+3)+(2+3): 1 + 2 + 4 calls, four of them succeed.
         self.assertEqual([n for n, _ in engine.calls], [10, 5, 2, 3, 5, 2, 3])
         self.assertEqual(engine.released, 3, "cached GPU memory is released after each OOM")
+
+    def test_the_failed_call_is_freed_before_memory_is_released_and_the_retry_runs(self):
+        # PyTorch FAQ, "My out of memory exception handler can't allocate
+        # memory": while the except block runs, the exception's traceback
+        # holds the failed frame and its tensors.
+        engine = ScriptedEngine(max_batch=1)
+        responses, engine = self.run_batch([request([clip(1 + i / 10)]) for i in range(4)], engine)
+        for r in responses:
+            outputs(r)
+        self.assertEqual(len(engine.held), 3)
+        self.assertEqual(engine.alive_at_release, [0, 0, 0], "a traceback still held the failed call")
+        self.assertEqual(set(engine.alive_at_call), {0})
+
+    def test_a_failure_keeps_the_message_not_the_exception(self):
+        batcher = backend.Batcher(settings(), ScriptedEngine(fail_with=ValueError("no decoder today")))
+        failure = batcher._transcribe_once([clip(1)], backend.CallOptions(True, "en", "en", True))
+        self.assertEqual(failure, backend.ClipFailure("no decoder today", False))
+        self.assertFalse(any(isinstance(v, BaseException) for v in vars(failure).values()))
 
     def test_only_the_clip_that_fails_alone_gets_an_error(self):
         reqs = [request([clip(1)]), request([clip(5)]), request([clip(2)]), request([clip(1.5), clip(1.5)])]

@@ -27,7 +27,7 @@ from fake_nemo import FAIL_SAMPLE, synth  # noqa: E402
 
 def load_model_py(name):
     """Imports <name>/1/model.py from its path, as the Python backend does."""
-    path = os.path.join(fixtures.MODELS, name, "1", "model.py")
+    path = os.path.join(fixtures.REPOSITORY, name, "1", "model.py")
     spec = importlib.util.spec_from_file_location(f"triton_model_{name.replace('-', '_').replace('.', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -36,10 +36,12 @@ def load_model_py(name):
 
 class ModelTestCase(unittest.TestCase):
     cuda = True
-    bf16 = True
+    bf16 = True  # what torch.cuda.is_bf16_supported() answers (emulation included)
+    capability = (8, 0)
 
     def setUp(self):
-        self.fakes = fake_nemo.install(cuda=self.cuda, bf16=self.bf16)
+        self.fakes = fake_nemo.install(cuda=self.cuda, bf16=self.bf16, capability=self.capability)
+        pb_utils.Logger.lines = []
         self.addCleanup(self.fakes.uninstall)
         self.assertIs(backend.ENGINE_FACTORY, backend._default_engine_factory)
 
@@ -63,11 +65,17 @@ class LoadTest(ModelTestCase):
                 self.assertFalse(nemo.training, "eval mode")
                 self.assertEqual(nemo.preprocessor.featurizer.dither, 0.0)
                 self.assertEqual(nemo.attention, ("rel_pos", [-1, -1]), "full attention unless configured")
-                # Warm-up: one call with two clips and timestamps, under bf16 autocast.
-                self.assertEqual(len(nemo.calls), 1)
-                self.assertEqual(nemo.calls[0]["n"], 2)
-                self.assertTrue(nemo.calls[0]["timestamps"])
-                self.assertIs(nemo.calls[0]["autocast"], self.fakes.torch.bfloat16)
+                # Warm-up: a batch of two clips, then one clip alone, both with
+                # timestamps, under bf16 autocast (capability 8.0).
+                self.assertEqual([c["n"] for c in nemo.calls], [2, 1])
+                for call in nemo.calls:
+                    self.assertIs(call["autocast"], self.fakes.torch.bfloat16)
+                    if name.startswith("parakeet"):
+                        self.assertIsNone(call["timestamps"], "no timestamps argument: it rebuilds the decoder")
+                        self.assertTrue(call["compute_timestamps"])
+                    else:
+                        self.assertTrue(call["timestamps"])
+                self.assertEqual(nemo.decoder_rebuilds, 1 if name.startswith("parakeet") else 0)
 
     def test_nemo_file_relative_to_the_model_folder(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +84,7 @@ class LoadTest(ModelTestCase):
                 f.write(b"not really a tar")
             config = fixtures.model_config("parakeet-tdt-0.6b-v2")
             config["parameters"]["nemo_model"]["string_value"] = os.path.relpath(
-                path, os.path.join(fixtures.MODELS, "parakeet-tdt-0.6b-v2")
+                path, os.path.join(fixtures.REPOSITORY, "parakeet-tdt-0.6b-v2")
             )
             _, nemo = self.start("parakeet-tdt-0.6b-v2", config)
             self.assertEqual(nemo.source, os.path.normpath(path))
@@ -110,10 +118,44 @@ class LoadTest(ModelTestCase):
         fake_nemo.FakeParakeet.transcribe = oom
         self.addCleanup(setattr, fake_nemo.FakeParakeet, "transcribe", real)
         model = load_model_py("parakeet-tdt-0.6b-v2").TritonPythonModel()
-        with self.assertRaises(self.fakes.torch.cuda.OutOfMemoryError):
+        with self.assertRaisesRegex(RuntimeError, "parakeet-tdt-0.6b-v2: not loaded: warm-up failed .*OutOfMemoryError"):
             model.initialize(fixtures.initialize_args("parakeet-tdt-0.6b-v2"))
         self.assertIsNone(model.engine)
         self.assertGreater(self.fakes.state.empty_cache_calls, 0)
+        errors = [m for level, m in pb_utils.Logger.lines if level == "ERROR"]
+        self.assertEqual(len(errors), 1, pb_utils.Logger.lines)
+        self.assertIn("CUDA out of memory", errors[0])
+
+    def test_canary_on_a_nemo_without_the_tuple_batch_fix_does_not_load(self):
+        # NeMo releases without NVIDIA-NeMo/Speech PR 15291 read batch.audio
+        # from the tuple batch of in-memory audio when aligning timestamps.
+        self.addCleanup(setattr, fake_nemo.FakeCanary, "tuple_batch_fixed", True)
+        fake_nemo.FakeCanary.tuple_batch_fixed = False
+        model = load_model_py("canary-1b-v2").TritonPythonModel()
+        with self.assertRaises(RuntimeError) as caught:
+            model.initialize(fixtures.initialize_args("canary-1b-v2"))
+        message = str(caught.exception)
+        self.assertIn("canary-1b-v2: not loaded", message)
+        self.assertIn("'tuple' object has no attribute 'audio'", message)
+        self.assertIn("15286", message)
+        self.assertIn("NEMO_VERSION 3.0.0", message)
+        self.assertIn("nemo_toolkit 3.0.0-fake", message)
+        self.assertIn(("ERROR", message), pb_utils.Logger.lines)
+        self.assertIsNone(model.engine, "not half-loaded")
+        self.assertIsNone(model.batcher)
+        self.assertGreater(self.fakes.state.empty_cache_calls, 0)
+
+    def test_the_fake_canary_batches_arrays_as_a_tuple(self):
+        # The stand-in fails the way the unfixed release does, whatever the caller.
+        self.addCleanup(setattr, fake_nemo.FakeCanary, "tuple_batch_fixed", True)
+        fake_nemo.FakeCanary.tuple_batch_fixed = False
+        nemo = fake_nemo.FakeASRModel.from_pretrained("nvidia/canary-1b-v2")
+        nemo.eval()
+        clip = synth([("alpha", 0.1, 0.5)], 1.0)
+        with self.fakes.torch.inference_mode():
+            with self.assertRaisesRegex(AttributeError, "'tuple' object has no attribute 'audio'"):
+                nemo.transcribe([clip], batch_size=1, timestamps=True, source_lang="en", target_lang="en")
+            self.assertEqual(len(nemo.transcribe([clip], batch_size=1, timestamps=False)), 1)
 
     def test_cpu_instance_runs_in_fp32(self):
         _, nemo = self.start("parakeet-tdt-0.6b-v2", kind="CPU")
@@ -130,11 +172,38 @@ class LoadTest(ModelTestCase):
         model.finalize()  # twice is harmless
 
 
-class Fp16Test(ModelTestCase):
-    bf16 = False
+class TuringTest(ModelTestCase):
+    # A T4 or RTX 20xx: torch.cuda.is_bf16_supported() says True (emulation).
+    bf16 = True
+    capability = (7, 5)
 
-    def test_fp16_where_the_gpu_has_no_bf16(self):
-        _, nemo = self.start("parakeet-tdt-0.6b-v2")
+    def test_fp16_below_compute_capability_8(self):
+        for name in fixtures.MODEL_NAMES:
+            with self.subTest(model=name):
+                _, nemo = self.start(name)
+                self.assertTrue(self.fakes.torch.cuda.is_bf16_supported(), "the trap is set")
+                self.assertEqual({c["autocast"] for c in nemo.calls}, {self.fakes.torch.float16})
+
+    def test_explicit_bf16_is_refused(self):
+        config = fixtures.model_config("parakeet-tdt-0.6b-v2")
+        config["parameters"]["precision"]["string_value"] = "bf16"
+        model = load_model_py("parakeet-tdt-0.6b-v2").TritonPythonModel()
+        with self.assertRaisesRegex(backend.ConfigError, "bf16 needs a GPU of compute capability 8.0 .* has 7.5"):
+            model.initialize(fixtures.initialize_args("parakeet-tdt-0.6b-v2", config))
+
+
+class AmpereTest(ModelTestCase):
+    capability = (8, 0)
+
+    def test_bf16_from_compute_capability_8(self):
+        model, nemo = self.start("canary-1b-v2")
+        model.execute([request([synth([("alpha", 0.1, 0.5)], 1.0)])])
+        self.assertEqual({c["autocast"] for c in nemo.calls}, {self.fakes.torch.bfloat16})
+
+    def test_explicit_fp16_is_kept(self):
+        config = fixtures.model_config("parakeet-tdt-0.6b-v2")
+        config["parameters"]["precision"]["string_value"] = "fp16"
+        _, nemo = self.start("parakeet-tdt-0.6b-v2", config)
         self.assertIs(nemo.calls[0]["autocast"], self.fakes.torch.float16)
 
 
@@ -155,7 +224,8 @@ class ExecuteTest(ModelTestCase):
         c = synth([("echo", 0.3, 0.9), ("foxtrot", 1.0, 1.6)], 7.5)
         responses = model.execute([request([a]), request([b], {"timestamps": False}), request([c])])
         self.assertEqual(nemo.calls[-1]["n"], 3)
-        self.assertTrue(nemo.calls[-1]["timestamps"], "parakeet computes timestamps on every call")
+        self.assertIsNone(nemo.calls[-1]["timestamps"], "no timestamps argument to a transducer")
+        self.assertTrue(nemo.calls[-1]["compute_timestamps"], "parakeet computes timestamps on every call")
         self.assertIs(nemo.calls[-1]["autocast"], self.fakes.torch.bfloat16)
 
         texts, stamps = outputs(responses[0])
@@ -179,6 +249,33 @@ class ExecuteTest(ModelTestCase):
         self.assertEqual(texts, ["Echo foxtrot."])
         self.assertEqual(stamps[0]["segments"], [{"text": "Echo foxtrot.", "start": 0.24, "end": 1.6}])
 
+    def test_parakeet_decoder_is_built_once_not_per_execute(self):
+        for name in ("parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3"):
+            with self.subTest(model=name):
+                model, nemo = self.start(name)
+                clip = synth([("kilo", 0.1, 0.5)], 1.0)
+                for params in ({}, {"timestamps": False}, {"timestamps": True}, {}):
+                    outputs(model.execute([request([clip], params), request([clip])])[0])
+                self.assertEqual(nemo.decoder_rebuilds, 1, "set up once at load")
+                self.assertEqual(len(nemo.calls), 2 + 4)
+                self.assertTrue(all(c["timestamps"] is None for c in nemo.calls))
+                texts, stamps = outputs(model.execute([request([clip])])[0])
+                self.assertEqual(stamps[0]["words"], [{"word": "Kilo.", "start": 0.08, "end": 0.56}])
+
+    def test_canary_words_the_aligner_could_not_place_are_dropped(self):
+        self.addCleanup(setattr, fake_nemo.FakeCanary, "unplaced", frozenset())
+        fake_nemo.FakeCanary.unplaced = frozenset({"juliett"})
+        model, _ = self.start("canary-1b-v2")
+        clip = synth([("india", 0.2, 0.7), ("juliett", 0.8, 1.2), ("kilo", 1.3, 1.6)], 2.0)
+        texts, stamps = outputs(model.execute([request([clip])])[0])
+        self.assertEqual(texts, ["India juliett kilo."])
+        self.assertEqual(
+            stamps[0]["words"],
+            [{"word": "India", "start": 0.16, "end": 0.72}, {"word": "kilo.", "start": 1.28, "end": 1.6}],
+            "no juliett at 0.0",
+        )
+        self.assertEqual(stamps[0]["segments"], [{"text": "India juliett kilo.", "start": 0.16, "end": 1.6}])
+
     def test_multi_row_request(self):
         model, _ = self.start("parakeet-tdt-0.6b-v3")
         rows = np.stack([synth([("golf", 0.1, 0.4)], 2.0), synth([("hotel", 1.0, 1.4)], 2.0)])
@@ -200,7 +297,7 @@ class ExecuteTest(ModelTestCase):
         ]
         responses = model.execute(reqs)
         calls = sorted(
-            (c["n"], c["source_lang"], c["target_lang"], c["pnc"], c["timestamps"]) for c in nemo.calls[1:]
+            (c["n"], c["source_lang"], c["target_lang"], c["pnc"], c["timestamps"]) for c in nemo.calls[2:]
         )
         self.assertEqual(
             calls,
@@ -231,8 +328,25 @@ class ExecuteTest(ModelTestCase):
         responses = model.execute([request([c]) for c in clips])
         self.assertEqual([outputs(r)[0] for r in responses], [["Kilo."], ["Lima."], ["Mike."], ["November."], ["Oscar."]])
         # 5 fails, then 2 succeeds, 3 fails, then 1 and 2 succeed (the fake records successes).
-        self.assertEqual([c["n"] for c in nemo.calls[1:]], [2, 1, 2])
+        self.assertEqual([c["n"] for c in nemo.calls[2:]], [2, 1, 2])
         self.assertEqual(self.fakes.state.empty_cache_calls - before, 2)
+
+    def test_a_failed_batch_is_freed_before_the_cache_is_emptied_and_the_retry_runs(self):
+        # The PyTorch FAQ: an out-of-memory handler that retries inside the
+        # except block keeps the failed call's tensors alive through the
+        # exception's traceback. The fake's failed activations must be gone
+        # whenever empty_cache() runs and whenever a call starts.
+        model, nemo = self.start("parakeet-tdt-0.6b-v3")
+        nemo.max_batch = 1
+        state = self.fakes.state
+        state.alive_at_empty_cache.clear()
+        state.alive_at_call.clear()
+        clips = [synth([(w, 0.1, 0.5)], 1.0) for w in ("alpha", "bravo", "charlie", "delta")]
+        responses = model.execute([request([c]) for c in clips])
+        self.assertEqual([outputs(r)[0] for r in responses], [["Alpha."], ["Bravo."], ["Charlie."], ["Delta."]])
+        self.assertEqual(len(state.alive_at_empty_cache), 3, "4 -> 2+2 -> 1+1+1+1: three out-of-memory errors")
+        self.assertEqual(state.alive_at_empty_cache, [0, 0, 0], "a traceback still held a failed batch")
+        self.assertEqual(set(state.alive_at_call), {0})
 
     def test_a_chunk_that_does_not_fit_alone_fails_alone(self):
         model, nemo = self.start("parakeet-tdt-0.6b-v2")

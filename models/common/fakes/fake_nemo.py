@@ -1,14 +1,31 @@
 """Stand-ins for PyTorch and NeMo, for unit tests of the backend without a GPU.
 
-install() puts modules named torch, torch.cuda and nemo.collections.asr.models
-into sys.modules, so nemo_engine.py runs unchanged against them.
+install() puts modules named torch, torch.cuda, omegaconf and
+nemo.collections.asr.models into sys.modules, so nemo_engine.py runs
+unchanged against them.
 
 The fake ASR models "hear" a synthetic language: a word is a stretch of
 constant amplitude (see synth()), silence is anything quieter than 0.05. They
 answer like NeMo's real models do: a list of Hypothesis objects with .text
-and .timestamp['word'|'segment'] entries holding frame offsets and seconds
-(80 ms frames), punctuation attached to words, and Canary-style prompt
-arguments (source_lang, target_lang, pnc) for the Canary fake.
+and .timestamp['word'|'segment'] entries holding frame offsets (80 ms frames)
+and, where NeMo converts them, seconds; punctuation attached to words; and
+Canary-style prompt arguments (source_lang, target_lang, pnc) for the Canary
+fake. Where real NeMo has a trap, the fake has it too, so a test fails when
+the backend walks into it:
+
+- FakeParakeet.transcribe(timestamps=...) rebuilds the decoding strategy on
+  every call that passes timestamps, as rnnt_models.py does
+  (`decoder_rebuilds` counts them); without the argument, timestamps come
+  only from a decoding strategy set with compute_timestamps, as frame offsets.
+- FakeCanary batches in-memory audio as the plain tuple NeMo's
+  _speech_collate_fn returns; with `tuple_batch_fixed = False` its timestamp
+  path reads `batch.audio` as releases without NVIDIA-NeMo/Speech PR 15291
+  do, and raises the same AttributeError.
+- FakeCanary's aligner gives start/end -1 for the words in `unplaced`, as
+  NeMo's forced aligner does for words it cannot find.
+- A CUDA out-of-memory error leaves the failed call's activations referenced
+  by the traceback's frame, as real tensors are; the fake torch records how
+  many were alive whenever empty_cache() runs and a call starts.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ import math
 import os
 import sys
 import types
+import weakref
 
 import numpy as np
 
@@ -69,13 +87,27 @@ def hear(clip: np.ndarray):
 
 
 class FakeTorchState:
-    def __init__(self, cuda: bool, bf16: bool):
+    def __init__(self, cuda: bool, bf16: bool, capability=(8, 0)):
         self.cuda_available = cuda
+        # torch.cuda.is_bf16_supported() with its default including_emulation=True:
+        # True on Turing too (torch/cuda/__init__.py).
         self.bf16_supported = bf16
+        self.capability = tuple(capability)
         self.autocast_stack: list = []
         self.inference_mode = 0
         self.set_device_calls: list = []
         self.empty_cache_calls = 0
+        # Activations of calls that failed; alive while anything (a traceback) holds them.
+        self.failed_activations = weakref.WeakSet()
+        self.alive_at_empty_cache: list = []
+        self.alive_at_call: list = []
+
+
+class Activations:
+    """Stands in for the tensors a forward pass allocates."""
+
+    def __init__(self, n_clips):
+        self.n_clips = n_clips
 
 
 class _DType:
@@ -133,11 +165,15 @@ def _make_torch(state: FakeTorchState):
 
     cuda.OutOfMemoryError = OutOfMemoryError
     cuda.is_available = lambda: state.cuda_available
-    cuda.is_bf16_supported = lambda: state.bf16_supported
+    cuda.is_bf16_supported = lambda including_emulation=True: state.bf16_supported and (
+        including_emulation or state.capability >= (8, 0)
+    )
+    cuda.get_device_capability = lambda device=None: state.capability
     cuda.set_device = lambda d: state.set_device_calls.append(d)
 
     def empty_cache():
         state.empty_cache_calls += 1
+        state.alive_at_empty_cache.append(len(state.failed_activations))
 
     cuda.empty_cache = empty_cache
     torch.cuda = cuda
@@ -179,7 +215,11 @@ class FakeASRModel:
         self.map_location = map_location
         self.device = None
         self.training = True
-        self.cfg = _NS(preprocessor=_NS(window_stride=0.01))
+        self.cfg = _NS(
+            preprocessor=_NS(window_stride=0.01),
+            decoding=_NS(strategy="greedy_batch", compute_timestamps=None, preserve_alignments=None),
+        )
+        self.decoder_rebuilds = 0
         self.encoder = _NS(subsampling_factor=8)
         self.preprocessor = _NS(featurizer=_NS(dither=1e-5))
         self.attention = ("rel_pos", [-1, -1])
@@ -216,9 +256,16 @@ class FakeASRModel:
     def change_subsampling_conv_chunking_factor(self, subsampling_conv_chunking_factor):
         self.conv_chunking_factor = subsampling_conv_chunking_factor
 
+    def change_decoding_strategy(self, decoding_cfg, verbose=True):
+        """Rebuilds the decoder (costly on the real model: new decoding
+        objects, CUDA graphs captured again)."""
+        self.decoder_rebuilds += 1
+        self.cfg.decoding = decoding_cfg
+
     # -- transcription
     def _check_call(self, audio, batch_size):
         state = self.torch._state
+        state.alive_at_call.append(len(state.failed_activations))
         if state.inference_mode <= 0:
             raise AssertionError("transcribe called outside torch.inference_mode()")
         if self.training:
@@ -228,15 +275,20 @@ class FakeASRModel:
         for a in audio:
             if a.dtype != np.float32 or a.ndim != 1:
                 raise TypeError(f"expected 1-D float32 arrays, got {a.dtype} {a.shape}")
+        # What the forward pass holds; a raise below leaves it referenced by
+        # this frame, which the exception's traceback keeps alive.
+        activations = Activations(len(audio))
         if len(audio) > self.max_batch:
+            state.failed_activations.add(activations)
             raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         for a in audio:
             if a.shape[0] / SAMPLE_RATE > self.oom_seconds:
+                state.failed_activations.add(activations)
                 raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
             if a.shape[0] and abs(float(a[0]) - FAIL_SAMPLE) < 1e-6:
                 raise RuntimeError("fake model failure on a poisoned clip")
 
-    def _hypothesis(self, clip, timestamps, pnc=True, suffix="", word_times=True):
+    def _hypothesis(self, clip, timestamps, pnc=True, suffix="", word_times=True, seconds=True, unplaced=()):
         heard = hear(clip)
         # Segments split at pauses of 0.5 s or more; punctuation as NeMo writes it.
         groups, current = [], []
@@ -253,9 +305,12 @@ class FakeASRModel:
             if pnc:
                 tokens[0] = tokens[0].capitalize()
                 tokens[-1] += "."
-            for token, (_, start, end) in zip(tokens, group):
-                words.append(_stamp("word", token, start, end))
-            segments.append(_stamp("segment", " ".join(tokens), group[0][1], group[-1][2]))
+            for token, (word, start, end) in zip(tokens, group):
+                stamp = _stamp("word", token, start, end, seconds)
+                if word in unplaced:  # the aligner found no frames for it
+                    stamp.update(start_offset=-1, end_offset=-1, start=-1, end=-1)
+                words.append(stamp)
+            segments.append(_stamp("segment", " ".join(tokens), group[0][1], group[-1][2], seconds))
             texts.append(" ".join(tokens))
         stamps = {}
         if timestamps:
@@ -263,13 +318,18 @@ class FakeASRModel:
         return Hypothesis(score=-1.0, y_sequence=[], text=" ".join(texts), timestamp=stamps, length=len(heard))
 
 
-def _stamp(key, text, start, end):
+def _stamp(key, text, start, end, seconds=True):
     s, e = int(start / FRAME), int(math.ceil(end / FRAME))
-    return {key: text, "start_offset": s, "end_offset": e, "start": s * FRAME, "end": e * FRAME}
+    stamp = {key: text, "start_offset": s, "end_offset": e}
+    if seconds:  # NeMo's process_timestamp_outputs adds them only when transcribe got timestamps
+        stamp.update(start=s * FRAME, end=e * FRAME)
+    return stamp
 
 
 class FakeParakeet(FakeASRModel):
-    """Like NeMo's EncDecRNNTBPEModel.transcribe: no prompt arguments."""
+    """Like NeMo's EncDecRNNTBPEModel.transcribe: no prompt arguments, and
+    (rnnt_models.py before and in NeMo 2.x) a decoder rebuilt whenever
+    `timestamps` is passed."""
 
     def transcribe(
         self,
@@ -284,16 +344,36 @@ class FakeParakeet(FakeASRModel):
         timestamps=None,
         override_config=None,
     ):
+        timestamps = timestamps or (override_config.timestamps if override_config is not None else None)
+        if timestamps is not None:
+            with _open_dict(self.cfg.decoding):
+                self.cfg.decoding.compute_timestamps = bool(timestamps)
+                self.cfg.decoding.preserve_alignments = bool(timestamps)
+            if timestamps:
+                return_hypotheses = True
+            self.change_decoding_strategy(self.cfg.decoding, verbose=False)
         self._check_call(audio, batch_size)
         self.calls.append(
-            {"n": len(audio), "batch_size": batch_size, "timestamps": timestamps, "autocast": _autocast(self)}
+            {
+                "n": len(audio),
+                "batch_size": batch_size,
+                "timestamps": timestamps,
+                "compute_timestamps": self.cfg.decoding.compute_timestamps,
+                "autocast": _autocast(self),
+            }
         )
-        hyps = [self._hypothesis(a, bool(timestamps)) for a in audio]
-        return hyps if (return_hypotheses or timestamps) else [h.text for h in hyps]
+        computed = bool(self.cfg.decoding.compute_timestamps)
+        hyps = [self._hypothesis(a, computed, seconds=bool(timestamps)) for a in audio]
+        return hyps if return_hypotheses else [h.text for h in hyps]
 
 
 class FakeCanary(FakeASRModel):
-    """Like NeMo's EncDecMultiTaskModel.transcribe with the canary2 prompt."""
+    """Like NeMo's EncDecMultiTaskModel.transcribe with the canary2 prompt,
+    timestamps from an external aligner (timestamps_asr_model), and in-memory
+    audio batched as a tuple (TranscriptionTensorDataset + _speech_collate_fn)."""
+
+    tuple_batch_fixed = True  # the pinned release has NVIDIA-NeMo/Speech PR 15291
+    unplaced: frozenset = frozenset()  # words the aligner gives start/end -1
 
     def transcribe(
         self,
@@ -328,10 +408,25 @@ class FakeCanary(FakeASRModel):
         )
         translating = source != target
         suffix = f"-{target}" if translating else ""
+        # What _speech_collate_fn gives for arrays: (audio_signal, audio_lengths, tokens, tokens_lengths).
+        batch = (list(audio), [a.shape[0] for a in audio], None, None)
+        if timestamps:
+            self._aligner_inputs(batch)
         # For translations NeMo aligns segments only.
         return [
-            self._hypothesis(a, bool(timestamps), pnc=pnc, suffix=suffix, word_times=not translating) for a in audio
+            self._hypothesis(
+                a, bool(timestamps), pnc=pnc, suffix=suffix, word_times=not translating, unplaced=self.unplaced
+            )
+            for a in audio
         ]
+
+    def _aligner_inputs(self, batch):
+        """The audio that _transcribe_output_processing hands the aligner."""
+        if self.tuple_batch_fixed:
+            signals, lengths = batch[0], batch[1]
+        else:  # as aed_multitask_models.py before PR 15291: only a PromptedAudioToTextMiniBatch has .audio
+            signals, lengths = batch.audio, batch.audio_lens
+        return [s[:n] for s, n in zip(signals, lengths)]
 
 
 def _model_class(name: str):
@@ -349,6 +444,7 @@ def _autocast(model):
 _NAMES = (
     "torch",
     "torch.cuda",
+    "omegaconf",
     "nemo",
     "nemo.collections",
     "nemo.collections.asr",
@@ -370,14 +466,28 @@ class Installed:
         FakeASRModel.loaded = []
 
 
-def install(cuda: bool = True, bf16: bool = True) -> Installed:
-    state = FakeTorchState(cuda, bf16)
+@contextlib.contextmanager
+def _open_dict(cfg):
+    """omegaconf.open_dict: lets a struct config take new keys for the block."""
+    was = getattr(cfg, "_open", False)
+    cfg._open = True
+    try:
+        yield cfg
+    finally:
+        cfg._open = was
+
+
+def install(cuda: bool = True, bf16: bool = True, capability=(8, 0)) -> Installed:
+    state = FakeTorchState(cuda, bf16, capability)
     torch, torch_cuda = _make_torch(state)
     handle = Installed(torch, state)
     handle._saved = {name: sys.modules[name] for name in _NAMES if name in sys.modules}
     for name in _NAMES:
         sys.modules.pop(name, None)
+    omegaconf = types.ModuleType("omegaconf")
+    omegaconf.open_dict = _open_dict
     nemo = types.ModuleType("nemo")
+    nemo.__version__ = "3.0.0-fake"
     collections = types.ModuleType("nemo.collections")
     asr = types.ModuleType("nemo.collections.asr")
     models = types.ModuleType("nemo.collections.asr.models")
@@ -391,6 +501,7 @@ def install(cuda: bool = True, bf16: bool = True) -> Installed:
             "nemo.collections": collections,
             "nemo.collections.asr": asr,
             "nemo.collections.asr.models": models,
+            "omegaconf": omegaconf,
         }
     )
     FakeASRModel.loaded = []

@@ -1,11 +1,14 @@
 # This model's behaviour is the shared backend in models/common
 # (nemo_asr_backend.py); its config.pbtxt parameters say which NeMo model it
-# loads and what it accepts. The shared folder is found relative to this
-# file, so the same layout works in the container and in the unit tests.
+# loads and what it accepts. The shared code lives beside the repository root,
+# not in it (Triton lists every folder of the root as a model): this file is
+# models/repository/<model>/1/model.py, so it is four levels up, in the
+# container as in the unit tests.
 import os
 import sys
 
-_COMMON = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "common")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_COMMON = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(_HERE))), "common")
 if _COMMON not in sys.path:
     sys.path.insert(0, _COMMON)
 
