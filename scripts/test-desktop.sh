@@ -7,8 +7,10 @@
 #
 # Then playback in that window: the app is started with a DTMF recording
 # on its command line (as "Open with" does) and a profile whose server is
-# our Triton test server. When the file is done, the test clicks Open, then
-# one segment's time (found by OCR), and records the null sink: the keys
+# our Triton test server. When the file is done, the test clicks the queue
+# row's Open, which shows the transcript workspace, then one segment's time
+# button (found by OCR on the row of its Edit button), and records the null
+# sink: the keys
 # heard, decoded by the same test server, must be the file's keys from the
 # clicked segment on, as far apart as in the file, and the player's
 # position (read by OCR) must advance. Screenshots of the transcript go to
@@ -33,16 +35,22 @@ app="$root/build/bin/nemo-transcribe-app"
 out="$root/build/test-output"
 shot="$out/desktop-window.png"
 title="NeMo Transcribe"
-# Words the first screen shows; OCR must find each.
-expected_words=("NeMo Transcribe" "Server address" "Check server" "Queue")
-ready_timeout=30 # seconds for the window to show the UI
+# Words the first screen shows (the sidebar and the Transcribe view: the
+# profile has a saved server, so there is no first-run step); OCR must find
+# each.
+expected_words=("NeMo Transcribe" "Transcribe" "Library" "Settings" "Queue")
+# Every wait below is bounded polling with room for a busy machine (two
+# cores shared with builds): a screenshot and an OCR pass alone can take
+# seconds there.
+ready_timeout=60 # seconds for the window to show the UI
 exit_timeout=10  # seconds for the app to exit after SIGTERM
 # The recording played back: one key every 2 s, 0.4 s each.
 sample_keys=(1 2 3 4 5 6)
 sample_presses="1@0.5:0.4,2@2.5:0.4,3@4.5:0.4,4@6.5:0.4,5@8.5:0.4,6@10.5:0.4"
 click_row=3     # the segment clicked (1-based): key 3 at 4.5 s
 listen_s=6      # seconds recorded after the click: keys 3, 4 and 5
-done_timeout=30 # seconds for the file to be transcribed and opened
+done_timeout=90   # seconds for the file to be transcribed (its Open button)
+settle_timeout=60 # seconds for the workspace's layout to settle once opened
 
 rebuild=0
 case "${1:-}" in
@@ -352,23 +360,31 @@ xdotool mousemove --window "$win" "$x" "$y" click 1
 log "the file on the command line was transcribed; clicked Open at ($x, $y)"
 
 # The layout settles once the audio is loaded (the waveform appears above
-# the segments): wait until two reads half a second apart agree.
+# the segments): wait until two reads agree, polling until settle_timeout
+# (each read is a screenshot and an OCR pass, slow on a loaded machine).
 layout() { awk '$3 == "Play" || $3 == "Edit" {print $1, $2, $3}' <<<"$1"; }
-prev="" settle_until=$(($(date +%s) + 15))
+prev="" settle_until=$(($(date +%s) + settle_timeout)) reads=0
 while :; do
-	words=$(wait_words 15 "n[\"Play\"] >= 1 && n[\"Edit\"] >= $click_row && !n[\"Loading\"]") || {
+	left=$((settle_until - $(date +%s)))
+	[ "$left" -gt 0 ] || fail "the transcript's layout did not settle within ${settle_timeout} s ($reads reads)"
+	words=$(wait_words "$left" "n[\"Play\"] >= 1 && n[\"Edit\"] >= $click_row && !n[\"Loading\"]") || {
 		im import -window "$win" "$out/desktop-playback-failed.png" 2>/dev/null || true
-		fail "the transcript did not show a Play button and $click_row segments"
+		fail "the transcript did not show a Play button and $click_row segments within ${settle_timeout} s"
 	}
+	reads=$((reads + 1))
 	[ -n "$prev" ] && [ "$(layout "$words")" = "$prev" ] && break
-	[ "$(date +%s)" -lt "$settle_until" ] || fail "the transcript's layout did not settle within 15 s"
 	prev=$(layout "$words")
 	sleep 0.5
 done
+log "the workspace's layout settled after $reads OCR reads"
 read -r play_x play_y _ < <(awk '$3 == "Play"' <<<"$words" | head -n1)
-# Each segment's row ends with its Edit button; its time button is the row's
-# first control, below the Play button.
+# Each segment's row ends with its Edit button and starts with its time
+# button ("[00:04.5]"): the time OCR reads on the Edit button's row, or
+# failing that the row's leftmost word.
 row_y=$(awk '$3 == "Edit" {print $2}' <<<"$words" | sort -n | sed -n "${click_row}p")
+read -r time_x _ < <(awk -v y="$row_y" '($2 - y) ^ 2 <= 144 && $3 ~ /[0-9][0-9]:[0-9][0-9]/ {print $1, $3}' <<<"$words" | sort -n | head -n1) ||
+	read -r time_x _ < <(awk -v y="$row_y" '($2 - y) ^ 2 <= 144 {print $1, $3}' <<<"$words" | sort -n | head -n1) ||
+	fail "OCR found nothing on the row of segment $click_row (y $row_y)"
 im import -window "$win" "$out/desktop-playback-ready.png"
 
 quiet=$(pulse_monitor_peak 0.6)
@@ -386,7 +402,7 @@ for _ in $(seq 50); do
 done
 sleep 0.5
 click_at=$(awk -v b="$(stat -c %s "$heard")" 'BEGIN {printf "%.2f", (b - 44) / 32000}')
-xdotool mousemove --window "$win" "$play_x" "$row_y" click 1
+xdotool mousemove --window "$win" "$time_x" "$row_y" click 1
 sleep 1
 pos1=$(position) || pos1=""
 im import -window "$win" "$out/desktop-playback.png" 2>/dev/null || true
@@ -396,7 +412,7 @@ wait "$rec_pid" || true
 
 clicked_key=${sample_keys[$((click_row - 1))]}
 clicked_at=$(awk -v r="$click_row" 'BEGIN {print 0.5 + 2 * (r - 1)}')
-log "clicked segment $click_row (key $clicked_key at ${clicked_at} s) at ($play_x, $row_y), ${click_at} s into the recording"
+log "clicked segment $click_row (key $clicked_key at ${clicked_at} s) at ($time_x, $row_y), ${click_at} s into the recording"
 [ -n "$pos1" ] && [ -n "$pos2" ] || fail "OCR could not read the player's position (read \"$pos1\" and \"$pos2\")"
 awk -v a="$pos1" -v b="$pos2" -v s="$clicked_at" 'BEGIN {exit !(a >= s && b > a)}' ||
 	fail "the player's position did not advance from the clicked segment: ${pos1} s then ${pos2} s (segment at ${clicked_at} s)"
@@ -430,6 +446,12 @@ log "the null sink heard keys $want(the file from the clicked segment on), the f
 
 # --- a second launch --------------------------------------------------------
 
+# Back to the queue (the workspace's Back button), where the file shows.
+words=$(wait_words 30 'n["Back"] >= 1') || fail "the workspace shows no Back button"
+read -r x y _ < <(awk '$3 == "Back"' <<<"$words" | head -n1)
+xdotool mousemove --window "$win" "$x" "$y" click 1
+wait_words 30 'n["Queue"] >= 1' >/dev/null || fail "Back did not return to the queue"
+
 second="$work/more keys.wav"
 cp "$sample" "$second"
 set +e
@@ -439,7 +461,7 @@ set -e
 [ "$second_status" -ne 124 ] || fail "a second launch did not quit within 20 s (it should hand its file to the first window)"
 mapfile -t wins < <(xdotool search --name "^$title\$" 2>/dev/null)
 [ "${#wins[@]}" -eq 1 ] || fail "${#wins[@]} windows titled $title after a second launch, want 1"
-words=$(wait_words 20 'n["files:"] >= 1') || {
+words=$(wait_words 60 'n["files:"] >= 1') || {
 	im import -window "$win" "$out/desktop-second-failed.png" 2>/dev/null || true
 	fail "the first window's queue does not list the second launch's file"
 }

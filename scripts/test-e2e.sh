@@ -19,6 +19,17 @@ log() { printf 'test-e2e: %s\n' "$*"; }
 . "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 apt_need chromium xvfb xauth
+# The dev-tag app links GTK and WebKitGTK (4.1, with its build tag, where a
+# release has no 4.0).
+webkit=libwebkit2gtk-4.0-dev
+if ! apt-cache show "$webkit" >/dev/null 2>&1 && apt-cache show libwebkit2gtk-4.1-dev >/dev/null 2>&1; then
+	webkit=libwebkit2gtk-4.1-dev
+fi
+apt_need gcc pkg-config libgtk-3-dev "$webkit"
+tags=dev
+if ! pkg-config --exists webkit2gtk-4.0 && pkg-config --exists webkit2gtk-4.1; then
+	tags=dev,webkit2_41
+fi
 # playwright-core has no install step of its own; this keeps any tool from
 # fetching a browser build.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
@@ -31,7 +42,7 @@ trap keep_gitkeep EXIT
 
 log "building the dev-tag app, the test server and dtmf-synth"
 mkdir -p build/bin
-go build -tags dev -o build/bin/app-e2e .
+go build -tags "$tags" -o build/bin/app-e2e .
 go build -o build/bin/triton-devserver ./cmd/triton-devserver
 go build -o build/bin/dtmf-synth ./cmd/dtmf-synth
 log "building the frontend"

@@ -199,11 +199,11 @@ export class Session {
       }
     });
     await page.goto(this.app.url);
-    // The bindings come over Wails' dev WebSocket; the form is filled from
-    // the Go side's defaults once they arrive.
+    // The bindings come over Wails' dev WebSocket; the status line shows
+    // the saved server once the settings have arrived from the Go side.
     await page.waitForFunction(() => Boolean(window.go?.main?.App), null, { timeout: 15_000 });
-    const server = page.getByLabel('Server address');
-    await eventually(async () => (await server.inputValue()) !== '', 15_000, 'the default server address');
+    const server = page.getByTestId('status-server');
+    await eventually(async () => (await server.innerText()).trim() !== '', 15_000, 'the saved server address');
     this.page = page;
     return page;
   }
@@ -214,7 +214,8 @@ export class Session {
     const dir = path.join(paths.output, this.name);
     await fs.mkdir(dir, { recursive: true });
     const file = path.join(dir, `${String(++this.shots).padStart(2, '0')}-${step}.png`);
-    await this.page.screenshot({ path: file, fullPage: true });
+    // The window does not scroll (its parts do): the viewport is the view.
+    await this.page.screenshot({ path: file });
     return file;
   }
 

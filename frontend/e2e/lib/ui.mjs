@@ -1,6 +1,6 @@
-// The main view as a person uses it, for the end-to-end tests: find things
-// by their label, role or data-testid, never by layout or CSS classes.
-// New views (queue, history, settings) get a class of their own here.
+// The app as a person uses it, for the end-to-end tests: one class per
+// view, things found by their label, role or data-testid, never by layout
+// or CSS classes. AppView holds them all and the sidebar between them.
 import { sleep } from './processes.mjs';
 
 /**
@@ -29,18 +29,53 @@ export async function eventually(fn, timeoutMs, what) {
   }
 }
 
-export class MainView {
-  /** @param {import('playwright-core').Page} page */
+/** @typedef {import('playwright-core').Page} Page */
+
+/** The connection step of a first start. */
+export class FirstRunView {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.root = page.getByTestId('first-run');
+    this.server = this.root.getByLabel('Server address');
+    this.checkButton = this.root.getByRole('button', { name: /^(Check server|Checking…)$/ });
+  }
+
+  async visible() {
+    return this.root.isVisible();
+  }
+
+  /**
+   * Types the address, checks it, chooses the model from the server's list
+   * and continues. Resolves with the models offered (name and whether it
+   * can be chosen).
+   */
+  async connect(addr, model) {
+    await this.server.fill(addr);
+    await this.checkButton.click();
+    const list = this.root.getByRole('group', { name: 'Model to transcribe with' });
+    await eventually(async () => (await list.isVisible()) || (await this.root.getByTestId('server-error').isVisible()), 20_000, 'the server check');
+    const offered = [];
+    for (const radio of await list.getByRole('radio').all()) {
+      offered.push({ name: (await radio.getAttribute('value')) ?? '', enabled: await radio.isEnabled() });
+    }
+    await list.getByRole('radio', { name: new RegExp(`^${model}\\b`) }).check();
+    await this.root.getByRole('button', { name: 'Continue' }).click();
+    await this.root.waitFor({ state: 'detached', timeout: 10_000 });
+    return offered;
+  }
+}
+
+/** Settings: its own page. */
+export class SettingsView {
+  /** @param {Page} page */
   constructor(page) {
     this.page = page;
     this.server = page.getByLabel('Server address');
     this.model = page.getByLabel('Model', { exact: true });
     this.checkButton = page.getByRole('button', { name: /^(Check server|Checking…)$/ });
     this.saveButton = page.getByRole('button', { name: /^(Save settings|Saving…)$/ });
-    this.serverStatus = page.getByTestId('server-status');
     this.serverError = page.getByTestId('server-error');
-    this.jobs = page.getByRole('list', { name: 'Files in the queue' });
-    this.transcript = page.getByRole('region', { name: 'Transcript' });
   }
 
   /** Types a server address and model as a person would, and saves. */
@@ -78,6 +113,289 @@ export class MainView {
       models: models.map((m) => m.replace(/\s+/g, ' ').trim()),
     };
   }
+}
+
+/** Transcribe: the drop zone and the queue. */
+export class QueueView {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.jobs = page.getByRole('list', { name: 'Files in the queue' });
+  }
+
+  /** The queue row of the file with this base name (the latest one). */
+  job(name) {
+    return this.jobs.getByTestId('job').filter({ has: this.page.getByTestId('job-name').getByText(name, { exact: true }) }).last();
+  }
+
+  /**
+   * Waits until the file's latest job has finished.
+   * @returns {Promise<{ ok: true } | { ok: false, error: string, state: string }>}
+   */
+  async finished(name, timeoutMs = 60_000) {
+    const row = this.job(name);
+    const state = await eventually(
+      async () => {
+        const st = await row.getAttribute('data-state');
+        return st === 'done' || st === 'failed' || st === 'cancelled' ? st : undefined;
+      },
+      timeoutMs,
+      `${name} to finish`,
+    );
+    if (state === 'done') return { ok: true };
+    const err = row.getByTestId('job-error');
+    return { ok: false, state, error: (await err.count()) ? (await err.innerText()).trim() : '' };
+  }
+
+  /** Clicks Open on the file's row. */
+  async open(name) {
+    await this.job(name).getByRole('button', { name: `Open the transcript of ${name}` }).click();
+  }
+
+  /** Clicks Retry on the file's latest job. */
+  async retry(name) {
+    const row = this.job(name);
+    const before = Number(await row.getAttribute('data-attempts'));
+    await row.getByRole('button', { name: `Retry ${name}` }).click();
+    await eventually(async () => Number(await row.getAttribute('data-attempts')) > before, 10_000, `${name} to be queued again`);
+  }
+}
+
+/** The transcript workspace. */
+export class TranscriptView {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.root = page.getByRole('region', { name: 'Transcript' });
+    this.toolbar = this.root.getByRole('toolbar', { name: 'Transcript tools' });
+    this.playButton = this.root.getByRole('group', { name: 'Player' }).getByRole('button', { name: /^(Play|Pause)$/ });
+  }
+
+  /** Waits for the workspace to show segments; resolves with them. */
+  async ready(timeoutMs = 15_000) {
+    await eventually(async () => (await this.root.getByTestId('segment').count()) > 0, timeoutMs, 'the transcript to show');
+    return this.segments();
+  }
+
+  /** Waits for the audio, so the player can play. */
+  async audioLoaded(timeoutMs = 20_000) {
+    await eventually(async () => (await this.playButton.isEnabled()) || undefined, timeoutMs, 'the audio to load');
+  }
+
+  /** The header's file name. */
+  async title() {
+    return (await this.root.getByRole('heading', { level: 1 }).innerText()).trim();
+  }
+
+  /** The transcript's segments as shown: time stamp and text. */
+  async segments() {
+    const out = [];
+    for (const row of await this.root.getByTestId('segment').all()) {
+      out.push({
+        time: (await row.getByTestId('segment-time').innerText()).trim(),
+        text: (await row.getByTestId('segment-text').innerText()).trim(),
+      });
+    }
+    return out;
+  }
+
+  /** Clicks the time of segment i (0-based) to play from there. */
+  async playSegment(i) {
+    await this.root.getByTestId('segment').nth(i).getByTestId('segment-time').click();
+  }
+
+  /** Segment i's words: their text and start time. */
+  async words(i) {
+    const out = [];
+    for (const w of await this.root.getByTestId('segment').nth(i).getByTestId('word').all()) {
+      out.push({ word: (await w.innerText()).trim(), start: Number(await w.getAttribute('data-start')) });
+    }
+    return out;
+  }
+
+  /** Clicks word k of segment i. */
+  async playWord(i, k) {
+    await this.root.getByTestId('segment').nth(i).getByTestId('word').nth(k).click();
+  }
+
+  /** What the player reports: its position in seconds and whether it plays. */
+  async player() {
+    const pos = this.root.getByTestId('player-position');
+    return { seconds: Number(await pos.getAttribute('data-seconds')), playing: (await pos.getAttribute('data-playing')) === 'true' };
+  }
+
+  /** Waits until playback runs; resolves with the first position seen. */
+  async playing(timeoutMs = 15_000) {
+    return eventually(async () => {
+      const p = await this.player();
+      return p.playing ? p : undefined;
+    }, timeoutMs, 'playback to start');
+  }
+
+  /** Edits segment i's text in place and saves it. */
+  async editSegment(i, text) {
+    await this.root.getByRole('button', { name: `Edit segment ${i + 1}`, exact: true }).click();
+    await this.root.getByLabel(`Text of segment ${i + 1}`, { exact: true }).fill(text);
+    await this.root.getByRole('button', { name: 'Save', exact: true }).click();
+    await this.textIs(i, text);
+  }
+
+  /** Waits until segment i shows text. */
+  async textIs(i, text, timeoutMs = 10_000) {
+    await eventually(
+      async () => (await this.root.getByTestId('segment').nth(i).getByTestId('segment-text').innerText()).trim() === text,
+      timeoutMs,
+      `segment ${i + 1} to read "${text}"`,
+    );
+  }
+
+  /** Opens Find & replace with Ctrl+F and types what to find. */
+  async find(query) {
+    await this.page.keyboard.press('Control+f');
+    const box = this.root.getByLabel('Find', { exact: true });
+    await box.waitFor();
+    await box.fill(query);
+    return (await this.root.getByTestId('search-count').innerText()).trim();
+  }
+
+  /** Fills Replace with and clicks Replace (one) or Replace all. */
+  async replace(replacement, all = false) {
+    await this.root.getByLabel('Replace with').fill(replacement);
+    await this.root.getByRole('button', { name: all ? 'Replace all' : 'Replace', exact: true }).click();
+  }
+
+  async closeFind() {
+    await this.root.getByLabel('Find', { exact: true }).press('Escape');
+    await this.root.getByTestId('find-bar').waitFor({ state: 'detached' });
+  }
+
+  async undo() {
+    await this.toolbar.getByRole('button', { name: 'Undo' }).click();
+  }
+
+  async redo() {
+    await this.toolbar.getByRole('button', { name: 'Redo' }).click();
+  }
+
+  /** Opens the export dialog from the toolbar. */
+  async openExport() {
+    await this.toolbar.getByRole('button', { name: 'Export…' }).click();
+    const dialog = new ExportDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  async back() {
+    await this.root.getByRole('button', { name: 'Back', exact: true }).click();
+  }
+}
+
+/** The Export… dialog. */
+export class ExportDialog {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.root = page.getByRole('dialog', { name: 'Export' });
+  }
+
+  /** Chooses the formats (ids such as 'srt') and a folder to write into. */
+  async choose(formats, dir) {
+    for (const box of await this.root.getByRole('group', { name: 'Formats' }).getByRole('checkbox').all()) {
+      const label = (await box.locator('xpath=..').innerText()).trim();
+      const id = label.match(/\((\w+)\)$/)?.[1]?.toLowerCase() ?? label.toLowerCase();
+      await box.setChecked(formats.includes(id === 'markdown' ? 'md' : id));
+    }
+    await this.root.getByRole('radio', { name: 'In a folder' }).check();
+    await this.root.getByLabel('Export folder').fill(dir);
+  }
+
+  /**
+   * Clicks Export; resolves with the files written, or with the files the
+   * overwrite prompt lists.
+   * @returns {Promise<{ written: string[] } | { existing: string[] }>}
+   */
+  async run() {
+    await this.root.getByRole('button', { name: 'Export', exact: true }).click();
+    const written = this.root.getByTestId('export-written');
+    const prompt = this.root.getByTestId('export-overwrite');
+    await eventually(async () => (await written.isVisible()) || (await prompt.isVisible()), 10_000, 'the export to finish');
+    if (await prompt.isVisible()) return { existing: (await prompt.getByRole('listitem').allInnerTexts()).map((t) => t.trim()) };
+    return { written: (await written.getByRole('listitem').allInnerTexts()).map((t) => t.trim()) };
+  }
+
+  /** Answers the overwrite prompt: Replace (resolving with what was written) or Keep them. */
+  async answer(replace) {
+    const prompt = this.root.getByTestId('export-overwrite');
+    await prompt.getByRole('button', { name: replace ? 'Replace' : 'Keep them' }).click();
+    if (!replace) {
+      await prompt.waitFor({ state: 'detached' });
+      return [];
+    }
+    const written = this.root.getByTestId('export-written');
+    await written.waitFor({ timeout: 10_000 });
+    return (await written.getByRole('listitem').allInnerTexts()).map((t) => t.trim());
+  }
+
+  /** Closes with Escape. */
+  async close() {
+    await this.page.keyboard.press('Escape');
+    await this.root.waitFor({ state: 'detached' });
+  }
+}
+
+/** Library: past transcripts. */
+export class LibraryView {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.items = page.getByRole('list', { name: 'Past transcripts' }).getByTestId('history-item');
+    this.count = page.getByTestId('library-count');
+  }
+
+  /** Types into the search box; the search goes out once typing pauses. */
+  async search(q) {
+    await this.page.getByLabel('Search all transcripts').pressSequentially(q, { delay: 30 });
+  }
+
+  async clearSearch() {
+    await this.page.getByLabel('Search all transcripts').fill('');
+  }
+
+  /** Chooses the date and model filters by their labels. */
+  async filter({ date, model }) {
+    if (date) await this.page.getByLabel('Date', { exact: true }).selectOption({ label: date });
+    if (model !== undefined) await this.page.getByLabel('Model', { exact: true }).selectOption(model === '' ? { label: 'All models' } : { label: model });
+  }
+
+  /** Waits until the list shows n entries; resolves with their names. */
+  async shows(n, timeoutMs = 10_000) {
+    await eventually(async () => (await this.items.count()) === n && !/Searching/.test(await this.count.innerText()), timeoutMs, `the library to list ${n} transcript(s)`);
+    return (await this.items.locator('.name').allInnerTexts()).map((t) => t.trim());
+  }
+
+  async open(name, nth = 0) {
+    await this.items.getByRole('button', { name: `Open the transcript of ${name}` }).nth(nth).click();
+  }
+}
+
+export class AppView {
+  /** @param {Page} page */
+  constructor(page) {
+    this.page = page;
+    this.nav = page.getByRole('navigation', { name: 'Main' });
+    this.firstRun = new FirstRunView(page);
+    this.settings = new SettingsView(page);
+    this.queue = new QueueView(page);
+    this.transcript = new TranscriptView(page);
+    this.library = new LibraryView(page);
+    this.exportDialog = new ExportDialog(page);
+  }
+
+  /** Goes to a place in the sidebar: 'Transcribe', 'Library' or 'Settings'. */
+  async go(place) {
+    await this.nav.getByRole('button', { name: place, exact: true }).click();
+    await this.page.getByRole('heading', { level: 1, name: place, exact: true }).waitFor({ timeout: 10_000 });
+  }
 
   /**
    * Adds files the way a drop on the window does: through the bound Go
@@ -90,91 +408,22 @@ export class MainView {
     return this.page.evaluate((paths) => window.go.main.App.AddFiles(paths), files);
   }
 
-  /** The queue row of the file with this base name (the latest one). */
-  job(name) {
-    return this.jobs.getByTestId('job').filter({ has: this.page.getByTestId('job-name').getByText(name, { exact: true }) }).last();
+  /** The status line's parts. */
+  async status() {
+    const text = async (id) => (await this.page.getByTestId(id).innerText()).trim();
+    return {
+      ready: await text('status-ready'),
+      server: await text('status-server'),
+      model: await text('status-model'),
+      jobs: await text('status-jobs'),
+      throughput: await text('status-throughput'),
+    };
   }
 
-  /**
-   * Waits until the file's latest job has finished; resolves with the
-   * transcript's segments (opening it) or the job's error.
-   * @returns {Promise<{ ok: true, segments: { time: string, text: string }[] } | { ok: false, error: string, state: string }>}
-   */
-  async finished(name, timeoutMs = 60_000) {
-    const row = this.job(name);
-    const state = await eventually(
-      async () => {
-        const st = await row.getAttribute('data-state');
-        return st === 'done' || st === 'failed' || st === 'cancelled' ? st : undefined;
-      },
-      timeoutMs,
-      `${name} to finish`,
-    );
-    if (state !== 'done') {
-      const err = row.getByTestId('job-error');
-      return { ok: false, state, error: (await err.count()) ? (await err.innerText()).trim() : '' };
-    }
-    await row.getByRole('button', { name: `Open the transcript of ${name}` }).click();
-    await eventually(async () => (await this.transcript.getByTestId('segment').count()) > 0, 10_000, 'the transcript to show');
-    return { ok: true, segments: await this.segments() };
-  }
-
-  /** Clicks Retry on the file's latest job. */
-  async retry(name) {
-    const row = this.job(name);
-    const before = Number(await row.getAttribute('data-attempts'));
-    await row.getByRole('button', { name: `Retry ${name}` }).click();
-    await eventually(async () => Number(await row.getAttribute('data-attempts')) > before, 10_000, `${name} to be queued again`);
-  }
-
-  /** Clicks the time of segment i (0-based) to play from there. */
-  async playSegment(i) {
-    await this.transcript.getByTestId('segment').nth(i).getByTestId('segment-time').click();
-  }
-
-  /** What the player reports: its position in seconds and whether it plays. */
-  async player() {
-    const pos = this.transcript.getByTestId('player-position');
-    return { seconds: Number(await pos.getAttribute('data-seconds')), playing: (await pos.getAttribute('data-playing')) === 'true' };
-  }
-
-  /** Edits segment i's text and saves it. */
-  async editSegment(i, text) {
-    await this.transcript.getByRole('button', { name: `Edit segment ${i + 1}`, exact: true }).click();
-    await this.transcript.getByLabel(`Text of segment ${i + 1}`, { exact: true }).fill(text);
-    await this.transcript.getByRole('button', { name: 'Save', exact: true }).click();
-    await eventually(async () => (await this.transcript.getByTestId('segment').nth(i).getByTestId('segment-text').innerText()).trim() === text, 10_000, 'the edit to show');
-  }
-
-  /**
-   * Exports the open transcript in the formats (ids such as 'srt') into dir;
-   * resolves with the files the UI says it wrote.
-   */
-  async exportTo(formats, dir) {
-    const panel = this.page.getByRole('region', { name: 'Export' });
-    for (const box of await panel.getByRole('group', { name: 'Formats' }).getByRole('checkbox').all()) {
-      const label = (await box.locator('xpath=..').innerText()).trim();
-      const id = label.match(/\((\w+)\)$/)?.[1]?.toLowerCase() ?? label.toLowerCase();
-      await box.setChecked(formats.includes(id === 'markdown' ? 'md' : id));
-    }
-    await panel.getByRole('radio', { name: 'In a folder' }).check();
-    await panel.getByLabel('Export folder').fill(dir);
-    await panel.getByRole('button', { name: 'Export this transcript' }).click();
-    const written = panel.getByTestId('export-written');
-    await written.waitFor({ timeout: 10_000 });
-    return (await written.getByRole('listitem').allInnerTexts()).map((t) => t.trim());
-  }
-
-  /** The transcript's segments as shown: time stamp and text. */
-  async segments() {
-    const rows = this.transcript.getByTestId('segment');
-    const out = [];
-    for (const row of await rows.all()) {
-      out.push({
-        time: (await row.getByTestId('segment-time').innerText()).trim(),
-        text: (await row.getByTestId('segment-text').innerText()).trim(),
-      });
-    }
-    return out;
+  /** Opens a finished file's transcript from the queue; resolves with its segments. */
+  async openFromQueue(name) {
+    await this.go('Transcribe');
+    await this.queue.open(name);
+    return this.transcript.ready();
   }
 }

@@ -233,7 +233,7 @@ describe('App: transcript workspace', () => {
     await vi.waitFor(() => expect(out.started.at(-1)).toEqual({ when: 0, offset: 63.6 }));
     await vi.waitFor(() => expect(words[1].classList.contains('now')).toBe(true));
 
-    await fireEvent.click(screen.getByRole('button', { name: 'Back 5 seconds' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Back 5 s' }));
     await vi.waitFor(() => expect(out.started.at(-1)?.offset).toBeCloseTo(58.6));
     await fireEvent.keyDown(window, { key: 'ArrowRight', altKey: true });
     await vi.waitFor(() => expect(out.started.at(-1)?.offset).toBeCloseTo(63.6));
@@ -242,7 +242,7 @@ describe('App: transcript workspace', () => {
 
     await fireEvent.keyDown(window, { key: ' ', code: 'Space', ctrlKey: true });
     expect(screen.getByTestId('player-position').dataset.playing).toBe('false');
-    await fireEvent.keyDown(screen.getByRole('button', { name: 'Forward 5 seconds' }), { key: ' ' });
+    await fireEvent.keyDown(screen.getByRole('button', { name: 'Forward 5 s' }), { key: ' ' });
     await vi.waitFor(() => expect(screen.getByTestId('player-position').dataset.playing).toBe('true'));
   });
 
