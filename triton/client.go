@@ -305,13 +305,20 @@ func (c *Client) ServerMetadata(ctx context.Context) (ServerMetadata, error) {
 }
 
 // ModelReady reports whether a model (version "" = as the server's policy
-// picks) can take requests.
+// picks) can take requests. Triton answers a model that is not loaded (or
+// still loading, or whose load failed) with ready=false up to r26.06 and
+// with NOT_FOUND since core commit 73aad7c (2026-06), which looks the
+// model up before asking it; both mean false here.
 func (c *Client) ModelReady(ctx context.Context, name, version string) (bool, error) {
 	ctx, cancel := c.control(ctx)
 	defer cancel()
 	r, err := c.rpc.ModelReady(ctx, &pb.ModelReadyRequest{Name: name, Version: version})
 	if err != nil {
-		return false, c.wrap(ctx, "ModelReady", err)
+		err = c.wrap(ctx, "ModelReady", err)
+		if code := CodeOf(err); code == CodeNotFound || code == CodeModelNotReady {
+			return false, nil
+		}
+		return false, err
 	}
 	return r.GetReady(), nil
 }

@@ -130,7 +130,7 @@ func TestInferErrorCodes(t *testing.T) {
 		code triton.Code
 		text string
 	}{
-		{"unknown model", triton.InferRequest{Model: "nope", Inputs: []triton.Input{audioInput(samples)}}, triton.CodeInvalidArgument, "unknown model"},
+		{"unknown model", triton.InferRequest{Model: "nope", Inputs: []triton.Input{audioInput(samples)}}, triton.CodeNotFound, "unknown model"},
 		{"wrong datatype", triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{{Name: "AUDIO", Datatype: "FP64", Shape: []int64{1, 1600}, Raw: make([]byte, 8*1600)}}}, triton.CodeInvalidArgument, "FP64"},
 		{"missing batch dimension", triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{{Name: "AUDIO", Datatype: "FP32", Shape: []int64{1600}, Raw: triton.EncodeFP32(samples)}}}, triton.CodeInvalidArgument, ""},
 		{"byte size mismatch", triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{{Name: "AUDIO", Datatype: "FP32", Shape: []int64{1, 1601}, Raw: triton.EncodeFP32(samples)}}}, triton.CodeInvalidArgument, "byte size"},

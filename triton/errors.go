@@ -22,7 +22,8 @@ const (
 	CodeInvalidArgument   Code = "invalid_argument"   // the request is wrong; retrying won't help
 	CodeNotFound          Code = "not_found"          // no such thing on the server
 	CodeDeadlineExceeded  Code = "deadline_exceeded"  // the call's deadline passed
-	CodeCanceled          Code = "canceled"           // the caller gave up
+	CodeCanceled          Code = "canceled"           // the caller gave up (its own context ended)
+	CodeServerCanceled    Code = "server_canceled"    // CANCELLED while the caller still wanted the answer: the server, a proxy or the connection gave up
 	CodeUnimplemented     Code = "unimplemented"      // e.g. ModelInfer on a decoupled model
 	CodeResourceExhausted Code = "resource_exhausted" // the server (or a gateway) is overloaded
 	CodeTooLarge          Code = "too_large"          // a message exceeds a size limit
@@ -67,6 +68,10 @@ func (e *Error) Temporary() bool {
 	switch e.Code {
 	case CodeUnreachable, CodeUnavailable, CodeModelNotReady, CodeResourceExhausted, CodeDeadlineExceeded:
 		return e.Problem == ""
+	case CodeServerCanceled:
+		// A proxy or a server shutting down gives up on calls it carries;
+		// our own closed client never comes back.
+		return !strings.Contains(e.Message, "client connection is closing")
 	}
 	return false
 }
@@ -166,6 +171,10 @@ func (c *Client) refine(e *Error) {
 			"Error while dialing", "connection refused", "no such host", "error reading server preface") {
 			e.Code = CodeUnreachable
 		}
+	case CodeCanceled:
+		// The caller's context is still going (wrap checked): someone else
+		// cancelled, which is a failure of the call, not the caller's wish.
+		e.Code = CodeServerCanceled
 	case CodeNotFound:
 		if has("has no available versions") {
 			e.Code = CodeModelNotReady

@@ -61,6 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batchWindow := fs.Duration("batch-window", 0, "dynamic batcher: how long a batch that is not full waits for more")
 	maxQueue := fs.Int("max-queue", 0, "dynamic batcher: refuse requests UNAVAILABLE beyond this many queued (0: no limit)")
 	skipCompute := fs.Bool("skip-compute", false, "the dtmf model answers empty text without looking at the audio (throughput tests)")
+	cancelRate := fs.Float64("cancel-rate", 0, "fraction `F` (0..1) of inference requests answered CANCELLED, as a proxy giving up would")
+	unloaded := fs.String("unloaded", "", "comma-separated hosted `MODELS` that start on disk but not loaded (explicit model control)")
+	onDisk := fs.String("on-disk", "", "comma-separated `NAMES` of repository folders that are no loadable model (listed in the index only)")
+	failLoad := fs.String("fail-load", "", "`MODEL=REASON`: loading this hosted model fails with REASON (UNAVAILABLE in the index)")
+	legacyReady := fs.Bool("legacy-model-ready", false, "answer ModelReady as Triton up to r26.06 (ready=false) instead of NOT_FOUND for a model that is not ready")
+	namespacing := fs.Bool("namespacing", false, "answer unknown models INVALID_ARGUMENT, as Triton with --model-namespacing=true")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -80,6 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *dropRate < 0 || *failRate+*dropRate > 1:
 		fmt.Fprintf(stderr, "triton-devserver: --drop-rate %g must be between 0 and 1 - --fail-rate\n", *dropRate)
 		return 2
+	case *cancelRate < 0 || *failRate+*dropRate+*cancelRate > 1:
+		fmt.Fprintf(stderr, "triton-devserver: --cancel-rate %g must be between 0 and 1 - --fail-rate - --drop-rate\n", *cancelRate)
+		return 2
+	case *failLoad != "" && !strings.Contains(*failLoad, "="):
+		fmt.Fprintf(stderr, "triton-devserver: --fail-load %q: use MODEL=REASON\n", *failLoad)
+		return 2
 	case *restartEvery < 0 || *downFor < 0 || *batchLatency < 0 || *batchWindow < 0 || *maxBatch < 0 || *maxQueue < 0:
 		fmt.Fprintln(stderr, "triton-devserver: durations and counts must not be negative")
 		return 2
@@ -97,6 +109,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DropRate:   *dropRate,
 		ReadyAfter: *readyAfter,
 		Seed:       *seed,
+		CancelRate: *cancelRate,
+
+		Unloaded:         names(*unloaded),
+		OnDisk:           names(*onDisk),
+		LegacyModelReady: *legacyReady,
+		Namespacing:      *namespacing,
+	}
+	if name, reason, ok := strings.Cut(*failLoad, "="); ok {
+		opts.LoadFailures = map[string]string{strings.TrimSpace(name): reason}
 	}
 	if *skipCompute {
 		opts.Models = []tritontest.Model{tritontest.DTMFWith(tritontest.DTMFOptions{SkipCompute: true})}
@@ -169,4 +190,15 @@ func runRestarting(ctx context.Context, addr string, opts tritontest.Options, ev
 			return 1
 		}
 	}
+}
+
+// names splits a comma-separated flag value, dropping blanks.
+func names(list string) []string {
+	var out []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -198,15 +198,62 @@ func TestDevserverFaultFlags(t *testing.T) {
 	t.Run("ready-after", func(t *testing.T) {
 		d := startDevserver(t, "--addr", "127.0.0.1:0", "--ready-after", "1h")
 		c := client(t, d.addr)
-		if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); err != nil || r.Ready {
-			t.Errorf("ModelReady = %v, %v; want false", r, err)
+		if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); status.Code(err) != codes.NotFound {
+			t.Errorf("ModelReady = %v, %v; want NOT_FOUND, as current Triton answers", r, err)
 		}
-		if _, err := c.ModelInfer(ctx, req); status.Code(err) != codes.Unavailable {
-			t.Errorf("ModelInfer: %v, want UNAVAILABLE", err)
+		if _, err := c.ModelInfer(ctx, req); status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "has no available versions") {
+			t.Errorf("ModelInfer: %v, want NOT_FOUND has no available versions", err)
 		}
 		idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
 		if err != nil || len(idx.Models) != 1 || idx.Models[0].State != "LOADING" {
 			t.Errorf("RepositoryIndex = %v, %v", idx, err)
+		}
+	})
+
+	t.Run("legacy-model-ready", func(t *testing.T) {
+		d := startDevserver(t, "--addr", "127.0.0.1:0", "--ready-after", "1h", "--legacy-model-ready")
+		c := client(t, d.addr)
+		if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); err != nil || r.Ready {
+			t.Errorf("ModelReady = %v, %v; want false, as Triton up to r26.06 answers", r, err)
+		}
+	})
+
+	t.Run("unloaded and on-disk", func(t *testing.T) {
+		d := startDevserver(t, "--addr", "127.0.0.1:0", "--unloaded", "dtmf", "--on-disk", "common, canary-1b-v2")
+		c := client(t, d.addr)
+		idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
+		var got []string
+		for _, m := range idx.GetModels() {
+			got = append(got, m.Name+"="+m.State)
+		}
+		if err != nil || strings.Join(got, " ") != "canary-1b-v2= common= dtmf=" {
+			t.Errorf("RepositoryIndex = %v, %v; want three names without state", got, err)
+		}
+		if _, err := c.ModelInfer(ctx, req); status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "'dtmf' is not found") {
+			t.Errorf("ModelInfer: %v, want NOT_FOUND is not found", err)
+		}
+		if _, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "dtmf"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.ModelInfer(ctx, req); err != nil {
+			t.Errorf("ModelInfer after load: %v", err)
+		}
+	})
+
+	t.Run("fail-load", func(t *testing.T) {
+		d := startDevserver(t, "--addr", "127.0.0.1:0", "--fail-load", "dtmf=no GPU found")
+		c := client(t, d.addr)
+		idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
+		if err != nil || len(idx.Models) != 1 || idx.Models[0].State != "UNAVAILABLE" || idx.Models[0].Reason != "no GPU found" {
+			t.Errorf("RepositoryIndex = %v, %v", idx, err)
+		}
+	})
+
+	t.Run("cancel-rate", func(t *testing.T) {
+		d := startDevserver(t, "--addr", "127.0.0.1:0", "--cancel-rate", "1")
+		c := client(t, d.addr)
+		if _, err := c.ModelInfer(ctx, req); status.Code(err) != codes.Canceled {
+			t.Errorf("ModelInfer: %v, want CANCELLED", err)
 		}
 	})
 

@@ -1,6 +1,7 @@
 package tritontest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -39,17 +40,23 @@ type DTMFOptions struct {
 	// TIMESTAMPS without looking at the audio, so that throughput tests
 	// measure the client and the batcher rather than the detector.
 	SkipCompute bool
+	// Name replaces "dtmf", for tests that host several models.
+	Name string
+	// Instances replaces the one CPU instance, as config.pbtxt's
+	// instance_group would (e.g. KIND_GPU on gpus [0, 1]).
+	Instances []*pb.ModelInstanceGroup
 }
 
 // DTMFWith returns the dtmf model with options.
 func DTMFWith(opts DTMFOptions) Model {
 	c := models.Contract()
+	name := cmp.Or(opts.Name, DTMFModelName)
 	cfg := &pb.ModelConfig{
-		Name:         DTMFModelName,
+		Name:         name,
 		Backend:      "tritontest",
 		MaxBatchSize: int32(max(DTMFMaxBatchSize, c.MaxBatchSizeMin)),
 		InstanceGroup: []*pb.ModelInstanceGroup{
-			{Name: DTMFModelName, Count: 1, Kind: pb.ModelInstanceGroup_KIND_CPU},
+			{Name: name, Count: 1, Kind: pb.ModelInstanceGroup_KIND_CPU},
 		},
 		Parameters: map[string]*pb.ModelParameter{
 			"sample_rate": {StringValue: fmt.Sprint(c.SampleRate)},
@@ -60,6 +67,9 @@ func DTMFWith(opts DTMFOptions) Model {
 	}
 	for _, out := range c.Outputs {
 		cfg.Output = append(cfg.Output, &pb.ModelOutput{Name: out.Name, DataType: DataTypeOf(out.Datatype), Dims: out.Dims})
+	}
+	if opts.Instances != nil {
+		cfg.InstanceGroup = opts.Instances
 	}
 	if opts.SkipCompute {
 		cfg.Parameters["skip_compute"] = &pb.ModelParameter{StringValue: "true"}

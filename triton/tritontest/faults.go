@@ -16,19 +16,23 @@ const (
 	FaultNone        Fault = iota // the request runs
 	FaultUnavailable              // answered UNAVAILABLE (Options.FailRate)
 	FaultDrop                     // its connection is closed mid-call (Options.DropRate)
+	FaultCanceled                 // answered CANCELLED (Options.CancelRate)
 )
 
 func faultRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x7472746e)) }
 
 // pickFault maps one uniform draw to a fault: [0, fail) fails, the next
-// drop-wide stretch drops, the rest runs. With DropRate 0 the sequence of
-// failures is the one FailRate alone gives.
-func pickFault(u, failRate, dropRate float64) Fault {
+// drop-wide stretch drops, the next cancel-wide one is cancelled, the
+// rest runs. With DropRate 0 the sequence of failures is the one FailRate
+// alone gives.
+func pickFault(u, failRate, dropRate, cancelRate float64) Fault {
 	switch {
 	case u < failRate:
 		return FaultUnavailable
 	case u < failRate+dropRate:
 		return FaultDrop
+	case u < failRate+dropRate+cancelRate:
+		return FaultCanceled
 	}
 	return FaultNone
 }
@@ -45,7 +49,7 @@ func FaultPlan(seed int64, failRate, dropRate float64, n int) []Fault {
 		return out
 	}
 	for i := range out {
-		out[i] = pickFault(rng.Float64(), failRate, dropRate)
+		out[i] = pickFault(rng.Float64(), failRate, dropRate, 0)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package tritontest
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -37,6 +38,12 @@ type hosted struct {
 	mu       sync.Mutex
 	readyAt  time.Time
 	unloaded bool
+	// onDisk: in the repository but never loaded (explicit model
+	// control without --load-model): the index lists only its name.
+	onDisk bool
+	// loadError, when set, is why loading the model fails: it stays
+	// UNAVAILABLE with this reason.
+	loadError string
 }
 
 func newHosted(m Model, readyAt time.Time, b *Batching) *hosted {
@@ -80,11 +87,16 @@ func (h *hosted) fullShape(dims []int64) []int64 {
 	return slices.Clone(dims)
 }
 
-// state returns the model's state and the reason for it.
+// state returns the model's state and the reason for it; "" for a model
+// that was never loaded, which Triton's index lists without a state.
 func (h *hosted) state() (state, reason string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
+	case h.onDisk:
+		return "", ""
+	case h.loadError != "":
+		return stateUnavailable, h.loadError
 	case h.unloaded:
 		return stateUnavailable, "unloaded"
 	case time.Now().Before(h.readyAt):
@@ -93,18 +105,25 @@ func (h *hosted) state() (state, reason string) {
 	return stateReady, ""
 }
 
-// load marks the model loaded and returns how long until it is ready.
-func (h *hosted) load() time.Duration {
+// load marks the model loaded and returns how long until it is ready, or
+// the reason its load fails.
+func (h *hosted) load() (time.Duration, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.onDisk = false
+	if h.loadError != "" {
+		return 0, errors.New(h.loadError)
+	}
 	h.unloaded = false
-	return time.Until(h.readyAt)
+	return time.Until(h.readyAt), nil
 }
 
 func (h *hosted) unload() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.unloaded = true
+	if !h.onDisk {
+		h.unloaded = true
+	}
 }
 
 // invalid is an INVALID_ARGUMENT error about a request, prefixed with its

@@ -81,6 +81,32 @@ type Options struct {
 	// Inspect, when set, sees every inference request as it arrives,
 	// before any fault: tests read its parameters and metadata here.
 	Inspect func(ctx context.Context, req *pb.ModelInferRequest)
+	// CancelRate is the fraction of inference requests answered
+	// CANCELLED, as a proxy or a server shutting down answers calls it
+	// gives up on. They count as failures. FailRate + DropRate +
+	// CancelRate is at most 1; draws come after FailRate's and DropRate's.
+	CancelRate float64
+
+	// Unloaded names hosted models that start on disk but not loaded, as
+	// with --model-control-mode=explicit and no --load-model for them: the
+	// index lists only their names, every other call answers NOT_FOUND
+	// until RepositoryModelLoad loads them.
+	Unloaded []string
+	// OnDisk names folders of the repository that are no model this
+	// server can load (shared code, a broken model): listed by name in
+	// the index, NOT_FOUND everywhere else, and loading them fails.
+	OnDisk []string
+	// LoadFailures makes loading hosted models fail: name -> Triton's
+	// reason. Such a model is UNAVAILABLE with that reason from the start.
+	LoadFailures map[string]string
+	// LegacyModelReady answers ModelReady as Triton did up to r26.06:
+	// OK with ready=false for a model that is not ready or not known.
+	// Otherwise it answers as current Triton (core commit 73aad7c): the
+	// model is looked up first, so such a model is NOT_FOUND.
+	LegacyModelReady bool
+	// Namespacing answers an unknown model name INVALID_ARGUMENT, as
+	// Triton does with --model-namespacing=true; NOT_FOUND otherwise.
+	Namespacing bool
 }
 
 // Server is a Triton test server. Create it with New and run it with Serve.
@@ -91,7 +117,9 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 	models map[string]*hosted
-	names  []string // sorted
+	names  []string // hosted models, sorted
+	onDisk map[string]bool
+	index  []string // every name the repository index lists, sorted
 
 	failMu sync.Mutex
 	rng    *rand.Rand
@@ -107,6 +135,7 @@ func New(opts Options) *Server {
 	}
 	opts.FailRate = min(max(opts.FailRate, 0), 1)
 	opts.DropRate = min(max(opts.DropRate, 0), 1-opts.FailRate)
+	opts.CancelRate = min(max(opts.CancelRate, 0), 1-opts.FailRate-opts.DropRate)
 	seed := uint64(opts.Seed)
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -115,6 +144,7 @@ func New(opts Options) *Server {
 		opts:   opts,
 		models: make(map[string]*hosted),
 		rng:    faultRand(seed),
+		onDisk: map[string]bool{},
 		health: health.NewServer(),
 		conns:  newConnTracker(),
 	}
@@ -132,6 +162,24 @@ func New(opts Options) *Server {
 		s.names = append(s.names, name)
 	}
 	slices.Sort(s.names)
+	for _, name := range opts.Unloaded {
+		if h, ok := s.models[name]; ok {
+			h.onDisk = true
+		}
+	}
+	for name, why := range opts.LoadFailures {
+		if h, ok := s.models[name]; ok {
+			h.loadError = why
+		}
+	}
+	s.index = slices.Clone(s.names)
+	for _, name := range opts.OnDisk {
+		if _, hosted := s.models[name]; !hosted && !s.onDisk[name] {
+			s.onDisk[name] = true
+			s.index = append(s.index, name)
+		}
+	}
+	slices.Sort(s.index)
 
 	serverOpts := []grpc.ServerOption{
 		// Triton's limits: INT32_MAX both ways, and its keepalive policy
@@ -204,17 +252,30 @@ func (s *Server) StopWithin(d time.Duration) {
 	}
 }
 
-// unknownModel is Triton's answer for a model name it does not host.
-func unknownModel(name string) error {
-	return status.Errorf(codes.InvalidArgument, "Request for unknown model: '%s' is not found", name)
+// unknownModel is Triton's answer for a model name it has not loaded:
+// NOT_FOUND from the model lifecycle (model_lifecycle.cc), or
+// INVALID_ARGUMENT from the name lookup when namespacing is on
+// (model_repository_manager.cc, FindModelIdentifier).
+func (s *Server) unknownModel(name string) error {
+	code := codes.NotFound
+	if s.opts.Namespacing {
+		code = codes.InvalidArgument
+	}
+	return status.Errorf(code, "Request for unknown model: '%s' is not found", name)
 }
 
 // lookup finds a model and checks the requested version ("" is the
-// latest, and every model here has only version 1).
+// latest, and every model here has only version 1). A model on disk that
+// was never loaded is unknown, as in Triton's lifecycle map.
 func (s *Server) lookup(name, version string) (*hosted, error) {
 	h, ok := s.models[name]
+	if ok {
+		if st, _ := h.state(); st == "" {
+			ok = false
+		}
+	}
 	if !ok {
-		return nil, unknownModel(name)
+		return nil, s.unknownModel(name)
 	}
 	if version != "" && version != modelVersion {
 		if _, err := strconv.ParseInt(version, 10, 64); err != nil {
@@ -225,52 +286,64 @@ func (s *Server) lookup(name, version string) (*hosted, error) {
 	return h, nil
 }
 
-// lookupReady is lookup for calls that need a ready model.
+// lookupReady is lookup for calls that need a ready model, with Triton's
+// answers for one that is not (ModelLifeCycle::GetModel): asked for the
+// latest version, NOT_FOUND "has no available versions" (loading, load
+// failed, unloaded); asked for a version, UNAVAILABLE.
 func (s *Server) lookupReady(name, version string) (*hosted, error) {
 	h, err := s.lookup(name, version)
 	if err != nil {
 		return nil, err
 	}
 	if st, _ := h.state(); st != stateReady {
-		return nil, status.Errorf(codes.Unavailable, "Request for model '%s' version %s is not at ready state (%s)", name, modelVersion, st)
+		if version == "" {
+			return nil, status.Errorf(codes.NotFound, "Request for unknown model: '%s' has no available versions", name)
+		}
+		return nil, status.Errorf(codes.Unavailable, "Request for unknown model: '%s' version %s is not at ready state", name, version)
 	}
 	return h, nil
 }
 
 // drawFault picks the fault, if any, for the next inference request.
 func (s *Server) drawFault() Fault {
-	if s.opts.FailRate <= 0 && s.opts.DropRate <= 0 {
+	if s.opts.FailRate <= 0 && s.opts.DropRate <= 0 && s.opts.CancelRate <= 0 {
 		return FaultNone
 	}
 	s.failMu.Lock()
 	defer s.failMu.Unlock()
-	return pickFault(s.rng.Float64(), s.opts.FailRate, s.opts.DropRate)
+	return pickFault(s.rng.Float64(), s.opts.FailRate, s.opts.DropRate, s.opts.CancelRate)
 }
 
 func (s *Server) ServerLive(context.Context, *pb.ServerLiveRequest) (*pb.ServerLiveResponse, error) {
 	return &pb.ServerLiveResponse{Live: true}, nil
 }
 
-// ServerReady is true when every hosted model is ready, as Triton's default
-// strict readiness has it.
+// ServerReady is true when every model that was loaded is ready, as
+// Triton's default strict readiness has it (server.cc, IsReady): models
+// never loaded and models unloaded on request do not count.
 func (s *Server) ServerReady(context.Context, *pb.ServerReadyRequest) (*pb.ServerReadyResponse, error) {
 	for _, h := range s.models {
-		if st, _ := h.state(); st != stateReady {
+		if st, reason := h.state(); st != stateReady && st != "" && reason != "unloaded" {
 			return &pb.ServerReadyResponse{Ready: false}, nil
 		}
 	}
 	return &pb.ServerReadyResponse{Ready: true}, nil
 }
 
-// ModelReady answers false, not an error, for a model or version the server
-// does not host, as Triton does.
+// ModelReady looks the model up first, as current Triton does
+// (tritonserver.cc, TRITONSERVER_ServerModelIsReady since core commit
+// 73aad7c): a model that is not loaded, or not ready, is an error, the
+// one the other model calls give. With LegacyModelReady it answers
+// ready=false instead, as Triton did before.
 func (s *Server) ModelReady(_ context.Context, req *pb.ModelReadyRequest) (*pb.ModelReadyResponse, error) {
-	h, err := s.lookup(req.GetName(), req.GetVersion())
-	if err != nil {
+	_, err := s.lookupReady(req.GetName(), req.GetVersion())
+	switch {
+	case err == nil:
+		return &pb.ModelReadyResponse{Ready: true}, nil
+	case s.opts.LegacyModelReady:
 		return &pb.ModelReadyResponse{Ready: false}, nil
 	}
-	st, _ := h.state()
-	return &pb.ModelReadyResponse{Ready: st == stateReady}, nil
+	return nil, err
 }
 
 func (s *Server) ServerMetadata(context.Context, *pb.ServerMetadataRequest) (*pb.ServerMetadataResponse, error) {
@@ -314,18 +387,25 @@ func (s *Server) ModelStatistics(_ context.Context, req *pb.ModelStatisticsReque
 	return resp, nil
 }
 
-// RepositoryIndex lists every hosted model with its state, or with ready
-// set only the ready ones. The repository name is not checked.
+// RepositoryIndex lists every folder of the repository, as Triton does:
+// a loaded (or loading, or failed) model with its version and state, one
+// that was never loaded by its name alone; with ready set only the ready
+// ones. The repository name is not checked.
 func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexRequest) (*pb.RepositoryIndexResponse, error) {
 	resp := &pb.RepositoryIndexResponse{}
-	for _, name := range s.names {
-		st, reason := s.models[name].state()
+	for _, name := range s.index {
+		st, reason := "", ""
+		if h, ok := s.models[name]; ok {
+			st, reason = h.state()
+		}
 		if req.GetReady() && st != stateReady {
 			continue
 		}
-		resp.Models = append(resp.Models, &pb.RepositoryIndexResponse_ModelIndex{
-			Name: name, Version: modelVersion, State: st, Reason: reason,
-		})
+		entry := &pb.RepositoryIndexResponse_ModelIndex{Name: name}
+		if st != "" {
+			entry.Version, entry.State, entry.Reason = modelVersion, st, reason
+		}
+		resp.Models = append(resp.Models, entry)
 	}
 	return resp, nil
 }
@@ -334,11 +414,17 @@ func (s *Server) RepositoryIndex(_ context.Context, req *pb.RepositoryIndexReque
 // once it is ready: after the rest of the ReadyAfter period if that has not
 // passed yet. There is no repository to load new models from.
 func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryModelLoadRequest) (*pb.RepositoryModelLoadResponse, error) {
-	h, ok := s.models[req.GetModelName()]
+	name := req.GetModelName()
+	h, ok := s.models[name]
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "failed to load '%s': no such model in the repository", req.GetModelName())
+		// Triton polls the repository for the model's folder and config
+		// first (model_repository_manager.cc).
+		return nil, status.Errorf(codes.InvalidArgument, "failed to load '%s', failed to poll from model repository", name)
 	}
-	wait := h.load()
+	wait, err := h.load()
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "load failed for model '%s': version %s is at UNAVAILABLE state: %v;\n", name, modelVersion, err)
+	}
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -356,6 +442,9 @@ func (s *Server) RepositoryModelLoad(ctx context.Context, req *pb.RepositoryMode
 func (s *Server) RepositoryModelUnload(_ context.Context, req *pb.RepositoryModelUnloadRequest) (*pb.RepositoryModelUnloadResponse, error) {
 	h, ok := s.models[req.GetModelName()]
 	if !ok {
+		if s.onDisk[req.GetModelName()] {
+			return &pb.RepositoryModelUnloadResponse{}, nil // nothing loaded: nothing to do
+		}
 		return nil, status.Errorf(codes.NotFound, "failed to unload '%s': no such model in the repository", req.GetModelName())
 	}
 	h.unload()
@@ -432,6 +521,9 @@ func (s *Server) infer(ctx context.Context, h *hosted, req *pb.ModelInferRequest
 		h.stats.failure(arrived)
 		s.conns.closePeer(ctx)
 		return nil, status.Errorf(codes.Unavailable, "injected connection drop (drop rate %g)", s.opts.DropRate)
+	case FaultCanceled:
+		h.stats.failure(arrived)
+		return nil, status.Errorf(codes.Canceled, "injected cancellation: the request was cancelled (cancel rate %g)", s.opts.CancelRate)
 	}
 
 	var t timing

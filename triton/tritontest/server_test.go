@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -118,13 +119,15 @@ func TestServerRPCs(t *testing.T) {
 	if r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || !r.Ready {
 		t.Errorf("ServerReady = %v, %v", r, err)
 	}
+	// Current Triton looks the model up before asking it: what it cannot
+	// find is NOT_FOUND, not ready=false (TestModelReadyLegacy has those).
 	for _, tc := range []struct {
 		name, version string
-		ready         bool
-	}{{"dtmf", "", true}, {"dtmf", "1", true}, {"dtmf", "2", false}, {"nope", "", false}} {
+		code          codes.Code
+	}{{"dtmf", "", codes.OK}, {"dtmf", "1", codes.OK}, {"dtmf", "2", codes.NotFound}, {"nope", "", codes.NotFound}} {
 		r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: tc.name, Version: tc.version})
-		if err != nil || r.Ready != tc.ready {
-			t.Errorf("ModelReady(%s, %q) = %v, %v; want ready=%v", tc.name, tc.version, r, err, tc.ready)
+		if code(err) != tc.code || (err == nil && !r.Ready) {
+			t.Errorf("ModelReady(%s, %q) = %v, %v; want %v", tc.name, tc.version, r, err, tc.code)
 		}
 	}
 
@@ -187,11 +190,14 @@ func TestServerRPCs(t *testing.T) {
 	if _, err := c.RepositoryModelUnload(ctx, &pb.RepositoryModelUnloadRequest{ModelName: "dtmf"}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); r.GetReady() {
-		t.Error("ready after unload")
+	if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); r.GetReady() || code(err) != codes.NotFound {
+		t.Errorf("ModelReady after unload = %v, %v; want NOT_FOUND", r, err)
 	}
-	if _, err := c.ModelInfer(ctx, audioRequest(make([]float32, 160))); code(err) != codes.Unavailable {
-		t.Errorf("infer after unload: %v, want UNAVAILABLE", err)
+	if r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || !r.Ready {
+		t.Errorf("ServerReady after unload = %v, %v; a model unloaded on request does not make the server unready", r, err)
+	}
+	if _, err := c.ModelInfer(ctx, audioRequest(make([]float32, 160))); code(err) != codes.NotFound || !strings.Contains(err.Error(), "has no available versions") {
+		t.Errorf("infer after unload: %v, want NOT_FOUND has no available versions", err)
 	}
 	idx, _ = c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
 	if idx.GetModels()[0].GetState() != "UNAVAILABLE" {
@@ -203,7 +209,7 @@ func TestServerRPCs(t *testing.T) {
 	if _, err := c.ModelInfer(ctx, audioRequest(make([]float32, 160))); err != nil {
 		t.Errorf("infer after load: %v", err)
 	}
-	if _, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "nope"}); code(err) != codes.NotFound {
+	if _, err := c.RepositoryModelLoad(ctx, &pb.RepositoryModelLoadRequest{ModelName: "nope"}); code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "failed to poll from model repository") {
 		t.Errorf("load of unknown model: %v", err)
 	}
 	if got := srv.Models(); len(got) != 1 || got[0] != "dtmf" {
@@ -459,7 +465,7 @@ func TestInferValidation(t *testing.T) {
 			r.Outputs = []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: models.OutputTranscript}, {Name: "LOGITS"}}
 		}, codes.InvalidArgument, "unexpected inference output 'LOGITS' for model 'dtmf'", true, false},
 		{"unknown model", func(r *pb.ModelInferRequest) { r.ModelName = "x" },
-			codes.InvalidArgument, "Request for unknown model: 'x' is not found", false, false},
+			codes.NotFound, "Request for unknown model: 'x' is not found", false, false},
 		{"unknown version", func(r *pb.ModelInferRequest) { r.ModelVersion = "3" },
 			codes.NotFound, "version 3 is not found", false, false},
 	}
@@ -492,34 +498,49 @@ func TestInferValidation(t *testing.T) {
 	}
 }
 
+// TestUnknownModel: without namespacing Triton's lifecycle answers
+// NOT_FOUND (model_lifecycle.cc); with it the name lookup answers
+// INVALID_ARGUMENT (model_repository_manager.cc); the text is the same.
 func TestUnknownModel(t *testing.T) {
-	c, _ := dial(t, tritontest.Start(t, tritontest.Options{}))
-	ctx := ctx(t)
-	const want = "Request for unknown model: 'x' is not found"
-	check := func(what string, err error) {
-		t.Helper()
-		if code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
-			t.Errorf("%s: %v, want INVALID_ARGUMENT %q", what, err, want)
-		}
-	}
-	_, err := c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "x"})
-	check("ModelMetadata", err)
-	_, err = c.ModelConfig(ctx, &pb.ModelConfigRequest{Name: "x"})
-	check("ModelConfig", err)
-	_, err = c.ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: "x"})
-	check("ModelStatistics", err)
-	req := audioRequest(make([]float32, 16))
-	req.ModelName = "x"
-	_, err = c.ModelInfer(ctx, req)
-	check("ModelInfer", err)
-	if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "x"}); err != nil || r.Ready {
-		t.Errorf("ModelReady = %v, %v; want false, no error", r, err)
-	}
-	idx, _ := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
-	for _, m := range idx.GetModels() {
-		if m.Name == "x" {
-			t.Errorf("index lists unknown model")
-		}
+	for _, tc := range []struct {
+		namespacing, legacy bool
+		code                codes.Code
+	}{{false, false, codes.NotFound}, {true, false, codes.InvalidArgument}, {false, true, codes.NotFound}} {
+		t.Run(fmt.Sprintf("namespacing=%v,legacy=%v", tc.namespacing, tc.legacy), func(t *testing.T) {
+			c, _ := dial(t, tritontest.Start(t, tritontest.Options{Namespacing: tc.namespacing, LegacyModelReady: tc.legacy}))
+			ctx := ctx(t)
+			const want = "Request for unknown model: 'x' is not found"
+			check := func(what string, err error) {
+				t.Helper()
+				if code(err) != tc.code || status.Convert(err).Message() != want {
+					t.Errorf("%s: %v, want %v %q", what, err, tc.code, want)
+				}
+			}
+			_, err := c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "x"})
+			check("ModelMetadata", err)
+			_, err = c.ModelConfig(ctx, &pb.ModelConfigRequest{Name: "x"})
+			check("ModelConfig", err)
+			_, err = c.ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: "x"})
+			check("ModelStatistics", err)
+			req := audioRequest(make([]float32, 16))
+			req.ModelName = "x"
+			_, err = c.ModelInfer(ctx, req)
+			check("ModelInfer", err)
+			r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "x"})
+			if tc.legacy {
+				if err != nil || r.Ready {
+					t.Errorf("legacy ModelReady = %v, %v; want false, no error", r, err)
+				}
+			} else {
+				check("ModelReady", err)
+			}
+			idx, _ := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
+			for _, m := range idx.GetModels() {
+				if m.Name == "x" {
+					t.Errorf("index lists unknown model")
+				}
+			}
+		})
 	}
 }
 
@@ -530,8 +551,14 @@ func TestNotReady(t *testing.T) {
 	ctx := ctx(t)
 	clip := make([]float32, 160)
 
-	if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); err != nil || r.Ready {
-		t.Errorf("ModelReady while loading = %v, %v", r, err)
+	// Asked without a version, a loading model has no available
+	// versions; asked for version 1, that version is not ready.
+	const noVersions = "Request for unknown model: 'dtmf' has no available versions"
+	if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf"}); code(err) != codes.NotFound || status.Convert(err).Message() != noVersions {
+		t.Errorf("ModelReady while loading = %v, %v; want NOT_FOUND %q", r, err, noVersions)
+	}
+	if r, err := c.ModelReady(ctx, &pb.ModelReadyRequest{Name: "dtmf", Version: "1"}); code(err) != codes.Unavailable || !strings.Contains(err.Error(), "version 1 is not at ready state") {
+		t.Errorf("ModelReady(version 1) while loading = %v, %v; want UNAVAILABLE", r, err)
 	}
 	if r, err := c.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || r.Ready {
 		t.Errorf("ServerReady while loading = %v, %v", r, err)
@@ -539,11 +566,11 @@ func TestNotReady(t *testing.T) {
 	if r, err := c.ServerLive(ctx, &pb.ServerLiveRequest{}); err != nil || !r.Live {
 		t.Errorf("ServerLive while loading = %v, %v", r, err)
 	}
-	if _, err := c.ModelInfer(ctx, audioRequest(clip)); code(err) != codes.Unavailable {
-		t.Errorf("ModelInfer while loading: %v, want UNAVAILABLE", err)
+	if _, err := c.ModelInfer(ctx, audioRequest(clip)); code(err) != codes.NotFound || status.Convert(err).Message() != noVersions {
+		t.Errorf("ModelInfer while loading: %v, want NOT_FOUND %q", err, noVersions)
 	}
-	if _, err := c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "dtmf"}); code(err) != codes.Unavailable {
-		t.Errorf("ModelMetadata while loading: %v, want UNAVAILABLE", err)
+	if _, err := c.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "dtmf"}); code(err) != codes.NotFound {
+		t.Errorf("ModelMetadata while loading: %v, want NOT_FOUND", err)
 	}
 	idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
 	if err != nil || len(idx.Models) != 1 || idx.Models[0].State != "LOADING" || idx.Models[0].Reason == "" {
