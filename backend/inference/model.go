@@ -10,6 +10,7 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 )
 
 // Model is a model that fits the contract, ready for chunks.
@@ -41,6 +42,22 @@ func (m *Model) SuggestedInFlight() int {
 	return min(max(n, 2), 64)
 }
 
+// instances is how many instances of a model execute at once, from the
+// config the server returns: each instance group has count instances on
+// every GPU it lists (Triton fills in the GPUs for KIND_GPU, see
+// model_config_utils.cc), and count of them otherwise. At least 1.
+func instances(cfg *pb.ModelConfig) int {
+	n := 0
+	for _, g := range cfg.GetInstanceGroup() {
+		per := int(max(g.GetCount(), 1))
+		if g.GetKind() == pb.ModelInstanceGroup_KIND_GPU && len(g.GetGpus()) > 0 {
+			per *= len(g.GetGpus())
+		}
+		n += per
+	}
+	return max(n, 1)
+}
+
 // describe reads a model's metadata and config and checks them against the
 // model contract, so that a model we cannot use fails before any audio is
 // sent.
@@ -55,10 +72,7 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 	}
 	m := &Model{server: s, Name: name, batched: cfg.GetMaxBatchSize() > 0,
 		MaxBatchSize: int(max(cfg.GetMaxBatchSize(), 0)), DynamicBatching: cfg.GetDynamicBatching() != nil}
-	for _, g := range cfg.GetInstanceGroup() {
-		m.Instances += int(max(g.GetCount(), 1))
-	}
-	m.Instances = max(m.Instances, 1)
+	m.Instances = instances(cfg)
 	if n := len(md.Versions); n > 0 {
 		m.Version = md.Versions[n-1]
 	}

@@ -215,14 +215,15 @@ func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (S
 	if err != nil {
 		return st, s.explainAt(err, "", addr)
 	}
-	byName := map[string]*ModelStatus{}
+	at := map[string]int{} // index in st.Models by name
 	for _, m := range index {
-		ms := byName[m.Name]
-		if ms == nil {
+		k, ok := at[m.Name]
+		if !ok {
+			k = len(st.Models)
+			at[m.Name] = k
 			st.Models = append(st.Models, ModelStatus{Name: m.Name, Versions: []string{}})
-			ms = &st.Models[len(st.Models)-1]
-			byName[m.Name] = ms
 		}
+		ms := &st.Models[k]
 		if m.Version != "" {
 			ms.Versions = append(ms.Versions, m.Version)
 		}
@@ -230,11 +231,17 @@ func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (S
 			ms.State, ms.Reason = m.State, m.Reason
 		}
 	}
-	// Pointers into st.Models are stale after the appends above; index anew.
 	for i := range st.Models {
 		m := &st.Models[i]
 		if m.Ready, err = c.ModelReady(ctx, m.Name, ""); err != nil {
 			return st, s.explainAt(err, m.Name, addr)
+		}
+		if m.Ready {
+			cfg, err := c.ModelConfig(ctx, m.Name, "")
+			if err != nil {
+				return st, s.explainAt(err, m.Name, addr)
+			}
+			m.Instances = instances(cfg)
 		}
 		for _, ms := range stats {
 			if ms.GetName() != m.Name {
@@ -267,8 +274,10 @@ type WaitOptions struct {
 }
 
 // OpenModel checks that the server hosts model, waits while it loads, and
-// checks it against the model contract. An unknown model fails at once with
-// the list of models the server has.
+// checks it against the model contract. A model the server does not have
+// fails at once with the list of models it has; so does one that is in
+// its repository but not loaded (Triton's explicit model control), and one
+// whose load failed, with Triton's reason.
 func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) (*Model, error) {
 	if wait.Timeout <= 0 {
 		wait.Timeout = 60 * time.Second
@@ -280,15 +289,12 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 	if err != nil {
 		return nil, err
 	}
-	state, known := "", false
-	var names []string
-	for _, m := range index {
-		names = append(names, m.Name)
-		if m.Name == model {
-			known, state = true, m.State
-		}
-	}
+	state, reason, known := indexState(index, model)
 	if !known {
+		var names []string
+		for _, m := range index {
+			names = append(names, m.Name)
+		}
 		have := "none"
 		if len(names) > 0 {
 			have = strings.Join(dedupe(names), ", ")
@@ -297,6 +303,9 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 	}
 	start := time.Now()
 	for {
+		if err := s.notLoading(model, state, reason); err != nil {
+			return nil, err
+		}
 		ready, err := s.client.ModelReady(ctx, model, "")
 		if err != nil {
 			return nil, s.explain(err, model)
@@ -317,14 +326,50 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 		case <-time.After(wait.Poll):
 		}
 		if idx, err := s.models(ctx); err == nil {
-			for _, m := range idx {
-				if m.Name == model {
-					state = m.State
-				}
+			if st, why, ok := indexState(idx, model); ok {
+				state, reason = st, why
 			}
 		}
 	}
 	return s.describe(ctx, model)
+}
+
+// indexState is the best state the repository index gives model's
+// versions (READY over LOADING over the rest), with its reason; "" when
+// the model is on disk but not loaded. known is false when the index does
+// not list the model at all.
+func indexState(index []triton.ModelIndex, model string) (state, reason string, known bool) {
+	rank := map[string]int{"READY": 3, "LOADING": 2, "UNLOADING": 1}
+	for _, m := range index {
+		if m.Name != model {
+			continue
+		}
+		if !known || rank[m.State] > rank[state] || (state == "" && m.State != "") {
+			state, reason = m.State, m.Reason
+		}
+		known = true
+	}
+	return state, reason, known
+}
+
+// notLoading says why waiting for a model in this index state is
+// pointless: it is not loaded at all (no state: the server loads models
+// only when told, and nobody told it), or its load failed (UNAVAILABLE,
+// with Triton's reason). Loading and ready models return nil.
+func (s *Server) notLoading(model, state, reason string) error {
+	switch state {
+	case "":
+		return apperr.New(apperr.CodeModelNotReady, nil, "model %q is in the repository of %s but not loaded: the server loads models only when asked (explicit model control), so load it there, e.g. start tritonserver with --load-model=%s", model, s.addr, model)
+	case "UNAVAILABLE":
+		if reason == "unloaded" {
+			return apperr.New(apperr.CodeModelNotReady, nil, "model %q was unloaded on %s: load it there again", model, s.addr)
+		}
+		if reason == "" {
+			reason = "no reason given"
+		}
+		return apperr.New(apperr.CodeModelNotReady, nil, "model %q on %s is not available: %s", model, s.addr, reason)
+	}
+	return nil
 }
 
 func dedupe(sorted []string) []string {
@@ -369,6 +414,8 @@ func (s *Server) explainAt(err error, model, addr string) error {
 		return apperr.New(apperr.CodeUnreachable, err, "the Triton server at %s did not answer in time: check the address and the network (Triton's gRPC port is usually 8001)", addr)
 	case triton.CodeCanceled:
 		return context.Canceled
+	case triton.CodeServerCanceled:
+		return apperr.New(apperr.CodeServer, err, "the Triton server at %s, or a proxy in front of it, cancelled the request (%s): try again; if it keeps happening, check the server's log", addr, te.Message)
 	case triton.CodeNotFound:
 		return apperr.New(apperr.CodeModelNotReady, err, "model %q on %s has no version ready: %s", model, addr, te.Message)
 	}

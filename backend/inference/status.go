@@ -37,7 +37,10 @@ type ModelStatus struct {
 	QueueNs        uint64   `json:"queue_ns"`
 	ComputeInferNs uint64   `json:"compute_infer_ns"`
 
-	Reason          string       `json:"reason,omitempty"` // why the model is in its state, e.g. a load error
+	Reason string `json:"reason,omitempty"` // why the model is in its state, e.g. a load error
+	// Instances is how many copies of a ready model execute at once (its
+	// instance groups' counts, times the GPUs each lists); 0 when not ready.
+	Instances       int          `json:"instances,omitempty"`
 	ComputeInputNs  uint64       `json:"compute_input_ns"`
 	ComputeOutputNs uint64       `json:"compute_output_ns"`
 	LastInferenceMs uint64       `json:"last_inference_ms"` // ms since the Unix epoch; 0 = never
@@ -83,6 +86,7 @@ func (m *ModelStatus) addBatch(b BatchStats) {
 // merge adds another replica's view of the same model.
 func (m *ModelStatus) merge(o ModelStatus) {
 	m.Ready = m.Ready || o.Ready
+	m.Instances += o.Instances
 	if o.State == "READY" || m.State == "" {
 		m.State, m.Reason = o.State, o.Reason
 	}

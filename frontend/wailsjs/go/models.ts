@@ -43,6 +43,7 @@ export namespace inference {
 	    queue_ns: number;
 	    compute_infer_ns: number;
 	    reason?: string;
+	    instances?: number;
 	    compute_input_ns: number;
 	    compute_output_ns: number;
 	    last_inference_ms: number;
