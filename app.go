@@ -91,16 +91,19 @@ type App struct {
 	mu     sync.Mutex
 	ctx    context.Context // cancelled on shutdown; carries Wails' values after startup
 	cancel context.CancelFunc
-	unsub  func()
-	notify *notifyWatch // nil: no notifications
+	unsubs []func() // the queue subscriptions: the UI's, the notifications'
 }
 
 // setNotifier turns on desktop notifications through n, as the settings
-// allow. (Unexported: main calls it; it is no binding for the UI.)
+// allow. They hear the queue on a subscription of their own, so a
+// notification service that is slow to answer never holds up the UI's
+// events. (Unexported: main calls it; it is no binding for the UI.)
 func (a *App) setNotifier(n Notifier) {
+	w := newNotifyWatch(n, func() bool { return a.settings.Get().Notifications })
+	unsub := a.queue.Subscribe(w.event)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.notify = newNotifyWatch(n, func() bool { return a.settings.Get().Notifications })
+	a.unsubs = append(a.unsubs, unsub)
 }
 
 // NewApp returns an App over engine and queue whose settings live in
@@ -119,17 +122,11 @@ func NewApp(engine Engine, queue Queue, settings *config.File, emit Emitter) *Ap
 
 		statusTimeout: statusTimeout,
 	}
-	a.unsub = queue.Subscribe(func(ev transcribe.Event) {
-		a.mu.Lock()
-		watch := a.notify
-		a.mu.Unlock()
-		if watch != nil {
-			watch.event(ev)
-		}
+	a.unsubs = append(a.unsubs, queue.Subscribe(func(ev transcribe.Event) {
 		_, emit := a.runtimeSeams()
 		ev.Job = forUI(ev.Job)
 		emit(EventQueue, ev)
-	})
+	}))
 	return a
 }
 
@@ -228,10 +225,10 @@ func (a *App) restore() {
 func (a *App) shutdown(context.Context) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.unsub != nil {
-		a.unsub()
-		a.unsub = nil
+	for _, unsub := range a.unsubs {
+		unsub()
 	}
+	a.unsubs = nil
 	a.cancel()
 }
 

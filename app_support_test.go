@@ -28,11 +28,11 @@ func TestNotifications(t *testing.T) {
 	job := func(id int, st transcribe.Stage, err string) transcribe.Event {
 		return transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: transcribe.JobID(id), State: st, Error: err, Request: transcribe.Request{Path: "/a/f" + string(rune('0'+id)) + ".wav"}}}
 	}
-	q.sub(job(1, transcribe.StageQueued, ""))
-	q.sub(job(2, transcribe.StageTranscribing, ""))
-	q.sub(job(1, transcribe.StageFailed, "cannot reach the server"))
-	q.sub(job(1, transcribe.StageFailed, "cannot reach the server")) // the same failure again: once
-	q.sub(job(2, transcribe.StageDone, ""))
+	q.send(job(1, transcribe.StageQueued, ""))
+	q.send(job(2, transcribe.StageTranscribing, ""))
+	q.send(job(1, transcribe.StageFailed, "cannot reach the server"))
+	q.send(job(1, transcribe.StageFailed, "cannot reach the server")) // the same failure again: once
+	q.send(job(2, transcribe.StageDone, ""))
 	want := []string{"Transcription failed: f1.wav: Cannot reach the server.", "Transcription finished: 1 file transcribed."}
 	if !reflect.DeepEqual(n.got, want) {
 		t.Errorf("notifications %q, want %q", n.got, want)
@@ -44,8 +44,8 @@ func TestNotifications(t *testing.T) {
 	if _, err := a.settings.Set(s); err != nil {
 		t.Fatal(err)
 	}
-	q.sub(job(3, transcribe.StageQueued, ""))
-	q.sub(job(3, transcribe.StageDone, ""))
+	q.send(job(3, transcribe.StageQueued, ""))
+	q.send(job(3, transcribe.StageDone, ""))
 	if len(n.got) != 2 {
 		t.Errorf("notified while turned off: %q", n.got)
 	}

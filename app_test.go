@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,7 +54,8 @@ type fakeQueue struct {
 	calls    []string
 	jobs     map[transcribe.JobID]*transcribe.Job
 	addErr   error
-	sub      func(transcribe.Event)
+	subs     map[int]func(transcribe.Event)
+	nextSub  int
 	restored bool
 	result   *transcribe.Result
 }
@@ -116,11 +118,26 @@ func (q *fakeQueue) Result(id transcribe.JobID) (transcribe.Result, error) {
 func (q *fakeQueue) Subscribe(fn func(transcribe.Event)) func() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.sub = fn
+	if q.subs == nil {
+		q.subs = map[int]func(transcribe.Event){}
+	}
+	q.nextSub++
+	id := q.nextSub
+	q.subs[id] = fn
 	return func() {
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		q.sub = nil
+		delete(q.subs, id)
+	}
+}
+
+// send hands ev to every subscriber, as the queue's delivery would.
+func (q *fakeQueue) send(ev transcribe.Event) {
+	q.mu.Lock()
+	subs := slices.Collect(maps.Values(q.subs))
+	q.mu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
 	}
 }
 func (q *fakeQueue) Restore(context.Context) ([]transcribe.JobID, error) {
@@ -326,16 +343,16 @@ func TestEventsAreForwarded(t *testing.T) {
 	rec := &recorder{}
 	a := newTestApp(t, &fakeEngine{}, q, rec)
 	ev := transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: 3, State: transcribe.StageTranscribing}}
-	q.sub(ev)
+	q.send(ev)
 	failed := transcribe.Event{Kind: transcribe.EventUpdated, Job: transcribe.Job{ID: 4, State: transcribe.StageFailed, Error: "cannot reach a server at h:1: check it"}}
-	q.sub(failed)
+	q.send(failed)
 	failed.Job.Error = "Cannot reach a server at h:1: check it."
 	want := []event{{EventQueue, []any{ev}}, {EventQueue, []any{failed}}}
 	if !reflect.DeepEqual(rec.events, want) {
 		t.Errorf("events %+v, want %+v", rec.events, want)
 	}
 	a.shutdown(context.Background())
-	if q.sub != nil {
+	if len(q.subs) != 0 {
 		t.Error("still subscribed after shutdown")
 	}
 }

@@ -112,15 +112,19 @@ type Engine struct {
 	store      Store // nil: nothing persisted
 	closeStore func() error
 
-	mu      sync.Mutex
-	conns   map[string]*conn   // the current connection per address, as given
-	retired map[*conn]struct{} // forgotten by Reconnect, still carrying calls
-	models  map[[2]string]*openModel
-	pools   map[string]*pool
-	running map[string]chan struct{} // plans being transcribed, closed when done
-	order   atomic.Int64             // job runs started: a run's priority in the pools
-	staging *prioSem                 // copies into the cache running at once
-	caches  map[string]*cache.Cache  // open cache folders by absolute path
+	mu    sync.Mutex
+	conns map[string]*conn // the current connection per address, as given
+	dials map[string]*dialSlot
+	// generation counts Reconnects and Closes: a dial that started
+	// before one is not kept.
+	generation int
+	retired    map[*conn]struct{} // forgotten by Reconnect, still carrying calls
+	models     map[[2]string]*openModel
+	pools      map[string]*pool
+	running    map[string]chan struct{} // plans being transcribed, closed when done
+	order      atomic.Int64             // job runs started: a run's priority in the pools
+	staging    *prioSem                 // copies into the cache running at once
+	caches     map[string]*cache.Cache  // open cache folders by absolute path
 
 	// ModelWait bounds the wait for a model that is still loading.
 	ModelWait time.Duration
@@ -187,6 +191,7 @@ func Open(cfg Config) (*Engine, error) {
 		cfg:       cfg,
 		store:     cfg.Store,
 		conns:     map[string]*conn{},
+		dials:     map[string]*dialSlot{},
 		retired:   map[*conn]struct{}{},
 		models:    map[[2]string]*openModel{},
 		pools:     map[string]*pool{},
@@ -220,6 +225,7 @@ func (e *Engine) Store() Store { return e.store }
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.generation++
 	var errs []error
 	for addr, c := range e.conns {
 		c.closed = true
@@ -275,23 +281,61 @@ func (e *Engine) Cache(ctx context.Context, dir string) (*cache.Cache, error) {
 
 // lease returns the current connection to addr, dialling it through
 // Config.Connect first if there is none, and counts the caller as its
-// user until unlease.
+// user until unlease. The dial runs outside e.mu (Connect may read the OS
+// keyring or certificate files), one per address at a time: callers that
+// need the same address meanwhile wait for it.
 func (e *Engine) lease(addr string) (*conn, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.conns[addr]
-	if !ok {
+	for {
+		e.mu.Lock()
+		if c, ok := e.conns[addr]; ok {
+			c.users++
+			e.mu.Unlock()
+			return c, nil
+		}
+		if d, ok := e.dials[addr]; ok {
+			e.mu.Unlock()
+			<-d.done
+			if d.err != nil {
+				return nil, d.err
+			}
+			continue // its connection is in e.conns now, unless a Reconnect came meanwhile
+		}
+		d := &dialSlot{done: make(chan struct{})}
+		e.dials[addr] = d
+		gen := e.generation
+		e.mu.Unlock()
+
 		s, err := e.cfg.Connect(addr)
+
+		e.mu.Lock()
+		delete(e.dials, addr)
+		d.err = err
+		close(d.done)
 		if err != nil {
+			e.mu.Unlock()
 			return nil, err
 		}
-		c = &conn{srv: s, models: map[string]*modelSlot{}}
+		if e.generation != gen {
+			// Reconnect (or Close) came while dialling: the settings
+			// this dial used may be stale.
+			e.mu.Unlock()
+			s.Close()
+			continue
+		}
+		c := &conn{srv: s, models: map[string]*modelSlot{}, users: 1}
 		c.gone, c.retire = context.WithCancel(context.Background())
 		c.drain, c.stopDrain = context.WithCancel(context.Background())
 		e.conns[addr] = c
+		e.mu.Unlock()
+		return c, nil
 	}
-	c.users++
-	return c, nil
+}
+
+// dialSlot is one dial in progress; done closes when err is set (and, on
+// success, the connection is in e.conns).
+type dialSlot struct {
+	done chan struct{}
+	err  error
 }
 
 // unlease ends one use of c and reports whether c was retired meanwhile;
@@ -330,6 +374,7 @@ func (c *conn) shut() error {
 // requests in flight. A connection closes when its last call ends.
 func (e *Engine) Reconnect() {
 	e.mu.Lock()
+	e.generation++
 	var idle []*conn
 	for addr, c := range e.conns {
 		delete(e.conns, addr)

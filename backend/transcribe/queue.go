@@ -61,9 +61,10 @@ type Queue struct {
 	unrecorded []int64
 	changed    chan struct{} // closed and replaced on every state change
 
-	subMu   sync.Mutex
-	subs    map[int]func(Event)
-	nextSub int
+	subMu     sync.Mutex
+	subs      map[int]*subscriber
+	nextSub   int
+	delivered chan struct{} // closed when deliver has handed out the last event
 
 	evMu    sync.Mutex
 	events  []Event
@@ -80,7 +81,12 @@ type queued struct {
 	// byUser: cancelled through Cancel or CancelAll, not by Close. A job
 	// Close stops keeps its unfinished state in the store, so Restore
 	// takes it up again at the next start.
-	byUser   bool
+	byUser bool
+	// stopped: this run was asked to stop (Cancel, CancelAll, Close). Only
+	// then is a run that ends in context.Canceled a cancellation; otherwise
+	// something below gave up (a server or proxy answering CANCELLED, a
+	// connection closing) and the job failed.
+	stopped  bool
 	lastEmit time.Time
 	lastSent Stage
 	pending  bool
@@ -98,7 +104,7 @@ func NewQueue(e *Engine, opts QueueOptions) *Queue {
 	q := &Queue{
 		e: e, opts: opts, ctx: ctx, cancel: cancel,
 		jobs: map[JobID]*queued{}, names: map[string]bool{}, changed: make(chan struct{}),
-		subs: map[int]func(Event){}, evReady: make(chan struct{}, 1),
+		subs: map[int]*subscriber{}, evReady: make(chan struct{}, 1), delivered: make(chan struct{}),
 	}
 	q.wg.Add(2)
 	go q.deliver()
@@ -106,24 +112,98 @@ func NewQueue(e *Engine, opts QueueOptions) *Queue {
 	return q
 }
 
-// Subscribe calls fn with every event from now on, in order, from one
-// goroutine; fn must not block for long. The returned func unsubscribes.
+// Subscribe calls fn with every event from now on, in order, from a
+// goroutine of its own: a slow fn (a desktop notification, a blocked
+// terminal) delays only its own events, never the queue or the other
+// subscribers. The returned func unsubscribes; events not yet handed to fn
+// are dropped.
 func (q *Queue) Subscribe(fn func(Event)) (unsubscribe func()) {
+	sub := &subscriber{fn: fn, ready: make(chan struct{}, 1), gone: make(chan struct{})}
 	q.subMu.Lock()
 	defer q.subMu.Unlock()
+	select {
+	case <-q.delivered: // closed: no event will come
+		return func() {}
+	default:
+	}
 	id := q.nextSub
 	q.nextSub++
-	q.subs[id] = fn
+	q.subs[id] = sub
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		sub.run(q.delivered)
+	}()
+	var once sync.Once
 	return func() {
-		q.subMu.Lock()
-		defer q.subMu.Unlock()
-		delete(q.subs, id)
+		once.Do(func() {
+			q.subMu.Lock()
+			delete(q.subs, id)
+			q.subMu.Unlock()
+			close(sub.gone)
+		})
+	}
+}
+
+// subscriber is one Subscribe: its events wait in pending until its own
+// goroutine hands them to fn.
+type subscriber struct {
+	fn      func(Event)
+	mu      sync.Mutex
+	pending []Event
+	ready   chan struct{} // a token when pending has grown
+	gone    chan struct{} // closed by unsubscribe
+}
+
+func (s *subscriber) post(batch []Event) {
+	s.mu.Lock()
+	s.pending = append(s.pending, batch...)
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+// run hands pending events to fn until unsubscribe, or until the queue
+// has delivered its last event and they are all handed over.
+func (s *subscriber) run(delivered <-chan struct{}) {
+	for {
+		s.mu.Lock()
+		batch := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		for _, ev := range batch {
+			select {
+			case <-s.gone:
+				return
+			default:
+			}
+			s.fn(ev)
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-s.ready:
+		case <-s.gone:
+			return
+		case <-delivered:
+			s.mu.Lock()
+			empty := len(s.pending) == 0
+			s.mu.Unlock()
+			if empty {
+				return
+			}
+		}
 	}
 }
 
 // Add queues req and returns its job's id. When req exports to a folder
 // and another job of this queue already uses the same output name there,
-// this one gets a distinct name: "talk (2)".
+// this one gets a distinct name: "talk (2)". The job is recorded in the
+// store before it is listed, so a Cancel or Remove that follows at once
+// always has a record to write to, and no runner starts it unrecorded.
 func (q *Queue) Add(req Request) (JobID, error) {
 	q.mu.Lock()
 	if q.closed {
@@ -133,22 +213,32 @@ func (q *Queue) Add(req Request) (JobID, error) {
 	if req.OutDir != "" && req.OutName == "" {
 		req.OutName = q.uniqueName(req.OutDir, Stem(req.Path))
 	}
+	q.mu.Unlock()
+
+	var sid int64
+	s := q.e.store
+	if s != nil {
+		if id, err := s.CreateJob(q.ctx, req.Path, req, string(StageQueued)); err == nil {
+			sid = id
+		}
+	}
+
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		if sid != 0 {
+			_ = s.DeleteJob(context.Background(), sid) // never listed: nothing to restore
+		}
+		return 0, ErrClosed
+	}
 	q.next++
 	id := q.next
-	j := &queued{snap: Job{ID: id, Request: req, State: StageQueued, Outputs: []string{}, Attempts: 1, Added: time.Now(),
+	j := &queued{storeID: sid, snap: Job{ID: id, Request: req, State: StageQueued, Outputs: []string{}, Attempts: 1, Added: time.Now(),
 		Progress: Progress{JobID: id, Path: req.Path, Stage: StageQueued, ETASeconds: -1}}}
 	q.jobs[id] = j
 	q.order = append(q.order, id)
 	q.emitLocked(j, EventAdded, true)
 	q.mu.Unlock()
-
-	if s := q.e.store; s != nil {
-		if sid, err := s.CreateJob(q.ctx, req.Path, req, string(StageQueued)); err == nil {
-			q.mu.Lock()
-			j.storeID = sid
-			q.mu.Unlock()
-		}
-	}
 	q.schedule()
 	return id, nil
 }
@@ -255,6 +345,7 @@ func (q *Queue) cancelLocked(j *queued, byUser bool) {
 	case j.snap.State == StageQueued:
 		q.finishLocked(j, StageCancelled, "cancelled", string(apperr.CodeCanceled))
 	case j.cancel != nil:
+		j.stopped = true
 		j.cancel() // the runner records the end
 	}
 }
@@ -423,7 +514,7 @@ func (q *Queue) schedule() {
 
 func (q *Queue) startLocked(j *queued) {
 	ctx, cancel := context.WithCancel(q.ctx)
-	j.cancel = cancel
+	j.cancel, j.stopped = cancel, false
 	j.run++
 	run := j.run
 	j.snap.State = StageStaging // left the queue; the runner reports the real stage
@@ -444,7 +535,7 @@ func (q *Queue) startLocked(j *queued) {
 		}
 		res, err := q.e.transcribe(ctx, req, rep)
 		cancel()
-		q.finished(id, run, res, err, ctx.Err() != nil)
+		q.finished(id, run, res, err)
 		q.schedule()
 	}()
 }
@@ -470,7 +561,7 @@ func (q *Queue) progress(id JobID, run int, p Progress) {
 }
 
 // finished records a runner's end.
-func (q *Queue) finished(id JobID, run int, res Result, err error, cancelled bool) {
+func (q *Queue) finished(id JobID, run int, res Result, err error) {
 	q.mu.Lock()
 	q.active--
 	j, ok := q.jobs[id]
@@ -493,10 +584,14 @@ func (q *Queue) finished(id JobID, run int, res Result, err error, cancelled boo
 		j.snap.Progress.Fraction, j.snap.Progress.ETASeconds = 1, 0
 		j.snap.Progress.ChunksDone = max(j.snap.Progress.ChunksDone, j.snap.Progress.ChunksTotal)
 		j.snap.Progress.Reused = res.Reused
-	case cancelled && errors.Is(err, context.Canceled):
+	case j.stopped && errors.Is(err, context.Canceled):
 		state, msg, code = StageCancelled, "cancelled", string(apperr.CodeCanceled)
 	default:
 		state, msg, code = StageFailed, Reason(err), string(apperr.CodeOf(err))
+		if code == string(apperr.CodeCanceled) { // given up on below, not by the user
+			msg = "the work on this file was interrupted before it finished (a connection closed or was cancelled): retry it"
+			code = string(apperr.CodeServer)
+		}
 		var exists *OutputExistsError
 		if errors.As(err, &exists) {
 			j.snap.ExistingOutputs = exists.Paths
@@ -559,7 +654,8 @@ func (q *Queue) push(ev Event) {
 	}
 }
 
-// deliver hands events to subscribers, in order, until Close.
+// deliver hands events to the subscribers' mailboxes, in order, until
+// Close; it never waits for a subscriber.
 func (q *Queue) deliver() {
 	defer q.wg.Done()
 	for {
@@ -577,21 +673,18 @@ func (q *Queue) deliver() {
 				q.events = nil
 				q.evMu.Unlock()
 				if len(batch) == 0 {
+					q.subMu.Lock()
+					close(q.delivered)
+					q.subMu.Unlock()
 					return
 				}
 			}
 		}
 		q.subMu.Lock()
-		subs := make([]func(Event), 0, len(q.subs))
 		for _, id := range slices.Sorted(maps.Keys(q.subs)) {
-			subs = append(subs, q.subs[id])
+			q.subs[id].post(batch)
 		}
 		q.subMu.Unlock()
-		for _, ev := range batch {
-			for _, fn := range subs {
-				fn(ev)
-			}
-		}
 	}
 }
 
