@@ -347,6 +347,22 @@ describe('App: library', () => {
     expect(api.exportJobs).not.toHaveBeenCalled();
   });
 
+  it('searches once typing pauses, not on every keystroke', async () => {
+    history({ id: 4, name: 'talk.wav' });
+    await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Library' }));
+    await screen.findByTestId('history-item');
+    api.history.mockClear();
+    const box = screen.getByLabelText('Search all transcripts');
+    for (const q of ['t', 'ta', 'tal', 'talk']) await fireEvent.input(box, { target: { value: q } });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(api.history).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(api.history).toHaveBeenCalledTimes(1), { timeout: 2000 });
+    expect(api.history).toHaveBeenCalledWith('talk');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(api.history).toHaveBeenCalledTimes(1);
+  });
+
   it("says when a library transcript's audio is gone, and still shows the transcript", async () => {
     history({ id: 4, name: 'talk.wav' });
     api.historyAudioSamples.mockRejectedValue(
