@@ -118,7 +118,7 @@ func NewQueue(e *Engine, opts QueueOptions) *Queue {
 // subscribers. The returned func unsubscribes; events not yet handed to fn
 // are dropped.
 func (q *Queue) Subscribe(fn func(Event)) (unsubscribe func()) {
-	sub := &subscriber{fn: fn, ready: make(chan struct{}, 1), gone: make(chan struct{})}
+	sub := &subscriber{fn: fn, ready: make(chan struct{}, 1), gone: make(chan struct{}), exited: make(chan struct{})}
 	q.subMu.Lock()
 	defer q.subMu.Unlock()
 	select {
@@ -129,9 +129,8 @@ func (q *Queue) Subscribe(fn func(Event)) (unsubscribe func()) {
 	id := q.nextSub
 	q.nextSub++
 	q.subs[id] = sub
-	q.wg.Add(1)
 	go func() {
-		defer q.wg.Done()
+		defer close(sub.exited)
 		sub.run(q.delivered)
 	}()
 	var once sync.Once
@@ -153,6 +152,7 @@ type subscriber struct {
 	pending []Event
 	ready   chan struct{} // a token when pending has grown
 	gone    chan struct{} // closed by unsubscribe
+	exited  chan struct{} // closed when run returns
 }
 
 func (s *subscriber) post(batch []Event) {
@@ -487,6 +487,14 @@ func (q *Queue) Close() {
 	_ = q.Wait(context.Background())
 	q.cancel()
 	q.wg.Wait()
+	// Every subscriber still subscribed hears the last events before Close
+	// returns; one that unsubscribed is not waited for.
+	q.subMu.Lock()
+	subs := slices.Collect(maps.Values(q.subs))
+	q.subMu.Unlock()
+	for _, sub := range subs {
+		<-sub.exited
+	}
 }
 
 func (j *queued) snapshot() Job {
