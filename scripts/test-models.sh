@@ -28,6 +28,12 @@ for cfg in models/repository/*/config.pbtxt; do
   n=$((n + 1))
 done
 [ "$n" -ge 3 ] || { echo "expected at least 3 models, found $n" >&2; exit 1; }
+# The CPU profile (generated from the above by models/profile.go).
+for cfg in models/repository-cpu/*/config.pbtxt; do
+  protoc --encode=inference.ModelConfig -I triton/pb triton/pb/model_config.proto <"$cfg" >/dev/null \
+    || { echo "$cfg does not match triton/pb/model_config.proto" >&2; exit 1; }
+  echo "ok  $cfg"
+done
 
 echo "=== models: shell syntax"
 sh -n models/serve.sh
