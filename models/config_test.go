@@ -19,8 +19,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.config.json from the config.pbtxt files")
 
-// The models this repository must serve (the issue's minimum).
-var requiredModels = []string{"parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2"}
+// The models this repository must serve (the issue's minimum): three ASR
+// models and a speaker-embedding model for diarization.
+var requiredModels = []string{"parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2", "titanet-large"}
+
+// speakerModels are the required models that follow the speaker contract.
+var speakerModels = []string{"titanet-large"}
 
 // repositoryRoot is the folder tritonserver gets as --model-repository. It
 // holds model folders only: Triton's RepositoryIndex lists every
@@ -57,25 +61,52 @@ func loadConfigs(t *testing.T) map[string]*pb.ModelConfig {
 	return configs
 }
 
+// stringParams are a config's parameters as key -> string value.
+func stringParams(cfg *pb.ModelConfig) map[string]string {
+	out := map[string]string{}
+	for k, v := range cfg.GetParameters() {
+		out[k] = v.GetStringValue()
+	}
+	return out
+}
+
 func TestModelConfigsFollowContract(t *testing.T) {
 	c := Contract()
 	for dir, cfg := range loadConfigs(t) {
 		t.Run(dir, func(t *testing.T) {
+			// A speaker-embedding model follows the speaker section of the
+			// contract, every other model the ASR one.
+			speaker := IsSpeakerModel(stringParams(cfg))
+			if want := slices.Contains(speakerModels, dir); want && !speaker {
+				t.Errorf("parameter %s is not %q", ParamKind, KindSpeakerEmbedding)
+			}
+			if kind, ok := cfg.GetParameters()[ParamKind]; ok && !speaker {
+				t.Errorf("parameter %s %q: ASR models have no kind; the only kind is %q", ParamKind, kind.GetStringValue(), KindSpeakerEmbedding)
+			}
+			wantIn, wantOut, minBatch := c.Inputs, c.Outputs, c.MaxBatchSizeMin
+			if speaker {
+				wantIn, wantOut, minBatch = c.Speaker.Inputs, c.Speaker.Outputs, c.Speaker.MaxBatchSizeMin
+				if _, err := ParseSpeakerParameters(stringParams(cfg)); err != nil {
+					t.Error(err)
+				}
+			}
 			if cfg.GetName() != dir {
 				t.Errorf("name %q, want the folder name %q (Triton requires it)", cfg.GetName(), dir)
 			}
 			if cfg.GetBackend() != "python" || cfg.GetPlatform() != "" {
 				t.Errorf("backend %q platform %q, want the python backend", cfg.GetBackend(), cfg.GetPlatform())
 			}
-			if int(cfg.GetMaxBatchSize()) < c.MaxBatchSizeMin {
-				t.Errorf("max_batch_size %d < contract minimum %d", cfg.GetMaxBatchSize(), c.MaxBatchSizeMin)
+			if int(cfg.GetMaxBatchSize()) < minBatch {
+				t.Errorf("max_batch_size %d < contract minimum %d", cfg.GetMaxBatchSize(), minBatch)
 			}
 
 			var inputs, outputs []Tensor
 			for _, in := range cfg.GetInput() {
 				inputs = append(inputs, Tensor{in.GetName(), protocolDatatype(in.GetDataType()), in.GetDims()})
-				if in.GetName() == InputAudio && !in.GetAllowRaggedBatch() {
-					t.Errorf("input %s: allow_ragged_batch must be true so chunks of different lengths batch together", InputAudio)
+				if !in.GetAllowRaggedBatch() {
+					// AUDIO: chunks of different lengths; SPANS: chunks
+					// with different numbers of spans.
+					t.Errorf("input %s: allow_ragged_batch must be true so requests of different lengths batch together", in.GetName())
 				}
 				if in.GetOptional() || in.GetReshape() != nil || in.GetIsShapeTensor() {
 					t.Errorf("input %s: optional, reshape or shape-tensor settings are not part of the contract", in.GetName())
@@ -87,11 +118,11 @@ func TestModelConfigsFollowContract(t *testing.T) {
 					t.Errorf("output %s: reshape or labels are not part of the contract", out.GetName())
 				}
 			}
-			if !tensorsEqual(inputs, c.Inputs) {
-				t.Errorf("inputs %+v, want the contract's %+v", inputs, c.Inputs)
+			if !tensorsEqual(inputs, wantIn) {
+				t.Errorf("inputs %+v, want the contract's %+v", inputs, wantIn)
 			}
-			if !tensorsEqual(outputs, c.Outputs) {
-				t.Errorf("outputs %+v, want the contract's %+v", outputs, c.Outputs)
+			if !tensorsEqual(outputs, wantOut) {
+				t.Errorf("outputs %+v, want the contract's %+v", outputs, wantOut)
 			}
 
 			db := cfg.GetDynamicBatching()

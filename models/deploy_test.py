@@ -31,6 +31,9 @@ MODEL_DIRS = sorted(
 )
 SAMPLE_RATE = 16000
 FP32_BYTES = 4
+# What every deployment loads unless told otherwise: an ASR model and the
+# speaker-embedding model beside it (diarization).
+DEFAULT_MODELS = ("parakeet-tdt-0.6b-v2", "titanet-large")
 
 
 def read(*parts):
@@ -46,10 +49,21 @@ def model_limits(name):
     """(max_batch_size, max_audio_seconds) read from the model's config.pbtxt."""
     text = read("repository", name, "config.pbtxt")
     batch = int(re.search(r"^max_batch_size:\s*(\d+)", text, re.M).group(1))
-    seconds = float(
-        re.search(r'key:\s*"max_audio_seconds",\s*value:\s*\{\s*string_value:\s*"([^"]+)"', text).group(1)
-    )
-    return batch, seconds
+    return batch, float(config_parameter(text, "max_audio_seconds"))
+
+
+def config_parameter(text, key):
+    m = re.search(rf'key:\s*"{key}",\s*value:\s*\{{\s*string_value:\s*"([^"]*)"', text)
+    return m.group(1) if m else None
+
+
+def span_bytes(name):
+    """Bytes of SPANS (INT64 pairs) and EMBEDDINGS (FP32 rows) per span of a
+    speaker-embedding model, and its max_spans; (0, 0) for an ASR model."""
+    text = read("repository", name, "config.pbtxt")
+    if config_parameter(text, "kind") != "speaker_embedding":
+        return 0, 0
+    return 2 * 8 + int(config_parameter(text, "embedding_size")) * FP32_BYTES, int(config_parameter(text, "max_spans"))
 
 
 def serve_shm_default_bytes():
@@ -61,12 +75,14 @@ def shm_per_gpu_bytes():
     """/dev/shm one GPU needs with every model of the repository loaded: each
     model has one instance (one Python stub, one shared-memory region) per GPU,
     and execute() gets a whole batch, whose AUDIO the backend copies into that
-    region: max_batch_size chunks of max_audio_seconds of FP32 at 16 kHz, on
+    region: max_batch_size chunks of max_audio_seconds of FP32 at 16 kHz (and,
+    for a speaker model, max_spans spans per chunk with their embeddings), on
     top of the region serve.sh starts it with."""
     total = 0
     for name in MODEL_DIRS:
         batch, seconds = model_limits(name)
-        total += batch * int(seconds * SAMPLE_RATE) * FP32_BYTES + serve_shm_default_bytes()
+        per_span, spans = span_bytes(name)
+        total += batch * int(seconds * SAMPLE_RATE) * FP32_BYTES + batch * spans * per_span + serve_shm_default_bytes()
     return total
 
 
@@ -83,8 +99,14 @@ def check_shm_comment(test, text, size, gpus):
     for name in MODEL_DIRS:
         batch, seconds = model_limits(name)
         mb = batch * int(seconds * SAMPLE_RATE) * FP32_BYTES / 1e6
-        line = f"{name}: {batch} x {seconds:g} s x {SAMPLE_RATE} x {FP32_BYTES} B = {mb:.2f} MB + 64 MiB"
-        test.assertIn(line, re.sub(r"\s+", " ", text), "the shm comment shows each model's batch")
+        line = f"{name}: {batch} x {seconds:g} s x {SAMPLE_RATE} x {FP32_BYTES} B = {mb:.2f} MB"
+        per_span, spans = span_bytes(name)
+        if spans:
+            line += f" + {batch} x {spans} spans x {per_span} B = {batch * spans * per_span / 1e6:.2f} MB"
+        line += " + 64 MiB"
+        # A line may go on in the next comment line.
+        flat = re.sub(r"\s+", " ", re.sub(r"(?m)^\s*#", "", text))
+        test.assertIn(line, flat, "the shm comment shows each model's batch")
     per_gpu = shm_per_gpu_bytes()
     test.assertIn(f"{per_gpu / 1e6:.2f} MB", text)
     test.assertGreaterEqual(size, gpus * per_gpu, f"/dev/shm too small for {gpus} GPU(s)")
@@ -144,11 +166,17 @@ class DockerfileTest(unittest.TestCase):
 
     def test_dockerignore_keeps_what_the_server_needs(self):
         ignored = [l.strip() for l in read(".dockerignore").splitlines() if l.strip() and not l.startswith("#")]
-        for needed in ("common/nemo_asr_backend.py", "common/nemo_engine.py", "serve.sh") + tuple(
+        for needed in (
+            "common/nemo_asr_backend.py",
+            "common/nemo_engine.py",
+            "common/nemo_speaker_backend.py",
+            "common/nemo_speaker_engine.py",
+            "serve.sh",
+        ) + tuple(
             f"repository/{m}/config.pbtxt" for m in MODEL_DIRS
         ) + tuple(f"repository/{m}/1/model.py" for m in MODEL_DIRS):
             self.assertFalse(any(glob_match(p, needed) for p in ignored), f"{needed} must reach the image")
-        for dropped in ("common/test_backend.py", "common/fakes/fake_nemo.py", "config_test.go", "testdata/speech-en.wav"):
+        for dropped in ("common/test_backend.py", "common/test_speaker_backend.py", "common/fakes/fake_nemo.py", "config_test.go", "testdata/speech-en.wav"):
             self.assertTrue(any(glob_match(p, dropped) for p in ignored), f"{dropped} should stay out of the image")
 
 
@@ -189,10 +217,9 @@ class ComposeTest(unittest.TestCase):
     def test_the_repository_is_mounted_whole(self):
         self.assertIn(f"./:{IMAGE_MODELS}:ro", self.svc["volumes"], "repository/ and common/ together")
 
-    def test_default_model_exists(self):
+    def test_default_models_exist_with_the_speaker_model(self):
         default = re.fullmatch(r"\$\{NEMO_MODELS:-(.+)\}", self.svc["environment"]["NEMO_MODELS"]).group(1)
-        for name in default.split(","):
-            self.assertIn(name, MODEL_DIRS)
+        self.assertEqual(default.split(","), list(DEFAULT_MODELS))
 
     def test_tls_override(self):
         (tls,) = load_yaml("compose.tls.yaml")
@@ -241,10 +268,12 @@ class ServeScriptTest(unittest.TestCase):
         self.assertEqual(args[-1], "--grpc-use-ssl=true", "extra arguments reach tritonserver")
         self.assertTrue(any(a.startswith("--backend-config=python,shm-default-byte-size=") for a in args))
 
-    def test_default_model(self):
+    def test_default_models(self):
         proc, args = self.run_serve(None)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual([a for a in args if a.startswith("--load-model=")], ["--load-model=parakeet-tdt-0.6b-v2"])
+        self.assertEqual(
+            [a for a in args if a.startswith("--load-model=")], [f"--load-model={m}" for m in DEFAULT_MODELS]
+        )
 
     def test_unknown_model_is_refused_with_the_list(self):
         proc, args = self.run_serve("whisper-large")
@@ -278,7 +307,7 @@ class KubernetesTest(unittest.TestCase):
         # One GPU per pod, so one instance of each model.
         check_shm_comment(self, read("k8s", "deployment.yaml"), size_bytes(dshm["emptyDir"]["sizeLimit"]), 1)
         models = next(e["value"] for e in container["env"] if e["name"] == "NEMO_MODELS")
-        self.assertIn(models, MODEL_DIRS)
+        self.assertEqual(models.split(","), list(DEFAULT_MODELS))
 
         self.assertEqual(service["spec"]["clusterIP"], "None", "headless: DNS lists every replica")
         labels = pod["metadata"]["labels"]

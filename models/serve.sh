@@ -1,6 +1,7 @@
 #!/bin/sh
 # Starts Triton on this model repository with the models named in
-# NEMO_MODELS (comma- or space-separated; default parakeet-tdt-0.6b-v2).
+# NEMO_MODELS (comma- or space-separated; default parakeet-tdt-0.6b-v2 and
+# titanet-large, the speaker-embedding model diarization uses).
 # Arguments are passed on to tritonserver (e.g. the TLS flags).
 #
 # The repository root (models/repository in this checkout) holds model
@@ -10,7 +11,7 @@
 set -eu
 
 repo=${NEMO_REPOSITORY:-/opt/nemo-transcribe/models/repository}
-models=${NEMO_MODELS:-parakeet-tdt-0.6b-v2}
+models=${NEMO_MODELS:-parakeet-tdt-0.6b-v2,titanet-large}
 
 available() {
   for d in "$repo"/*/config.pbtxt; do

@@ -27,7 +27,8 @@ for _path in (FAKES, COMMON):
 
 import triton_python_backend_utils as pb_utils  # noqa: E402  (the stand-in)
 
-MODEL_NAMES = ("parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2")
+MODEL_NAMES = ("parakeet-tdt-0.6b-v2", "parakeet-tdt-0.6b-v3", "canary-1b-v2")  # ASR
+SPEAKER_MODEL_NAMES = ("titanet-large",)
 
 
 def model_config(name: str) -> dict:
@@ -65,6 +66,26 @@ def outputs(response):
     assert texts.dtype == np.object_ and texts.ndim == 2 and texts.shape[1] == 1, texts.shape
     assert stamps.shape == texts.shape, (stamps.shape, texts.shape)
     return [t.decode("utf-8") for t in texts[:, 0]], [json.loads(s.decode("utf-8")) for s in stamps[:, 0]]
+
+
+def speaker_request(clips, spans, cancelled=False):
+    """A speaker-model request: AUDIO [rows, samples] and SPANS [rows, S, 2]
+    (one list of (start, end) pairs for every row, or an array as given)."""
+    audio = np.stack([np.asarray(c, dtype=np.float32) for c in clips])
+    if not isinstance(spans, np.ndarray):
+        spans = np.array(spans, dtype=np.int64).reshape(len(clips), -1, 2)
+    return pb_utils.InferenceRequest(
+        [pb_utils.Tensor("AUDIO", audio), pb_utils.Tensor("SPANS", spans)], None, cancelled=cancelled
+    )
+
+
+def embeddings(response):
+    """EMBEDDINGS [rows, S, D] of a successful response."""
+    if response.has_error():
+        raise AssertionError(f"unexpected error response: {response.error()}")
+    out = pb_utils.get_output_tensor_by_name(response, "EMBEDDINGS").as_numpy()
+    assert out.dtype == np.float32 and out.ndim == 3, (out.dtype, out.shape)
+    return out
 
 
 @contextlib.contextmanager

@@ -38,13 +38,7 @@ class NemoEngine(Engine):
     def __init__(self, settings: ModelSettings, kind: str, device_id: int, log: Callable[[str], None]):
         self.settings = settings
         self.log = log
-        if kind == "GPU":
-            if not torch.cuda.is_available():
-                raise RuntimeError(f"{settings.name}: instance_group asks for a GPU, but PyTorch sees no CUDA device")
-            self.device = torch.device(f"cuda:{device_id}")
-            torch.cuda.set_device(self.device)
-        else:
-            self.device = torch.device("cpu")
+        self.device = select_device(settings.name, kind, device_id)
 
         model = self._load(settings.nemo_model)
         model = model.to(self.device)
@@ -97,25 +91,7 @@ class NemoEngine(Engine):
         return ASRModel.from_pretrained(model_name=name, map_location=self.device)
 
     def _autocast_dtype(self, precision: str):
-        """bf16 only on compute capability 8.0 (Ampere) and newer. Not
-        torch.cuda.is_bf16_supported(): by default it also counts emulation,
-        and says True on Turing (7.5), where bf16 runs emulated and slow."""
-        if self.device.type != "cuda" or precision == "fp32":
-            return None
-        if precision == "fp16":
-            return torch.float16
-        major, minor = torch.cuda.get_device_capability(self.device)
-        native_bf16 = major >= 8
-        if precision == "bf16":
-            if not native_bf16:
-                raise ConfigError(
-                    f"{self.settings.name}: precision bf16 needs a GPU of compute capability 8.0 or newer; "
-                    f"{self.device} has {major}.{minor} (use auto or fp16)"
-                )
-            return torch.bfloat16
-        dtype = torch.bfloat16 if native_bf16 else torch.float16
-        self.log(f"{self.settings.name}: compute capability {major}.{minor}: autocast to {dtype}")
-        return dtype
+        return autocast_dtype(self.settings.name, self.device, precision, self.log)
 
     def _precision(self):
         if self.dtype is None:
@@ -144,12 +120,7 @@ class NemoEngine(Engine):
         return list(out)
 
     def is_out_of_memory(self, exc: BaseException) -> bool:
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
-            return True
-        text = str(exc)
-        return isinstance(exc, RuntimeError) and (
-            "out of memory" in text.lower() or "CUBLAS_STATUS_ALLOC_FAILED" in text or "CUDNN_STATUS_ALLOC_FAILED" in text
-        )
+        return is_out_of_memory(exc)
 
     def release_cached_memory(self) -> None:
         gc.collect()
@@ -178,6 +149,54 @@ class NemoEngine(Engine):
         gc.collect()
         if getattr(self, "device", None) is not None and self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+# ---------------------------------------------------------------------------
+# Shared with nemo_speaker_engine: the instance's device, its autocast type
+# and how a CUDA out-of-memory error looks.
+
+
+def select_device(name: str, kind: str, device_id: int):
+    """The instance's device: its GPU (made current) for KIND_GPU, else the CPU."""
+    if kind == "GPU":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"{name}: instance_group asks for a GPU, but PyTorch sees no CUDA device")
+        device = torch.device(f"cuda:{device_id}")
+        torch.cuda.set_device(device)
+        return device
+    return torch.device("cpu")
+
+
+def autocast_dtype(name: str, device, precision: str, log: Callable[[str], None]):
+    """bf16 only on compute capability 8.0 (Ampere) and newer. Not
+    torch.cuda.is_bf16_supported(): by default it also counts emulation,
+    and says True on Turing (7.5), where bf16 runs emulated and slow.
+    None means no autocast (CPU, or fp32)."""
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if precision == "fp16":
+        return torch.float16
+    major, minor = torch.cuda.get_device_capability(device)
+    native_bf16 = major >= 8
+    if precision == "bf16":
+        if not native_bf16:
+            raise ConfigError(
+                f"{name}: precision bf16 needs a GPU of compute capability 8.0 or newer; "
+                f"{device} has {major}.{minor} (use auto or fp16)"
+            )
+        return torch.bfloat16
+    dtype = torch.bfloat16 if native_bf16 else torch.float16
+    log(f"{name}: compute capability {major}.{minor}: autocast to {dtype}")
+    return dtype
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text.lower() or "CUBLAS_STATUS_ALLOC_FAILED" in text or "CUDNN_STATUS_ALLOC_FAILED" in text
+    )
 
 
 def _nemo_version() -> str:

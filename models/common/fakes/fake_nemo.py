@@ -1,8 +1,8 @@
 """Stand-ins for PyTorch and NeMo, for unit tests of the backend without a GPU.
 
 install() puts modules named torch, torch.cuda, omegaconf and
-nemo.collections.asr.models into sys.modules, so nemo_engine.py runs
-unchanged against them.
+nemo.collections.asr.models into sys.modules, so nemo_engine.py and
+nemo_speaker_engine.py run unchanged against them.
 
 The fake ASR models "hear" a synthetic language: a word is a stretch of
 constant amplitude (see synth()), silence is anything quieter than 0.05. They
@@ -26,6 +26,14 @@ the backend walks into it:
 - A CUDA out-of-memory error leaves the failed call's activations referenced
   by the traceback's frame, as real tensors are; the fake torch records how
   many were alive whenever empty_cache() runs and a call starts.
+
+FakeSpeakerModel stands in for EncDecSpeakerLabelModel (label_models.py):
+forward(input_signal=[B, T], input_signal_length=[B]) returns (logits, embs)
+with embs [B, D] (D the last of cfg.decoder.emb_sizes, 192) and, like NeMo,
+not normalised. It "hears" a speaker as the mean level of a segment's first
+input_signal_length samples (see speaker_of()), so a backend that pads
+without passing the true lengths gets other speakers, and one that forgets
+to normalise gets rows of norm EMB_SCALE.
 """
 
 from __future__ import annotations
@@ -110,6 +118,39 @@ class Activations:
         self.n_clips = n_clips
 
 
+class FakeTensor:
+    """A numpy array on a device: what the engines hand NeMo and read back."""
+
+    def __init__(self, array, device):
+        self.array = np.asarray(array)
+        self.device = device
+
+    @property
+    def shape(self):
+        return self.array.shape
+
+    @property
+    def dtype(self):
+        return self.array.dtype
+
+    def to(self, device):
+        return FakeTensor(self.array, device)
+
+    def float(self):
+        return FakeTensor(self.array.astype(np.float32), self.device)
+
+    def cpu(self):
+        return FakeTensor(self.array, type(self.device)("cpu"))
+
+    def detach(self):
+        return self
+
+    def numpy(self):
+        if self.device.type != "cpu":
+            raise TypeError("can't convert cuda tensor to numpy: use Tensor.cpu() first")
+        return self.array
+
+
 class _DType:
     def __init__(self, name):
         self.name = name
@@ -157,6 +198,12 @@ def _make_torch(state: FakeTorchState):
 
     torch.autocast = autocast
     torch.inference_mode = inference_mode
+
+    def from_numpy(array):
+        return FakeTensor(array, device("cpu"))
+
+    torch.from_numpy = from_numpy
+    torch.Tensor = FakeTensor
 
     cuda = types.ModuleType("torch.cuda")
 
@@ -439,6 +486,103 @@ def _autocast(model):
 
 
 # ---------------------------------------------------------------------------
+# Speaker embeddings
+
+EMB_SIZE = 192  # TitaNet-large: decoder.emb_sizes
+EMB_SCALE = 7.5  # the norm of the fake's raw embeddings (NeMo's are not normalised either)
+SPEAKER_STEP = 0.01  # a speaker is a constant level, in steps of this
+
+
+def speaker_of(segment: np.ndarray) -> int:
+    """The speaker the fake hears in a segment: its mean level in SPEAKER_STEPs."""
+    return int(round(float(np.mean(segment)) / SPEAKER_STEP)) if segment.shape[0] else 0
+
+
+def speaker_embedding(speaker: int) -> np.ndarray:
+    """The unit vector the fake gives a speaker (one-hot, mixed with a little of the next)."""
+    e = np.zeros(EMB_SIZE, dtype=np.float64)
+    e[speaker % EMB_SIZE] = 1.0
+    e[(speaker + 1) % EMB_SIZE] = 0.25
+    return e / np.linalg.norm(e)
+
+
+class FakeSpeakerModel:
+    """Both EncDecSpeakerLabelModel's class methods and the models they return."""
+
+    loaded: list = []
+    torch = None
+
+    max_batch = 1_000_000  # larger batches raise CUDA out of memory
+    oom_seconds = math.inf  # longer segments raise it even alone
+    fail_speaker = None  # a segment of this speaker makes forward fail (not OOM)
+
+    def __init__(self, source: str, map_location, emb_sizes=EMB_SIZE):
+        self.source = source
+        self.map_location = map_location
+        self.device = None
+        self.training = True
+        self.cfg = _NS(decoder=_NS(emb_sizes=emb_sizes, pool_mode="attention"), preprocessor=_NS(window_stride=0.01))
+        self.preprocessor = _NS(featurizer=_NS(dither=1e-5))
+        self.calls: list = []
+
+    @classmethod
+    def from_pretrained(cls, model_name, map_location=None, **kwargs):
+        model = cls(model_name, map_location)
+        cls.loaded.append(model)
+        return model
+
+    @classmethod
+    def restore_from(cls, restore_path, map_location=None, **kwargs):
+        if not os.path.isfile(restore_path):
+            raise FileNotFoundError(restore_path)
+        model = cls(restore_path, map_location)
+        cls.loaded.append(model)
+        return model
+
+    def to(self, device):
+        self.device = device
+        return self
+
+    def eval(self):
+        self.training = False
+        return self
+
+    def forward(self, input_signal=None, input_signal_length=None):
+        state = self.torch._state
+        state.alive_at_call.append(len(state.failed_activations))
+        if state.inference_mode <= 0:
+            raise AssertionError("forward called outside torch.inference_mode()")
+        if self.training:
+            raise AssertionError("forward called on a model in training mode")
+        for name, t in (("input_signal", input_signal), ("input_signal_length", input_signal_length)):
+            if not isinstance(t, FakeTensor):
+                raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+            if t.device != self.device:
+                raise RuntimeError(f"{name} is on {t.device}, the model on {self.device}")
+        signal, lengths = input_signal.array, input_signal_length.array
+        if signal.dtype != np.float32 or signal.ndim != 2:
+            raise TypeError(f"input_signal must be float32 [B, T], got {signal.dtype} {signal.shape}")
+        if lengths.ndim != 1 or lengths.shape[0] != signal.shape[0] or lengths.dtype.kind not in "iu":
+            raise TypeError(f"input_signal_length must be integers [B], got {lengths.dtype} {lengths.shape}")
+        if (lengths > signal.shape[1]).any() or (lengths < 1).any():
+            raise ValueError("input_signal_length outside the padded batch")
+        self.calls.append({"n": signal.shape[0], "padded": signal.shape[1], "autocast": _autocast(self)})
+        activations = Activations(signal.shape[0])
+        if signal.shape[0] > self.max_batch:
+            state.failed_activations.add(activations)
+            raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        if (lengths / SAMPLE_RATE > self.oom_seconds).any():
+            state.failed_activations.add(activations)
+            raise self.torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+        speakers = [speaker_of(row[:n]) for row, n in zip(signal, lengths)]
+        if self.fail_speaker is not None and self.fail_speaker in speakers:
+            raise RuntimeError("fake speaker model failure on a poisoned segment")
+        embs = np.stack([EMB_SCALE * speaker_embedding(k) for k in speakers]).astype(np.float32)
+        logits = np.zeros((signal.shape[0], 16), dtype=np.float32)
+        return FakeTensor(logits, self.device), FakeTensor(embs, self.device)
+
+
+# ---------------------------------------------------------------------------
 # install / uninstall
 
 _NAMES = (
@@ -450,6 +594,7 @@ _NAMES = (
     "nemo.collections.asr",
     "nemo.collections.asr.models",
     "nemo_engine",
+    "nemo_speaker_engine",
 )
 
 
@@ -464,6 +609,7 @@ class Installed:
             sys.modules.pop(name, None)
         sys.modules.update(self._saved)
         FakeASRModel.loaded = []
+        FakeSpeakerModel.loaded = []
 
 
 @contextlib.contextmanager
@@ -492,6 +638,7 @@ def install(cuda: bool = True, bf16: bool = True, capability=(8, 0)) -> Installe
     asr = types.ModuleType("nemo.collections.asr")
     models = types.ModuleType("nemo.collections.asr.models")
     models.ASRModel = FakeASRModel
+    models.EncDecSpeakerLabelModel = FakeSpeakerModel
     nemo.collections, collections.asr, asr.models = collections, asr, models
     sys.modules.update(
         {
@@ -506,4 +653,6 @@ def install(cuda: bool = True, bf16: bool = True, capability=(8, 0)) -> Installe
     )
     FakeASRModel.loaded = []
     FakeASRModel.torch = torch
+    FakeSpeakerModel.loaded = []
+    FakeSpeakerModel.torch = torch
     return handle
