@@ -86,6 +86,7 @@ describe('App: first run', () => {
     api.getSettings.mockResolvedValue(settings());
     render(App, { player: new PlayerState(() => new FakeOut()) });
     await screen.findByRole('heading', { level: 1, name: 'Connect to your Triton server' });
+    expect(screen.queryByRole('button', { name: 'Library' })).toBeNull();
     await fireEvent.input(screen.getByLabelText('Server address'), { target: { value: ' gpu:8001 ' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
     expect(api.getServerStatus).toHaveBeenCalledWith('gpu:8001');
