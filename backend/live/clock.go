@@ -21,6 +21,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // FakeClock is a Clock that moves only when Advance is called.
 type FakeClock struct {
 	mu      sync.Mutex
+	added   *sync.Cond
 	now     time.Time
 	waiters []fakeWaiter
 }
@@ -31,7 +32,20 @@ type fakeWaiter struct {
 }
 
 // NewFakeClock returns a clock standing at start.
-func NewFakeClock(start time.Time) *FakeClock { return &FakeClock{now: start} }
+func NewFakeClock(start time.Time) *FakeClock {
+	c := &FakeClock{now: start}
+	c.added = sync.NewCond(&c.mu)
+	return c
+}
+
+// BlockUntil waits until n After channels are waiting to fire.
+func (c *FakeClock) BlockUntil(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.waiters) < n {
+		c.added.Wait()
+	}
+}
 
 // Now is the clock's time.
 func (c *FakeClock) Now() time.Time {
@@ -50,6 +64,7 @@ func (c *FakeClock) After(d time.Duration) <-chan time.Time {
 		return ch
 	}
 	c.waiters = append(c.waiters, fakeWaiter{at: c.now.Add(d), ch: ch})
+	c.added.Broadcast()
 	return ch
 }
 

@@ -255,8 +255,10 @@ type Session struct {
 	}
 	voiceNow bool
 
-	// partialDone, when set (by tests), hears every partial request end.
+	// partialDone, when set (by tests), hears every partial request end;
+	// syncHook every background sync.
 	partialDone func()
+	syncHook    func()
 
 	events  *eventQueue
 	workers sync.WaitGroup // sender, syncer, partials
@@ -406,10 +408,16 @@ func (s *Session) syncLoop() {
 		}
 		s.mu.Lock()
 		now := s.clock.Now()
+		hook := s.syncHook
 		if now.Sub(s.lastSync) >= s.cfg.SyncEvery {
 			s.syncLocked(now)
+		} else {
+			hook = nil
 		}
 		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
 		if s.cfg.Dir != "" {
 			touchNote(s.cfg.Dir, s.id, time.Now()) // a fresh note: this session runs
 		}
@@ -490,7 +498,7 @@ func (s *Session) closeOpenLocked(now time.Time) {
 	s.run = 0
 	end := min(u.voiceTo+int64(s.vo.Tail.Seconds()*SampleRate), u.end())
 	rest := u.samples[end-u.start:]
-	u.samples = u.samples[:end-u.start : end-u.start]
+	u.samples = u.samples[: end-u.start : end-u.start]
 	s.recent = append(s.recent[:0], rest...)
 	s.prevEnd = end
 	u.closedAt = now

@@ -350,7 +350,9 @@ func TestPartialsWhileAKeyIsHeld(t *testing.T) {
 		// as it would at real time on an idle server.
 		st := s.Stats()
 		if st.Utterances > 0 {
-			rec.wait(t, "the final", func(evs []Event) bool { return count(evs, func(e Event) bool { return e.Type == EventFinal }) >= st.Utterances })
+			rec.wait(t, "the final", func(evs []Event) bool {
+				return count(evs, func(e Event) bool { return e.Type == EventFinal }) >= st.Utterances
+			})
 		}
 		if st.PartialsSent > sent {
 			sent = st.PartialsSent
@@ -386,4 +388,71 @@ func TestPartialsWhileAKeyIsHeld(t *testing.T) {
 	if fin[0].PauseMs < 440 || fin[0].PauseMs > 480 || fin[0].LatencyMs < fin[0].PauseMs || fin[0].LatencyMs > fin[0].PauseMs+20 {
 		t.Errorf("latency %v ms, pause %v ms", fin[0].LatencyMs, fin[0].PauseMs)
 	}
+}
+
+// checkAudioPrefix checks a file a crash left: read as it is (no repair),
+// it holds at least least samples of fed, all equal to what was fed.
+func checkAudioPrefix(t *testing.T, path string, fed []float32, least int) {
+	t.Helper()
+	d, err := audio.Open(path, audio.Options{Decoder: audio.DecoderBuiltin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var got []float32
+	buf := make([]float32, 4096)
+	for {
+		n, err := d.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if len(got) < least || len(got) > len(fed) {
+		t.Fatalf("the crashed file holds %d samples: want %d to %d", len(got), least, len(fed))
+	}
+	for i := range got {
+		if math.Abs(float64(got[i]-fed[i])) > 1.0/32768 {
+			t.Fatalf("sample %d: %v in the file, %v fed", i, got[i], fed[i])
+		}
+	}
+}
+
+func TestLongUtteranceSplitAtAPause(t *testing.T) {
+	// Presses every 0.35 s for 8 s, with no pause the detector ends an
+	// utterance at, and a model that takes 3 s: the utterance is cut into
+	// clips of at most 3 s, each at a gap between presses.
+	addr := tritontest.Start(t, tritontest.Options{})
+	var presses []dtmf.Press
+	ks := "0123456789ABCD*#"
+	for i := 0; i < 23; i++ {
+		at := 1 + 0.35*float64(i)
+		presses = append(presses, dtmf.Press{Key: rune(ks[i%len(ks)]), Start: at, End: at + 0.15})
+	}
+	samples := dtmf.Synthesize(presses, SampleRate, 10, dtmf.SynthOptions{NoiseDB: -40, Seed: 3})
+	want := offlineWords(t, addr, samples)
+	if len(want) != len(presses) {
+		t.Fatalf("offline heard %q", keys(want))
+	}
+	rec := newRecorder()
+	s, err := New(Config{Recognizer: openModel(t, inference.Config{Addresses: []string{addr}}), Options: inference.Options{Timestamps: true},
+		ChunkSeconds: 3, Clock: NewFakeClock(time.Unix(0, 0)), Emit: rec.emit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, s, samples, 320)
+	if _, err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fin := rec.of(EventFinal)
+	splits := count(fin, func(e Event) bool { return e.Split })
+	if len(fin) < 3 || splits < 2 {
+		t.Fatalf("%d finals, %d split", len(fin), splits)
+	}
+	for _, f := range fin {
+		if f.End-f.Start > 3 {
+			t.Errorf("final %+v longer than the model's 3 s", f)
+		}
+	}
+	sameWords(t, finalWords(rec.events), want)
 }
