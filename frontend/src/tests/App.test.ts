@@ -297,6 +297,19 @@ describe('App: transcript workspace', () => {
     expect(screen.queryByTestId('find-bar')).toBeNull();
   });
 
+  it('names the speakers in the header and on their segments, when the transcript has them', async () => {
+    const r = result();
+    Object.assign(r.transcript.segments[0], { speaker: 'Speaker 1' });
+    Object.assign(r.transcript.segments[1], { speaker: 'Speaker 2' });
+    api.jobResult.mockResolvedValue({ ...r, historyId: 9 });
+    await renderReady();
+    emitQueue({ kind: 'added', job: job(1, 'done', { historyId: 9 }) });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open the transcript of take 1.wav' }));
+    await screen.findAllByTestId('segment');
+    expect(screen.getByTestId('transcript-meta').textContent?.trim()).toBe('1 min 15 sec · parakeet-tdt-0.6b-v2 · 2 speakers');
+    expect(screen.getAllByTestId('segment-text')[1].textContent).toContain('Speaker 2');
+  });
+
   it('copies the text', async () => {
     const writeText = vi.fn(async () => {});
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
