@@ -82,26 +82,41 @@ func TestSilentChunksAreNotSent(t *testing.T) {
 }
 
 func TestCancelStopsTheJobAndWritesNothing(t *testing.T) {
-	addr := tritontest.Start(t, tritontest.Options{Latency: 2 * time.Second})
+	// The server answers no chunk within the test: only cancelling the
+	// calls in flight ends the job.
+	const latency = time.Minute
+	arrived := make(chan struct{}, 1)
+	addr := tritontest.Start(t, tritontest.Options{Latency: latency,
+		Inspect: func(context.Context, *pb.ModelInferRequest) {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		}})
 	src := filepath.Join(t.TempDir(), "long.wav")
 	writeWAV(t, src, []dtmf.Press{{Key: '1', Start: 1, End: 1.2}}, 16000, 120, -40)
 	e := NewEngine()
 	defer e.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	req := newRequest(t, addr, src)
-	start := time.Now()
-	_, err := e.Transcribe(ctx, req, func(p Progress) {
-		if p.Stage == StageTranscribing {
+	defer cancel()
+	var cancelled atomic.Int64 // when the test cancelled, in UnixNano
+	go func() {
+		select {
+		case <-arrived: // a chunk is in flight
+		case <-ctx.Done():
 			return
 		}
-		if p.Stage == StageDecoding {
-			go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-		}
-	})
+		cancelled.Store(time.Now().UnixNano())
+		cancel()
+	}()
+	req := newRequest(t, addr, src)
+	_, err := e.Transcribe(ctx, req, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want cancelled", err)
 	}
-	if d := time.Since(start); d > 1500*time.Millisecond {
+	if at := cancelled.Load(); at == 0 {
+		t.Fatal("the job ended before a chunk reached the server")
+	} else if d := time.Since(time.Unix(0, at)); d > latency/4 {
 		t.Errorf("cancel took %v: in-flight calls were not cancelled", d)
 	}
 	if entries, _ := os.ReadDir(req.OutDir); len(entries) != 0 {

@@ -2,9 +2,9 @@ package transcribe
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestPrioSemServesTheOldestFirst(t *testing.T) {
@@ -16,7 +16,7 @@ func TestPrioSemServesTheOldestFirst(t *testing.T) {
 	var mu sync.Mutex
 	var order []int64
 	var wg sync.WaitGroup
-	for _, prio := range []int64{9, 3, 7, 3} {
+	for i, prio := range []int64{9, 3, 7, 3} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -27,13 +27,13 @@ func TestPrioSemServesTheOldestFirst(t *testing.T) {
 				s.release()
 			}
 		}()
-		time.Sleep(10 * time.Millisecond) // queue them in this order
+		waitWaiters(t, s, i+1) // queued in this order, before the next
 	}
 	// One waiter gives up: its place is not lost.
 	cctx, cancel := context.WithCancel(ctx)
 	gaveUp := make(chan bool)
 	go func() { gaveUp <- s.acquire(cctx, 1) }()
-	time.Sleep(10 * time.Millisecond)
+	waitWaiters(t, s, 5)
 	cancel()
 	if <-gaveUp {
 		t.Fatal("a cancelled acquire succeeded")
@@ -46,6 +46,16 @@ func TestPrioSemServesTheOldestFirst(t *testing.T) {
 	if !s.acquire(ctx, 0) || s.acquire(contextDone(), 0) {
 		t.Fatal("the place was lost or doubled")
 	}
+}
+
+// waitWaiters waits until n acquires are queued on s.
+func waitWaiters(t *testing.T, s *prioSem, n int) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%d acquires wait", n), func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.waiters.Len() == n
+	})
 }
 
 func contextDone() context.Context {

@@ -376,8 +376,10 @@ func TestRetrySendsOnlyWhatIsMissing(t *testing.T) {
 }
 
 func TestCancelOneRemoveOneCancelAll(t *testing.T) {
+	// Eight chunks a file at 300 ms each, two in flight: a job has about
+	// a second left after its first answer and after the job before it ends.
 	addr := tritontest.Start(t, tritontest.Options{Latency: 300 * time.Millisecond})
-	files := makeKeys(t, t.TempDir(), 4, 95) // four chunks each
+	files := makeKeys(t, t.TempDir(), 4, 215)
 	e := openEngine(t, Config{Concurrency: 2})
 	q := NewQueue(e, QueueOptions{MaxActive: 2})
 	defer q.Close()
@@ -386,17 +388,12 @@ func TestCancelOneRemoveOneCancelAll(t *testing.T) {
 		id, _ := q.Add(Request{Path: f.path, Server: addr, Model: "dtmf", Timestamps: true})
 		ids = append(ids, id)
 	}
+	job := func(i int) Job { j, _ := q.Job(ids[i]); return j }
 	// Job 0 is cancelled while transcribing; job 3, still queued, is removed.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if j, _ := q.Job(ids[0]); j.State == StageTranscribing && j.Progress.ChunksDone >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("job 0 never got going")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, "job 0 has a chunk answered", func() bool {
+		j := job(0)
+		return j.State == StageTranscribing && j.Progress.ChunksDone >= 1
+	})
 	if err := q.Cancel(ids[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -410,15 +407,7 @@ func TestCancelOneRemoveOneCancelAll(t *testing.T) {
 		t.Errorf("cancel of an unknown job: %v", err)
 	}
 	// Job 1 finishes despite job 0's cancellation.
-	for {
-		if j, _ := q.Job(ids[1]); j.State.Finished() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("job 1 never finished")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitUntil(t, "job 1 finished", func() bool { return job(1).State.Finished() })
 	q.CancelAll()
 	waitQueue(t, q)
 	want := []Stage{StageCancelled, StageDone, StageCancelled}
@@ -528,10 +517,9 @@ func TestServerRestartMidBatchLosesNothing(t *testing.T) {
 	for _, f := range files {
 		q.Add(Request{Path: f.path, Server: addr, Model: "dtmf", Timestamps: true})
 	}
-	for calls.Load() < 6 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "six chunks were answered", func() bool { return calls.Load() >= 6 })
 	srv.Stop() // as a crash: connections and calls in flight cut
+	// Down for two seconds: the outage itself, not a wait for something.
 	time.Sleep(2 * time.Second)
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -577,6 +565,9 @@ func TestRestoreQueuesInterruptedJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkWords(t, res.Transcript, f)
+	// Wait returns once the job is done in memory; its runner records the
+	// end in the store just after, and Close waits for the runners.
+	q.Close()
 	recs, _ := e.Store().Jobs(context.Background(), string(StageDone))
 	if len(recs) != 1 || recs[0].TranscriptID != res.HistoryID {
 		t.Errorf("job records %+v", recs)
@@ -595,9 +586,7 @@ func TestCloseLeavesJobsToRestore(t *testing.T) {
 	req := Request{Path: f.path, Server: addr, Model: "dtmf", Timestamps: true}
 	id, _ := q.Add(req)
 	waiting, _ := q.Add(req) // the same file again: waits for the first
-	for m.calls.Load() < 3 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(t, "three chunks were answered", func() bool { return m.calls.Load() >= 3 })
 	q.Close()
 	for _, id := range []JobID{id, waiting} {
 		if j, _ := q.Job(id); j.State != StageCancelled {

@@ -95,11 +95,14 @@ func TestReconnectMidJobSendsTheNewHeader(t *testing.T) {
 	f := makeKeys(t, t.TempDir(), 1, 40)[0] // chunks of at most 5 s
 	for _, tc := range []struct {
 		mode   string
-		resent int // of the 2 chunks on the old connection
+		resent int           // of the 2 chunks on the old connection
+		drain  time.Duration // Engine.drainWait
 	}{
-		{"answer", 0},
-		{"fail", 2},
-		{"stall", 2},
+		// Answered chunks come back on their own: a short drainWait
+		// would call them back first on a loaded machine.
+		{"answer", 0, time.Minute},
+		{"fail", 2, 100 * time.Millisecond},
+		{"stall", 2, 100 * time.Millisecond},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			g := &gated{Model: tritontest.DTMF(), mode: tc.mode, release: make(chan struct{})}
@@ -107,7 +110,7 @@ func TestReconnectMidJobSendsTheNewHeader(t *testing.T) {
 			var token atomic.Value
 			token.Store(oldToken)
 			e := openEngine(t, Config{Concurrency: 2, ChunkSeconds: 5, Connect: headerConnect(&token)})
-			e.drainWait = 100 * time.Millisecond
+			e.drainWait = tc.drain
 
 			type outcome struct {
 				res Result
