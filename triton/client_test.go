@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
 )
@@ -179,15 +181,23 @@ func TestNotReadyAndUnreachable(t *testing.T) {
 }
 
 func TestCancelledCallReportsCanceled(t *testing.T) {
-	c := newClient(t, tritontest.Options{Latency: 5 * time.Second})
+	// The server would answer after a minute; the call is cancelled once
+	// it has arrived there.
+	const latency = time.Minute
 	cx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-	start := time.Now()
+	defer cancel()
+	var cancelled atomic.Int64 // UnixNano
+	c := newClient(t, tritontest.Options{Latency: latency, Inspect: func(context.Context, *pb.ModelInferRequest) {
+		cancelled.CompareAndSwap(0, time.Now().UnixNano())
+		cancel()
+	}})
 	_, err := c.Infer(cx, triton.InferRequest{Model: "dtmf", Inputs: []triton.Input{audioInput(make([]float32, 160))}})
 	if triton.CodeOf(err) != triton.CodeCanceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if time.Since(start) > 2*time.Second {
-		t.Error("cancellation did not end the call promptly")
+	if at := cancelled.Load(); at == 0 {
+		t.Fatal("the call ended before it reached the server")
+	} else if d := time.Since(time.Unix(0, at)); d > latency/4 {
+		t.Errorf("cancellation ended the call after %v, not promptly", d)
 	}
 }
