@@ -151,6 +151,9 @@ type Event struct {
 	// of the last audio it carries to its emission.
 	LatencyMs float64 `json:"latency_ms,omitempty"`
 	PauseMs   float64 `json:"pause_ms,omitempty"`
+	// HeardAt is the wall time LatencyMs counts from, for a listener that
+	// measures to the moment it shows the result.
+	HeardAt time.Time `json:"-"`
 	// Split marks a final cut at a pause inside because the utterance
 	// outgrew the model's chunk length.
 	Split bool `json:"split,omitempty"`
@@ -207,6 +210,8 @@ type utterance struct {
 	arrived   time.Time // when the last voiced frame was fed
 	closedAt  time.Time
 	split     bool
+	// partialVoice is voiceTo when the last partial was sent.
+	partialVoice int64
 }
 
 func (u *utterance) end() int64 { return u.start + int64(len(u.samples)) }
@@ -553,9 +558,10 @@ func (s *Session) partialLocked(u *utterance, now time.Time) {
 		s.stats.PartialsSkipped++
 		return
 	}
-	if time.Duration(float64(u.voiced*frameSamples)/SampleRate*float64(time.Second)) < s.vo.MinVoice {
-		return
+	if time.Duration(float64(u.voiced*frameSamples)/SampleRate*float64(time.Second)) < s.vo.MinVoice || u.voiceTo == u.partialVoice {
+		return // too little voice yet, or none since the last partial: nothing new to hear
 	}
+	u.partialVoice = u.voiceTo
 	samples := u.samples // append only: the part sent is never written again
 	if len(samples) > s.window {
 		samples = samples[len(samples)-s.window:]
@@ -581,7 +587,7 @@ func (s *Session) partialLocked(u *utterance, now time.Time) {
 			return // a partial that failed or was superseded says nothing
 		}
 		ev := s.resultEvent(EventPartial, u, offset, len(samples), r)
-		ev.LatencyMs = ms(s.clock.Now().Sub(now))
+		ev.LatencyMs, ev.HeardAt = ms(s.clock.Now().Sub(now)), now
 		s.stats.Partials++
 		s.events.push(ev)
 	}()
@@ -656,7 +662,7 @@ func (s *Session) sendFinals() {
 		ev := s.resultEvent(EventFinal, u, u.start, len(u.samples), r)
 		ev.Split = u.split
 		now := s.clock.Now()
-		ev.LatencyMs = ms(now.Sub(u.arrived))
+		ev.LatencyMs, ev.HeardAt = ms(now.Sub(u.arrived)), u.arrived
 		if !u.split {
 			ev.PauseMs = ms(u.closedAt.Sub(u.arrived))
 		}

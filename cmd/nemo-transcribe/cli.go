@@ -31,6 +31,7 @@ const usage = `usage:
   nemo-transcribe transcribe --server HOST:PORT --model NAME --out DIR --format json,srt,vtt,txt [--cache-dir DIR]
                   [--tls ...] [--decoder auto|builtin|ffmpeg] [--channel N] FILE...
   nemo-transcribe status --server HOST:PORT [--tls ...] [--json]
+  nemo-transcribe live --server HOST:PORT --model NAME --from-file FILE [--speed X] [--out DIR --format LIST] [--json]
   nemo-transcribe history list [--limit N] [--json]
   nemo-transcribe history search [--json] WORDS...
   nemo-transcribe history export [--out DIR] [--format LIST] ID...
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"transcribe": runTranscribe,
 		"status":     runStatus,
 		"history":    runHistory,
+		"live":       runLive,
 	}, args, stdout, stderr)
 }
 
