@@ -1,15 +1,18 @@
 // Command triton-devserver serves the Triton test server (package
 // triton/tritontest) on TCP, for manual runs, demos and checks from outside
-// Go tests. It hosts the dtmf model, which transcribes DTMF key presses.
+// Go tests. It hosts the dtmf model, which transcribes DTMF key presses,
+// and the voices model, the speaker-embedding model of the same test
+// recordings (dtmf-synth --voices writes them); --models picks which.
 //
 //	triton-devserver --addr 127.0.0.1:8001 [--latency 200ms] [--fail-rate 0.1 --seed 1] [--ready-after 5s]
 //	    [--drop-rate 0.05] [--restart-every 30s --down-for 2s]
 //	    [--tls-cert server.pem --tls-key server-key.pem [--tls-client-ca ca.pem]]
 //	    [--max-batch 8 --batch-latency 100ms [--batch-window 5ms] [--max-queue N]] [--skip-compute]
+//	    [--models dtmf,voices]
 //
 // It listens at once and prints one line when it accepts connections:
 //
-//	triton-devserver listening on 127.0.0.1:8001 (models: dtmf)
+//	triton-devserver listening on 127.0.0.1:8001 (models: dtmf, voices)
 //
 // With --addr 127.0.0.1:0 the line carries the port the system chose.
 // SIGINT or SIGTERM stops it gracefully (calls in flight get a short grace
@@ -67,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	failLoad := fs.String("fail-load", "", "`MODEL=REASON`: loading this hosted model fails with REASON (UNAVAILABLE in the index)")
 	legacyReady := fs.Bool("legacy-model-ready", false, "answer ModelReady as Triton up to r26.06 (ready=false) instead of NOT_FOUND for a model that is not ready")
 	namespacing := fs.Bool("namespacing", false, "answer unknown models INVALID_ARGUMENT, as Triton with --model-namespacing=true")
+	hostList := fs.String("models", "dtmf,voices", "comma-separated test `MODELS` to host: dtmf (speech recognition), voices (speaker embeddings)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -95,6 +99,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *restartEvery < 0 || *downFor < 0 || *batchLatency < 0 || *batchWindow < 0 || *maxBatch < 0 || *maxQueue < 0:
 		fmt.Fprintln(stderr, "triton-devserver: durations and counts must not be negative")
 		return 2
+	case len(names(*hostList)) == 0:
+		fmt.Fprintln(stderr, "triton-devserver: --models names no model (dtmf, voices)")
+		return 2
 	case (*tlsCert == "") != (*tlsKey == ""):
 		fmt.Fprintln(stderr, "triton-devserver: --tls-cert and --tls-key go together")
 		return 2
@@ -119,9 +126,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if name, reason, ok := strings.Cut(*failLoad, "="); ok {
 		opts.LoadFailures = map[string]string{strings.TrimSpace(name): reason}
 	}
-	if *skipCompute {
-		opts.Models = []tritontest.Model{tritontest.DTMFWith(tritontest.DTMFOptions{SkipCompute: true})}
+	hosted, err := hostedModels(names(*hostList), *skipCompute)
+	if err != nil {
+		fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
+		return 2
 	}
+	opts.Models = hosted
 	if *maxBatch > 0 || *batchLatency > 0 || *batchWindow > 0 || *maxQueue > 0 {
 		opts.Batching = &tritontest.Batching{MaxBatch: *maxBatch, Latency: *batchLatency, Window: *batchWindow, MaxQueue: *maxQueue}
 	}
@@ -190,6 +200,27 @@ func runRestarting(ctx context.Context, addr string, opts tritontest.Options, ev
 			return 1
 		}
 	}
+}
+
+// hostedModels are the test models named by --models, in that order.
+func hostedModels(list []string, skipCompute bool) ([]tritontest.Model, error) {
+	var out []tritontest.Model
+	seen := map[string]bool{}
+	for _, name := range list {
+		if seen[name] {
+			return nil, fmt.Errorf("--models names %s twice", name)
+		}
+		seen[name] = true
+		switch name {
+		case tritontest.DTMFModelName:
+			out = append(out, tritontest.DTMFWith(tritontest.DTMFOptions{SkipCompute: skipCompute}))
+		case tritontest.VoicesModelName:
+			out = append(out, tritontest.Voices())
+		default:
+			return nil, fmt.Errorf("--models: no test model %q (there are %s and %s)", name, tritontest.DTMFModelName, tritontest.VoicesModelName)
+		}
+	}
+	return out, nil
 }
 
 // names splits a comma-separated flag value, dropping blanks.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"math"
@@ -25,6 +26,7 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/voices"
 )
 
 // The test binary doubles as the devserver: started with this variable set
@@ -40,11 +42,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var readyLine = regexp.MustCompile(`^triton-devserver listening on (127\.0\.0\.1:(\d+)) \(models: dtmf\)$`)
+var readyLine = regexp.MustCompile(`^triton-devserver listening on (127\.0\.0\.1:(\d+)) \(models: (dtmf, voices|dtmf|voices)\)$`)
 
 type devserver struct {
 	cmd    *exec.Cmd
 	addr   string
+	models string // as the ready line lists them
 	stderr *bytes.Buffer
 	exited chan struct{} // closed when the process has exited
 	err    error         // from cmd.Wait, once exited is closed
@@ -62,7 +65,7 @@ func startDevserver(t *testing.T, args ...string) *devserver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &devserver{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	d := &devserver{cmd: cmd, stderr: &bytes.Buffer{}, exited: make(chan struct{}), models: ""}
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -89,7 +92,7 @@ func startDevserver(t *testing.T, args ...string) *devserver {
 		if m == nil || m[2] == "0" {
 			t.Fatalf("ready line %q does not match %v (stderr: %s)", line, readyLine, d.stderr)
 		}
-		d.addr = m[1]
+		d.addr, d.models = m[1], m[3]
 	case <-time.After(10 * time.Second):
 		t.Fatal("no ready line within 10 s")
 	}
@@ -205,8 +208,8 @@ func TestDevserverFaultFlags(t *testing.T) {
 			t.Errorf("ModelInfer: %v, want NOT_FOUND has no available versions", err)
 		}
 		idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
-		if err != nil || len(idx.Models) != 1 || idx.Models[0].State != "LOADING" {
-			t.Errorf("RepositoryIndex = %v, %v", idx, err)
+		if err != nil || len(idx.Models) != 2 || idx.Models[0].State != "LOADING" || idx.Models[1].State != "LOADING" {
+			t.Errorf("RepositoryIndex = %v, %v; want dtmf and voices loading", idx, err)
 		}
 	})
 
@@ -226,8 +229,8 @@ func TestDevserverFaultFlags(t *testing.T) {
 		for _, m := range idx.GetModels() {
 			got = append(got, m.Name+"="+m.State)
 		}
-		if err != nil || strings.Join(got, " ") != "canary-1b-v2= common= dtmf=" {
-			t.Errorf("RepositoryIndex = %v, %v; want three names without state", got, err)
+		if err != nil || strings.Join(got, " ") != "canary-1b-v2= common= dtmf= voices=READY" {
+			t.Errorf("RepositoryIndex = %v, %v; want three names without state and voices ready", got, err)
 		}
 		if _, err := c.ModelInfer(ctx, req); status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), "'dtmf' is not found") {
 			t.Errorf("ModelInfer: %v, want NOT_FOUND is not found", err)
@@ -244,8 +247,8 @@ func TestDevserverFaultFlags(t *testing.T) {
 		d := startDevserver(t, "--addr", "127.0.0.1:0", "--fail-load", "dtmf=no GPU found")
 		c := client(t, d.addr)
 		idx, err := c.RepositoryIndex(ctx, &pb.RepositoryIndexRequest{})
-		if err != nil || len(idx.Models) != 1 || idx.Models[0].State != "UNAVAILABLE" || idx.Models[0].Reason != "no GPU found" {
-			t.Errorf("RepositoryIndex = %v, %v", idx, err)
+		if err != nil || len(idx.Models) != 2 || idx.Models[0].State != "UNAVAILABLE" || idx.Models[0].Reason != "no GPU found" || idx.Models[1].State != "READY" {
+			t.Errorf("RepositoryIndex = %v, %v; want dtmf failed and voices ready", idx, err)
 		}
 	})
 
@@ -294,12 +297,75 @@ func TestDevserverFaultFlags(t *testing.T) {
 	})
 }
 
+// TestDevserverHostsVoices: the voices model beside dtmf by default, a
+// speaker-embedding model by its config, answering spans; --models leaves
+// it out.
+func TestDevserverHostsVoices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d := startDevserver(t, "--addr", "127.0.0.1:0")
+	if d.models != "dtmf, voices" {
+		t.Errorf("models %q, want dtmf and voices", d.models)
+	}
+	c := client(t, d.addr)
+	cfg, err := c.ModelConfig(ctx, &pb.ModelConfigRequest{Name: "voices"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{}
+	for k, v := range cfg.GetConfig().GetParameters() {
+		params[k] = v.GetStringValue()
+	}
+	sp, err := models.ParseSpeakerParameters(params)
+	if err != nil {
+		t.Fatalf("voices is not a speaker model by its config: %v", err)
+	}
+	presses := []voices.Press{
+		{Press: dtmf.Press{Key: '1', Start: 0.1, End: 0.4}, F0: 110},
+		{Press: dtmf.Press{Key: '2', Start: 0.5, End: 0.8}, F0: 150},
+		{Press: dtmf.Press{Key: '3', Start: 0.9, End: 1.2}, F0: 110},
+	}
+	clip := voices.Synthesize(presses, models.SampleRate, 1.3, dtmf.SynthOptions{})
+	var spans []byte
+	for _, p := range presses {
+		spans = binary.LittleEndian.AppendUint64(spans, uint64(math.Round(p.Start*models.SampleRate)))
+		spans = binary.LittleEndian.AppendUint64(spans, uint64(math.Round(p.End*models.SampleRate)))
+	}
+	resp, err := c.ModelInfer(ctx, &pb.ModelInferRequest{
+		ModelName: "voices",
+		Inputs: []*pb.ModelInferRequest_InferInputTensor{
+			{Name: models.InputAudio, Datatype: models.DatatypeFP32, Shape: []int64{1, int64(len(clip))}},
+			{Name: models.InputSpans, Datatype: models.DatatypeINT64, Shape: []int64{1, 3, 2}},
+		},
+		RawInputContents: [][]byte{triton.EncodeFP32(clip), spans},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := triton.DecodeFP32(resp.GetRawOutputContents()[0])
+	if err != nil || len(e) != 3*sp.EmbeddingSize {
+		t.Fatalf("EMBEDDINGS %v (%d values), %v", resp.GetOutputs(), len(e), err)
+	}
+	row := func(i int) []float32 { return e[i*sp.EmbeddingSize : (i+1)*sp.EmbeddingSize] }
+	if same, other := voices.Cosine(row(0), row(2)), voices.Cosine(row(0), row(1)); same < 0.95 || other > 0.25 {
+		t.Errorf("same voice %.3f, other voice %.3f", same, other)
+	}
+
+	only := startDevserver(t, "--addr", "127.0.0.1:0", "--models", "dtmf")
+	if only.models != "dtmf" {
+		t.Errorf("--models dtmf: models %q", only.models)
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--fail-rate", "1.5"},
 		{"--latency", "-1s"},
 		{"--nope"},
 		{"extra"},
+		{"--models", "whisper"},
+		{"--models", "dtmf,dtmf"},
+		{"--models", " , "},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut); code != 2 {
