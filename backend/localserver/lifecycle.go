@@ -86,7 +86,7 @@ func (m *Manager) Start(ctx context.Context, opts StartOptions, progress func(Pr
 		if f := dockerFault(img, m.cfg.GOOS); f != nil && !errors.Is(img.err, errTimeout) && apperr.CodeOf(f) != CodeOffline {
 			return f
 		}
-		out.send(Progress{Phase: PhaseImageBuild, Message: "Preparing the server image (the first time this downloads about 10 GB and takes 10 to 20 minutes)"})
+		out.send(Progress{Phase: PhaseImageDownload, Message: "Preparing the server image: the first time this downloads about 10 GB and takes 10 to 20 minutes"})
 		bw := newBuildWatcher(out)
 		r := run(ctx, m.compose(opts, m.cfg.BuildTimeout, bw.line, "build", Service))
 		if r.err != nil {
@@ -185,7 +185,7 @@ func (m *Manager) waitReady(ctx context.Context, st state, since string, out *th
 						reason = r
 					}
 					return m.failStart(apperr.New(CodeModelLoad, nil, "%s", modelFailedSentence(name, reason)), st)
-				case mh.State == "LOADING" && lastLoading != name:
+				case mh.State == "LOADING" && lastLoading != name && !lw.shown(name):
 					lastLoading = name
 					out.send(Progress{Phase: PhaseLoading, Model: name, Message: "Loading " + name})
 				}

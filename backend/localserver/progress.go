@@ -62,7 +62,7 @@ func (t *throttle) send(p Progress) {
 	if same && p.Message == t.last.Message {
 		return
 	}
-	if same && (p.Total > 0 || t.last.Total > 0) && time.Since(t.at) < t.every && p.Done < p.Total {
+	if same && p.Total > 0 && t.last.Total > 0 && time.Since(t.at) < t.every && p.Done < p.Total {
 		return
 	}
 	t.last, t.at = p, time.Now()
@@ -174,10 +174,11 @@ type logWatcher struct {
 	failures map[string]string // model -> Triton's reason
 	fatal    string            // a sentence: the server cannot start
 	noGPU    bool
+	seen     map[string]bool // models the log has shown loading
 }
 
 func newLogWatcher(out *throttle, models []string) *logWatcher {
-	return &logWatcher{out: out, models: models, failures: map[string]string{}}
+	return &logWatcher{out: out, models: models, failures: map[string]string{}, seen: map[string]bool{}}
 }
 
 func (w *logWatcher) line(l string) {
@@ -192,10 +193,15 @@ func (w *logWatcher) line(l string) {
 		m := reTqdm.FindStringSubmatch(l)
 		done, total := sizeOf(m[3], m[4]), sizeOf(m[5], m[6])
 		model := w.modelOf(m[1])
-		w.out.send(Progress{Phase: PhaseModelDownload, Model: model, Done: done, Total: total,
-			Message: fmt.Sprintf("Downloading the %s model: %s of %s (once; it is kept in the cache)", cmpOr(model, "speech"), gb(done), gb(total))})
+		msg := fmt.Sprintf("Downloading the %s model: %s of %s (once; it is kept in the cache)", cmpOr(model, "speech"), gb(done), gb(total))
+		if done == 0 {
+			msg = fmt.Sprintf("Downloading the %s model, %s (once; it is kept in the cache)", cmpOr(model, "speech"), gb(total))
+		}
+		w.seen[model] = true
+		w.out.send(Progress{Phase: PhaseModelDownload, Model: model, Done: done, Total: total, Message: msg})
 	case reLoading.MatchString(l):
 		w.loading = reLoading.FindStringSubmatch(l)[1]
+		w.seen[w.loading] = true
 		w.out.send(Progress{Phase: PhaseLoading, Model: w.loading, Message: "Loading " + w.loading + " (the first time it downloads its checkpoint, several GB)"})
 	case reModelReady.MatchString(l):
 		name := reModelReady.FindStringSubmatch(l)[1]
@@ -227,6 +233,13 @@ func (w *logWatcher) modelOf(file string) string {
 		}
 	}
 	return w.loading
+}
+
+// shown reports whether the log has shown model loading.
+func (w *logWatcher) shown(model string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen[model]
 }
 
 func (w *logWatcher) failure(model string) (string, bool) {

@@ -6,6 +6,7 @@
 //	                                         compose-version, compose-build, compose-up,
 //	                                         compose-ps, compose-logs, compose-stop,
 //	                                         compose-restart, compose-down)
+//	<key>.sleep                              a duration to hang before answering
 //	devserver.args                           extra triton-devserver flags, one a line
 //	startup.log                              the container's log at each start
 //
@@ -41,6 +42,10 @@ func main() {
 	args := os.Args[1:]
 	key, sub := keyOf(args)
 	record(args)
+	if b, err := os.ReadFile(filepath.Join(dir, key+".sleep")); err == nil {
+		d, _ := time.ParseDuration(strings.TrimSpace(string(b)))
+		time.Sleep(d)
+	}
 	if code, scripted := script(key); scripted && code != 0 {
 		os.Exit(code)
 	}
