@@ -174,3 +174,47 @@ func RandomTurns(n, nVoices, minKeys, maxKeys int, seed uint64) []int {
 	}
 	return out
 }
+
+// MaxVoices is the most voices Spread gives: as many as fit between MinF0
+// and MaxF0 MinSeparation apart.
+var MaxVoices = int(math.Floor(math.Log(MaxF0/MinF0)/math.Log(MinSeparation))) + 1
+
+// Spread returns n voices spread evenly in log f0 from MinF0 to MaxF0 (one
+// voice: 150 Hz), every two at least MinSeparation apart; n is at most
+// MaxVoices.
+func Spread(n int) ([]float64, error) {
+	if n < 1 || n > MaxVoices {
+		return nil, fmt.Errorf("%d voices: between 1 and %d fit %g–%g Hz %.0f%% apart", n, MaxVoices, MinF0, MaxF0, (MinSeparation-1)*100)
+	}
+	if n == 1 {
+		return []float64{150}, nil
+	}
+	out := make([]float64, n)
+	for i := range out {
+		f := MinF0 * math.Pow(MaxF0/MinF0, float64(i)/float64(n-1))
+		out[i] = math.Round(f*10) / 10
+	}
+	return out, Check(out)
+}
+
+// RandomPresses lays key presses over duration seconds: random keys,
+// lengths from minLen to maxLen seconds and gaps from minGap to maxGap,
+// starting after a first gap; seed makes it repeatable. Recordings for
+// diarization tests and benchmarks: voices.Synthesize them with Turns or
+// RandomTurns.
+func RandomPresses(duration, minLen, maxLen, minGap, maxGap float64, seed uint64) []dtmf.Press {
+	rng := rand.New(rand.NewPCG(seed, 0x6b657973))
+	var out []dtmf.Press
+	uniform := func(lo, hi float64) float64 { return lo + rng.Float64()*max(hi-lo, 0) }
+	for t := uniform(minGap, maxGap); ; {
+		d := uniform(minLen, maxLen)
+		if t+d > duration {
+			return out
+		}
+		out = append(out, dtmf.Press{Key: rune(dtmf.Keys[rng.IntN(len(dtmf.Keys))]), Start: round4(t), End: round4(t + d)})
+		t += d + uniform(minGap, maxGap)
+	}
+}
+
+// round4 keeps times to 0.1 ms, so that the truth JSON is short.
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }

@@ -257,3 +257,36 @@ func BenchmarkEmbed(b *testing.B) {
 		})
 	}
 }
+
+func TestSpread(t *testing.T) {
+	for n := 1; n <= MaxVoices; n++ {
+		f0s, err := Spread(n)
+		if err != nil || len(f0s) != n {
+			t.Fatalf("Spread(%d) = %v, %v", n, f0s, err)
+		}
+	}
+	if MaxVoices < 8 {
+		t.Errorf("only %d voices fit; the issue's benchmarks need 8", MaxVoices)
+	}
+	if _, err := Spread(MaxVoices + 1); err == nil {
+		t.Errorf("Spread(%d) fits voices closer than 10%%", MaxVoices+1)
+	}
+}
+
+func TestRandomPresses(t *testing.T) {
+	ps := RandomPresses(60, 0.25, 0.6, 0.1, 0.8, 5)
+	if len(ps) < 60 {
+		t.Fatalf("%d presses in 60 s", len(ps))
+	}
+	for i, p := range ps {
+		if d := p.End - p.Start; d < 0.25-1e-4 || d > 0.6+1e-4 || p.End > 60 {
+			t.Errorf("press %d: %+v", i, p)
+		}
+		if i > 0 && p.Start-ps[i-1].End < 0.1-1e-4 {
+			t.Errorf("press %d starts %.4f s after the last", i, p.Start-ps[i-1].End)
+		}
+	}
+	if !slices.Equal(ps, RandomPresses(60, 0.25, 0.6, 0.1, 0.8, 5)) {
+		t.Error("the same seed gave other presses")
+	}
+}
