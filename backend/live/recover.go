@@ -175,11 +175,10 @@ func fileSHA256(path string) (string, error) {
 
 // audioHash identifies the samples of a stored final.
 func audioHash(x []float32) string {
-	h := sha256.New()
-	var b [4]byte
+	b := make([]byte, 0, 4*len(x))
 	for _, v := range x {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		h.Write(b[:])
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32]
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
