@@ -1,0 +1,301 @@
+// Package diarize is the client side of speaker diarization: it clusters
+// speaker embeddings from a whole file into speakers, turns the clusters
+// into labelled speaker turns, and gives every word of a transcript its
+// speaker. It does no I/O; the embeddings come from the server's speaker
+// model through the engine.
+//
+// Clustering is spectral clustering with the speaker count found by the
+// normalised maximum eigengap (NME-SC, Park et al. 2019) on a bounded
+// sample of the embeddings, followed by spherical k-means over all of
+// them, so the cost grows linearly with the length of the file (see
+// Cluster).
+package diarize
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+)
+
+// Embedding is the speaker model's vector for one stretch of audio.
+type Embedding struct {
+	Start, End float64 // seconds from the start of the file
+	// Vector is the embedding, ideally L2-normalised (Cluster normalises
+	// it anyway). A nil, all-zero or non-finite vector marks the span as
+	// unknown (too short, or the model could not say): it joins no
+	// cluster, and words in it borrow the speaker of their neighbours.
+	Vector []float32
+}
+
+// Options choose the speaker count. The zero value is auto with the
+// default bounds.
+type Options struct {
+	// Speakers is the exact count the user gave; 0 means auto. With fewer
+	// distinct embeddings than Speakers, there are as many speakers as
+	// embeddings.
+	Speakers int
+	// MinSpeakers and MaxSpeakers bound the automatic count; 0 means 1 and
+	// DefaultMaxSpeakers. They are ignored when Speakers is set.
+	MinSpeakers, MaxSpeakers int
+}
+
+// DefaultMaxSpeakers bounds the automatic speaker count when the caller
+// gives no maximum.
+const DefaultMaxSpeakers = 16
+
+// ErrOptions is wrapped by the errors Cluster returns for options that
+// make no sense (a negative count, a minimum above the maximum).
+var ErrOptions = errors.New("diarize: invalid speaker options")
+
+// Unknown is the speaker index of a span that joined no cluster.
+const Unknown = -1
+
+// Span is one input embedding's place in the result.
+type Span struct {
+	Start, End float64
+	Speaker    int // index into Result.Speakers, or Unknown
+}
+
+// Turn is a stretch of time given to one speaker. Turns are in time order
+// and do not overlap; where windows of different speakers overlap, each
+// instant goes to the window whose centre is nearest.
+type Turn struct {
+	Start, End float64
+	Speaker    int // index into Result.Speakers
+}
+
+// Result is what Cluster found.
+type Result struct {
+	Spans    []Span // one per input embedding, in input order
+	Turns    []Turn
+	Speakers []transcript.Speaker // by first appearance: S1 "Speaker 1", S2 "Speaker 2"…
+}
+
+// Cluster groups the embeddings into speakers across the whole file.
+//
+// Edge cases give a plain answer, never an error: no embeddings at all is
+// no speakers; embeddings that are all unknown are one speaker; fewer
+// known embeddings than Options.Speakers are one speaker each; in auto
+// mode one voice is one speaker, and so are fewer than minAutoPoints
+// known embeddings (too few to count speakers from).
+//
+// Errors: ErrOptions, vectors of different lengths, and times that are not
+// finite or run backwards.
+func Cluster(embs []Embedding, opt Options) (Result, error) {
+	kmin, kmax, err := bounds(opt)
+	if err != nil {
+		return Result{}, err
+	}
+	dim := -1
+	for i, e := range embs {
+		if math.IsNaN(e.Start) || math.IsInf(e.Start, 0) || math.IsNaN(e.End) || math.IsInf(e.End, 0) || e.End < e.Start {
+			return Result{}, fmt.Errorf("diarize: embedding %d has an invalid span %v–%v", i, e.Start, e.End)
+		}
+		if len(e.Vector) == 0 {
+			continue
+		}
+		if dim < 0 {
+			dim = len(e.Vector)
+		} else if len(e.Vector) != dim {
+			return Result{}, fmt.Errorf("diarize: embedding %d has %d dimensions, embedding 0 of its kind has %d", i, len(e.Vector), dim)
+		}
+	}
+
+	// The known embeddings, normalised, in time order (the stride sample in
+	// cluster is then spread over the whole file).
+	var known []int
+	var data []float64
+	for i, e := range embs {
+		if v, ok := normalised(e.Vector); ok {
+			known = append(known, i)
+			data = append(data, v...)
+		}
+	}
+	order := make([]int, len(known))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ea, eb := embs[known[a]], embs[known[b]]
+		if ea.Start != eb.Start {
+			if ea.Start < eb.Start {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	x := newPoints(len(known), dim)
+	for r, o := range order {
+		copy(x.row(r), data[o*dim:(o+1)*dim])
+	}
+	data = nil
+
+	labels := make([]int, len(embs))
+	for i := range labels {
+		labels[i] = Unknown
+	}
+	switch {
+	case len(embs) == 0:
+	case len(known) == 0: // all unknown: one speaker for all of it
+		for i := range labels {
+			labels[i] = 0
+		}
+	default:
+		got := cluster(x, kmin, kmax, opt.Speakers)
+		for r, o := range order {
+			labels[known[o]] = got[r]
+		}
+	}
+	return label(embs, labels), nil
+}
+
+// bounds turns the options into the range of counts to consider.
+func bounds(opt Options) (kmin, kmax int, err error) {
+	if opt.Speakers < 0 || opt.MinSpeakers < 0 || opt.MaxSpeakers < 0 {
+		return 0, 0, fmt.Errorf("%w: speaker counts must not be negative", ErrOptions)
+	}
+	if opt.Speakers > 0 {
+		return opt.Speakers, opt.Speakers, nil
+	}
+	kmin, kmax = max(opt.MinSpeakers, 1), opt.MaxSpeakers
+	if kmax == 0 {
+		kmax = max(DefaultMaxSpeakers, kmin)
+	}
+	if kmin > kmax {
+		return 0, 0, fmt.Errorf("%w: at least %d speakers but at most %d", ErrOptions, kmin, kmax)
+	}
+	return kmin, kmax, nil
+}
+
+// normalised returns v scaled to unit length in float64, or false when v
+// is empty, zero or not finite.
+func normalised(v []float32) ([]float64, bool) {
+	if len(v) == 0 {
+		return nil, false
+	}
+	var ss float64
+	for _, f := range v {
+		ss += float64(f) * float64(f)
+	}
+	if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
+		return nil, false
+	}
+	n := 1 / math.Sqrt(ss)
+	out := make([]float64, len(v))
+	for i, f := range v {
+		out[i] = float64(f) * n
+	}
+	return out, true
+}
+
+// label renumbers clusters by first appearance, builds the turns and counts
+// each speaker's seconds.
+func label(embs []Embedding, cl []int) Result {
+	first := map[int]float64{}
+	for i, c := range cl {
+		if c == Unknown {
+			continue
+		}
+		if t, ok := first[c]; !ok || embs[i].Start < t {
+			first[c] = embs[i].Start
+		}
+	}
+	ids := make([]int, 0, len(first))
+	for c := range first {
+		ids = append(ids, c)
+	}
+	slices.SortFunc(ids, func(a, b int) int {
+		if first[a] != first[b] {
+			if first[a] < first[b] {
+				return -1
+			}
+			return 1
+		}
+		return a - b
+	})
+	rank := make(map[int]int, len(ids))
+	for r, c := range ids {
+		rank[c] = r
+	}
+	res := Result{Spans: make([]Span, len(embs)), Speakers: make([]transcript.Speaker, len(ids))}
+	for i, e := range embs {
+		s := Unknown
+		if c := cl[i]; c != Unknown {
+			s = rank[c]
+		}
+		res.Spans[i] = Span{Start: e.Start, End: e.End, Speaker: s}
+	}
+	res.Turns = turns(res.Spans)
+	for r := range res.Speakers {
+		n := strconv.Itoa(r + 1)
+		res.Speakers[r] = transcript.Speaker{ID: "S" + n, Label: "Speaker " + n}
+	}
+	for _, t := range res.Turns {
+		res.Speakers[t.Speaker].Seconds += t.End - t.Start
+	}
+	return res
+}
+
+// turns lays the known spans on the time line: every instant covered by
+// at least one known span goes to the covering span whose centre is
+// nearest (ties to the earlier span), and neighbouring pieces of one
+// speaker join.
+func turns(spans []Span) []Turn {
+	type iv struct {
+		start, end, centre float64
+		speaker            int
+	}
+	var ivs []iv
+	var cuts []float64
+	for _, s := range spans {
+		if s.Speaker == Unknown || s.End <= s.Start {
+			continue
+		}
+		ivs = append(ivs, iv{s.Start, s.End, (s.Start + s.End) / 2, s.Speaker})
+		cuts = append(cuts, s.Start, s.End)
+	}
+	slices.SortStableFunc(ivs, func(a, b iv) int {
+		switch {
+		case a.start < b.start:
+			return -1
+		case a.start > b.start:
+			return 1
+		}
+		return 0
+	})
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+
+	var out []Turn
+	var active []iv
+	next := 0
+	for c := 0; c+1 < len(cuts); c++ {
+		a, b := cuts[c], cuts[c+1]
+		for next < len(ivs) && ivs[next].start <= a {
+			active = append(active, ivs[next])
+			next++
+		}
+		active = slices.DeleteFunc(active, func(v iv) bool { return v.end <= a })
+		if len(active) == 0 {
+			continue
+		}
+		mid := (a + b) / 2
+		best := active[0]
+		for _, v := range active[1:] {
+			if math.Abs(v.centre-mid) < math.Abs(best.centre-mid) {
+				best = v
+			}
+		}
+		if n := len(out); n > 0 && out[n-1].Speaker == best.speaker && out[n-1].End == a {
+			out[n-1].End = b
+			continue
+		}
+		out = append(out, Turn{Start: a, End: b, Speaker: best.speaker})
+	}
+	return out
+}
