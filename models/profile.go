@@ -21,8 +21,9 @@ const (
 )
 
 var (
-	kindGPULine = regexp.MustCompile(`(?m)^(\s*kind:\s*)KIND_GPU(\s*,?\s*(?:#.*)?)$`)
-	gpusLine    = regexp.MustCompile(`(?m)^\s*gpus:\s*\[[^\]]*\]\s*,?\s*\n`)
+	kindGPU     = regexp.MustCompile(`(kind:\s*)KIND_GPU\b`)
+	gpusLine    = regexp.MustCompile(`(?m)^[ \t]*gpus:\s*\[[^\]]*\][ \t]*,?[ \t]*(?:#.*)?\n`)
+	gpusInline  = regexp.MustCompile(`gpus:\s*\[[^\]]*\]\s*,?\s*`)
 )
 
 // cpuHeader is the first line of every generated config.pbtxt.
@@ -41,11 +42,12 @@ func CPUConfig(model string, gpu []byte) ([]byte, error) {
 	if strings.Contains(text, "KIND_CPU") && !strings.Contains(text, "KIND_GPU") {
 		return nil, fmt.Errorf("%s/config.pbtxt: already KIND_CPU; the GPU repository should ask for GPUs", model)
 	}
-	if !kindGPULine.MatchString(text) {
+	if !kindGPU.MatchString(text) {
 		return nil, fmt.Errorf("%s/config.pbtxt: no \"kind: KIND_GPU\" line in its instance_group for the CPU profile to replace", model)
 	}
-	text = kindGPULine.ReplaceAllString(text, "${1}KIND_CPU${2}")
+	text = kindGPU.ReplaceAllString(text, "${1}KIND_CPU")
 	text = gpusLine.ReplaceAllString(text, "")
+	text = gpusInline.ReplaceAllString(text, "")
 	text = strings.ReplaceAll(text, "# One instance on each GPU the container sees.", "# One instance on the processor (CPU profile: much slower than a GPU).")
 	return append([]byte(cpuHeader(model)), text...), nil
 }

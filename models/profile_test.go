@@ -178,6 +178,13 @@ func TestCPUConfigRule(t *testing.T) {
 	if bytes.Contains(got, []byte("KIND_GPU")) || bytes.Contains(got, []byte("gpus:")) || !bytes.Contains(got, []byte("kind: KIND_CPU\n")) {
 		t.Errorf("CPUConfig:\n%s", got)
 	}
+	oneLine := []byte("name: \"m\"\ninstance_group [ { count: 1, kind: KIND_GPU, gpus: [ 0 ] } ]\n")
+	got, err = CPUConfig("m", oneLine)
+	if err != nil || bytes.Contains(got, []byte("KIND_GPU")) || bytes.Contains(got, []byte("gpus")) {
+		t.Errorf("one-line instance group: %s %v", got, err)
+	} else if err := prototext.Unmarshal(got, &pb.ModelConfig{}); err != nil {
+		t.Errorf("one-line instance group: %v\n%s", err, got)
+	}
 	if _, err := CPUConfig("m", []byte("name: \"m\"\n")); err == nil {
 		t.Error("a config without KIND_GPU was accepted")
 	}

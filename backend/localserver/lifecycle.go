@@ -50,8 +50,14 @@ func (m *Manager) checkDocker(ctx context.Context) error {
 // does not restart in a loop. Cancelling ctx stops the waiting, not the
 // server.
 func (m *Manager) Start(ctx context.Context, opts StartOptions, progress func(Progress)) error {
+	ctx, done := m.begin(ctx)
+	defer done()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return interrupted(ctx, m.start(ctx, opts, progress))
+}
+
+func (m *Manager) start(ctx context.Context, opts StartOptions, progress func(Progress)) error {
 	out := newThrottle(progress, 500*time.Millisecond)
 	opts = opts.withDefaults()
 	out.send(Progress{Phase: PhasePrepare, Message: "Checking Docker"})
@@ -120,8 +126,15 @@ func (m *Manager) Start(ctx context.Context, opts StartOptions, progress func(Pr
 // Restart restarts the container with the options of the last Start and
 // waits until it is ready again, as Start does.
 func (m *Manager) Restart(ctx context.Context, progress func(Progress)) error {
+	m.interrupt()
+	ctx, done := m.begin(ctx)
+	defer done()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return interrupted(ctx, m.restart(ctx, progress))
+}
+
+func (m *Manager) restart(ctx context.Context, progress func(Progress)) error {
 	st, ok := m.loadState()
 	if !ok {
 		return apperr.New(CodeNotSetUp, nil, "the local server has not been started yet: press Start")
@@ -237,8 +250,50 @@ func (m *Manager) failStart(err error, st state) error {
 	return err
 }
 
+// errInterrupted ends a Start or Restart that Stop, Restart or Remove
+// interrupted.
+var errInterrupted = errors.New("interrupted by another operation on the local server")
+
+// begin makes ctx interruptible by Stop, Restart and Remove, which must not
+// wait for a start that can take an hour.
+func (m *Manager) begin(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	op := &operation{cancel: cancel}
+	m.opMu.Lock()
+	m.op = op
+	m.opMu.Unlock()
+	return ctx, func() {
+		m.opMu.Lock()
+		if m.op == op {
+			m.op = nil
+		}
+		m.opMu.Unlock()
+		cancel(nil)
+	}
+}
+
+type operation struct{ cancel context.CancelCauseFunc }
+
+// interrupt ends a Start or Restart in progress.
+func (m *Manager) interrupt() {
+	m.opMu.Lock()
+	if m.op != nil {
+		m.op.cancel(errInterrupted)
+	}
+	m.opMu.Unlock()
+}
+
+// interrupted turns an error of an interrupted operation into its sentence.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errInterrupted) {
+		return apperr.New(apperr.CodeCanceled, errInterrupted, "the start was stopped before the server was ready")
+	}
+	return err
+}
+
 // Stop stops the container; the image, the files and the model cache stay.
 func (m *Manager) Stop(ctx context.Context) error {
+	m.interrupt()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, ok := m.loadState()
@@ -269,6 +324,7 @@ type RemoveOptions struct {
 // Remove deletes the containers (and, as asked, the cache volume and the
 // image). The files in Dir stay.
 func (m *Manager) Remove(ctx context.Context, opts RemoveOptions) error {
+	m.interrupt()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st, _ := m.loadState()

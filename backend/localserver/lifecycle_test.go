@@ -444,3 +444,55 @@ func TestHangingDockerIsGivenUp(t *testing.T) {
 		t.Errorf("detect: %+v", c)
 	}
 }
+
+// TestStopInterruptsAStart: Stop does not wait for a start that can take
+// an hour; the start ends with its own sentence and the server is stopped.
+func TestStopInterruptsAStart(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t)
+	f.healthyLinux()
+	f.write("image", "built")
+	f.write("devserver.args", "--ready-after\n1h\n")
+	m := newManager(t, probe.Inference{})
+	withDTMF(t, m)
+	opts := startOptions(t)
+	loading := make(chan struct{}, 1)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- m.Start(ctx, opts, func(p localserver.Progress) {
+			if p.Phase == localserver.PhaseLoading {
+				select {
+				case loading <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}()
+	select {
+	case <-loading:
+	case err := <-errc:
+		t.Fatalf("start ended: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("no loading progress")
+	}
+	if !m.IsLocal(opts.Address()) || !m.IsLocal("localhost:"+strconv.Itoa(opts.GRPCPort)) || m.IsLocal("gpu-box:"+strconv.Itoa(opts.GRPCPort)) {
+		t.Error("IsLocal")
+	}
+	stopped := time.Now()
+	if err := m.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := <-errc
+	if apperr.CodeOf(err) != apperr.CodeCanceled || !strings.Contains(apperr.Message(err), "stopped before the server was ready") {
+		t.Errorf("start: %v", err)
+	}
+	if time.Since(stopped) > 10*time.Second {
+		t.Errorf("stop took %s", time.Since(stopped))
+	}
+	if s, _ := m.Status(ctx); s.State != localserver.StatusStopped || s.Code != "" {
+		t.Errorf("after stop: %+v", s)
+	}
+	if note := localserver.LANNote(opts.GRPCPort); !strings.Contains(note, strconv.Itoa(opts.GRPCPort)) || !strings.Contains(note, "TLS") {
+		t.Errorf("LAN note %q", note)
+	}
+}

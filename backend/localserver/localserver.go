@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"net"
@@ -109,6 +110,9 @@ func DefaultDir() (string, error) {
 type Manager struct {
 	cfg Config
 	mu  sync.Mutex // one lifecycle operation at a time
+
+	opMu sync.Mutex
+	op   *operation // the Start or Restart in progress, which Stop may interrupt
 }
 
 // New returns a Manager for cfg.
@@ -125,6 +129,29 @@ func New(cfg Config) *Manager {
 
 // Dir is the folder the server files live in.
 func (m *Manager) Dir() string { return m.cfg.Dir }
+
+// IsLocal reports whether addr (the app's server setting) is the local
+// server of the last Start, so that the app can explain an unreachable
+// server with Status instead of a network error.
+func (m *Manager) IsLocal(addr string) bool {
+	st, ok := m.loadState()
+	if !ok {
+		return false
+	}
+	host, port, err := net.SplitHostPort(strings.TrimSpace(addr))
+	if err != nil || port != strconv.Itoa(st.Options.GRPCPort) {
+		return false
+	}
+	return host == "127.0.0.1" || host == "localhost" || host == "::1"
+}
+
+// LANNote is the sentence to show beside "share on the LAN".
+func LANNote(grpcPort int) string {
+	if grpcPort == 0 {
+		grpcPort = DefaultGRPCPort
+	}
+	return fmt.Sprintf("Anyone who can reach port %d of this computer can use its GPU and load or unload models: let only your team's machines in through the firewall, and add TLS (models/README.md, \"Serving the LAN\")", grpcPort)
+}
 
 // StartOptions are what the user chose on the Local server page.
 type StartOptions struct {
