@@ -241,9 +241,11 @@ func label(embs []Embedding, cl []int) Result {
 	return res
 }
 
-// turns lays the known spans on the time line: every instant covered by
-// at least one known span goes to the covering span whose centre is
-// nearest (ties to the earlier span), and neighbouring pieces of one
+// turns lays the spans on the time line: every instant covered by a known
+// span goes to the covering known span whose centre is nearest (ties to
+// the span that starts first); time covered only by unknown spans borrows
+// from the turns either side of it (split halfway when they differ, the
+// nearest turn when it touches neither); neighbouring pieces of one
 // speaker join.
 func turns(spans []Span) []Turn {
 	type iv struct {
@@ -251,13 +253,17 @@ func turns(spans []Span) []Turn {
 		speaker            int
 	}
 	var ivs []iv
-	var cuts []float64
+	var cuts, centres []float64
 	for _, s := range spans {
-		if s.Speaker == Unknown || s.End <= s.Start {
+		if s.End <= s.Start {
 			continue
 		}
-		ivs = append(ivs, iv{s.Start, s.End, (s.Start + s.End) / 2, s.Speaker})
+		c := (s.Start + s.End) / 2
+		ivs = append(ivs, iv{s.Start, s.End, c, s.Speaker})
 		cuts = append(cuts, s.Start, s.End)
+		if s.Speaker != Unknown {
+			centres = append(centres, c)
+		}
 	}
 	slices.SortStableFunc(ivs, func(a, b iv) int {
 		switch {
@@ -268,10 +274,24 @@ func turns(spans []Span) []Turn {
 		}
 		return 0
 	})
+	// The owner of an instant changes only at a span's edge or halfway
+	// between two neighbouring centres.
+	slices.Sort(centres)
+	for i := 1; i < len(centres); i++ {
+		cuts = append(cuts, (centres[i-1]+centres[i])/2)
+	}
 	slices.Sort(cuts)
 	cuts = slices.Compact(cuts)
 
-	var out []Turn
+	// Pieces in time order; Unknown marks time only unknown spans cover.
+	var pieces []Turn
+	add := func(t Turn) {
+		if n := len(pieces); n > 0 && pieces[n-1].Speaker == t.Speaker && pieces[n-1].End == t.Start {
+			pieces[n-1].End = t.End
+			return
+		}
+		pieces = append(pieces, t)
+	}
 	var active []iv
 	next := 0
 	for c := 0; c+1 < len(cuts); c++ {
@@ -285,17 +305,55 @@ func turns(spans []Span) []Turn {
 			continue
 		}
 		mid := (a + b) / 2
-		best := active[0]
-		for _, v := range active[1:] {
-			if math.Abs(v.centre-mid) < math.Abs(best.centre-mid) {
-				best = v
+		best := Unknown
+		bestDist := math.Inf(1)
+		for _, v := range active {
+			if d := math.Abs(v.centre - mid); v.speaker != Unknown && d < bestDist {
+				best, bestDist = v.speaker, d
 			}
 		}
-		if n := len(out); n > 0 && out[n-1].Speaker == best.speaker && out[n-1].End == a {
-			out[n-1].End = b
+		add(Turn{Start: a, End: b, Speaker: best})
+	}
+
+	var out []Turn
+	push := func(t Turn) {
+		if n := len(out); n > 0 && out[n-1].Speaker == t.Speaker && out[n-1].End == t.Start {
+			out[n-1].End = t.End
+			return
+		}
+		out = append(out, t)
+	}
+	for i, p := range pieces {
+		if p.Speaker != Unknown {
+			push(p)
 			continue
 		}
-		out = append(out, Turn{Start: a, End: b, Speaker: best.speaker})
+		// The known pieces either side (pieces alternate known/unknown
+		// where they touch, since unknown ones were joined).
+		var prev, nxt *Turn
+		if i > 0 {
+			prev = &pieces[i-1]
+		}
+		if i+1 < len(pieces) {
+			nxt = &pieces[i+1]
+		}
+		touchPrev := prev != nil && prev.End == p.Start
+		touchNext := nxt != nil && nxt.Start == p.End
+		switch {
+		case prev == nil && nxt == nil: // only unknowns: cannot happen, Cluster labels them all
+		case touchPrev && touchNext && prev.Speaker != nxt.Speaker:
+			m := (p.Start + p.End) / 2
+			push(Turn{Start: p.Start, End: m, Speaker: prev.Speaker})
+			push(Turn{Start: m, End: p.End, Speaker: nxt.Speaker})
+		case touchPrev:
+			push(Turn{Start: p.Start, End: p.End, Speaker: prev.Speaker})
+		case touchNext:
+			push(Turn{Start: p.Start, End: p.End, Speaker: nxt.Speaker})
+		case nxt == nil || (prev != nil && p.Start-prev.End <= nxt.Start-p.End):
+			push(Turn{Start: p.Start, End: p.End, Speaker: prev.Speaker})
+		default:
+			push(Turn{Start: p.Start, End: p.End, Speaker: nxt.Speaker})
+		}
 	}
 	return out
 }
