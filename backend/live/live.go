@@ -719,6 +719,17 @@ func permanent(err error) bool {
 	return false
 }
 
+// Flush ends the open utterance now, as a pause would: for the app's
+// Pause, so what was said before it becomes final at once. Audio fed
+// after it continues the session's timeline.
+func (s *Session) Flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil && !s.closing {
+		s.closeOpenLocked(s.clock.Now())
+	}
+}
+
 // Close ends the session: the open utterance becomes the last final, the
 // finals still waiting are sent while ctx lasts, the audio file gets its
 // real header, and the session becomes a history entry. When ctx ends

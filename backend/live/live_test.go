@@ -519,3 +519,26 @@ func TestLongUtteranceSplitAtAPause(t *testing.T) {
 	}
 	sameWords(t, finalWords(rec.events), want)
 }
+
+func TestFlushEndsTheUtteranceAtOnce(t *testing.T) {
+	addr := tritontest.Start(t, tritontest.Options{})
+	samples := dtmf.Synthesize([]dtmf.Press{{Key: '9', Start: 0.5, End: 0.8}}, SampleRate, 1, dtmf.SynthOptions{NoiseDB: -40, Seed: 5})
+	rec := newRecorder()
+	s, err := New(Config{Recognizer: openModel(t, inference.Config{Addresses: []string{addr}}), Options: inference.Options{Timestamps: true},
+		Clock: NewFakeClock(time.Unix(0, 0)), Emit: rec.emit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, s, samples, 320) // 200 ms after the key: no pause yet
+	s.Flush()
+	rec.wait(t, "the final", finalsAtLeast(1))
+	if fin := rec.of(EventFinal); fin[0].Text != "9" {
+		t.Errorf("final %+v", fin[0])
+	}
+	if _, err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.of(EventFinal)); n != 1 {
+		t.Errorf("%d finals", n)
+	}
+}

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
@@ -95,5 +99,59 @@ func TestLiveWithoutAFileIsAUsageError(t *testing.T) {
 		if r := runCLI(t, args...); r.code != exitUsage {
 			t.Errorf("%v: exit %d (%s)", args, r.code, r.stderr)
 		}
+	}
+}
+
+// lineWatch is stdout that signals its first "final" line.
+type lineWatch struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	final chan struct{}
+	once  sync.Once
+}
+
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if bytes.Contains(w.buf.Bytes(), []byte(`"type":"final"`)) {
+		w.once.Do(func() { close(w.final) })
+	}
+	return len(p), nil
+}
+
+func TestLiveInterruptedKeepsWhatWasHeard(t *testing.T) {
+	addr := tritontest.Start(t, tritontest.Options{})
+	dir := t.TempDir()
+	src := filepath.Join(dir, "keys.wav")
+	writeDTMF(t, src, truthPresses, 44100, 66)
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &lineWatch{final: make(chan struct{})}
+	var errb bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"live", "--server", addr, "--model", "dtmf", "--from-file", src, "--speed", "2", "--json",
+			"--out", out, "--format", "json", "--data-dir", filepath.Join(dir, "data")}, w, &errb)
+	}()
+	select {
+	case <-w.final:
+	case <-time.After(time.Minute):
+		t.Fatal("no final")
+	}
+	cancel() // Ctrl-C
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("live did not end after the interrupt")
+	}
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	tr := readTranscript(t, filepath.Join(out, "keys.json"))
+	if len(tr.Segments) == 0 || tr.Duration >= 60 || tr.Segments[0].Words[0].Word != "1" {
+		t.Errorf("after the interrupt: %+v", tr)
 	}
 }
