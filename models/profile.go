@@ -21,9 +21,9 @@ const (
 )
 
 var (
-	kindGPU     = regexp.MustCompile(`(kind:\s*)KIND_GPU\b`)
-	gpusLine    = regexp.MustCompile(`(?m)^[ \t]*gpus:\s*\[[^\]]*\][ \t]*,?[ \t]*(?:#.*)?\n`)
-	gpusInline  = regexp.MustCompile(`gpus:\s*\[[^\]]*\]\s*,?\s*`)
+	kindGPU    = regexp.MustCompile(`(kind:\s*)KIND_GPU\b`)
+	gpusLine   = regexp.MustCompile(`(?m)^[ \t]*gpus:\s*\[[^\]]*\][ \t]*,?[ \t]*(?:#.*)?\n`)
+	gpusInline = regexp.MustCompile(`gpus:\s*\[[^\]]*\]\s*,?\s*`)
 )
 
 // cpuHeader is the first line of every generated config.pbtxt.

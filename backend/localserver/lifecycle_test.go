@@ -496,3 +496,45 @@ func TestStopInterruptsAStart(t *testing.T) {
 		t.Errorf("LAN note %q", note)
 	}
 }
+
+func TestWatchReportsChanges(t *testing.T) {
+	f := newFake(t)
+	f.healthyLinux()
+	f.write("image", "built")
+	m := newManager(t, probe.Inference{})
+	withDTMF(t, m)
+	ctx, cancel := context.WithCancel(context.Background())
+	states := make(chan localserver.ServerState, 64)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		m.Watch(ctx, 50*time.Millisecond, func(s localserver.Status) {
+			select {
+			case states <- s.State:
+			default:
+			}
+		})
+	}()
+	defer func() { cancel(); <-watched }()
+	want := func(st localserver.ServerState) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case got := <-states:
+				if got == st {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %s", st)
+			}
+		}
+	}
+	want(localserver.StatusNotSetUp)
+	if err := m.Start(context.Background(), startOptions(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	want(localserver.StatusReady)
+	m.Stop(context.Background())
+	want(localserver.StatusStopped)
+}

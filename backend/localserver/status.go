@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 )
@@ -210,4 +211,33 @@ func modelFailedSentence(model, reason string) string {
 		reason = "Triton gave no reason; see the server's log"
 	}
 	return fmt.Sprintf("The model %s failed to load: %s", model, reason)
+}
+
+// Watch calls changed with the local server's status now and whenever its
+// state or sentence changes, asking every interval (5 s when 0), until ctx
+// ends; the app shows it in its status line and, when a job cannot reach
+// the local server, explains why with it.
+func (m *Manager) Watch(ctx context.Context, every time.Duration, changed func(Status)) {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	var last Status
+	first := true
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s, err := m.Status(ctx)
+		if err != nil {
+			return
+		}
+		if first || s.State != last.State || s.Message != last.Message {
+			changed(s)
+			last, first = s, false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -195,7 +195,13 @@ func up(_ []string) int {
 	}
 	bind, port := env["TRITON_BIND"], env["TRITON_GRPC_PORT"]
 	addr := net.JoinHostPort(bind, port)
-	if l, err := net.Listen("tcp", addr); err != nil {
+	// A container just stopped may take a moment to let go of its port.
+	l, err := net.Listen("tcp", addr)
+	for deadline := time.Now().Add(2 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		l, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error response from daemon: driver failed programming external connectivity on endpoint nemo-transcribe-triton-1 (0123): Bind for %s failed: port is already allocated\n", addr)
 		return 1
 	} else {
