@@ -79,6 +79,9 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 	mismatch := func(format string, args ...any) error {
 		return apperr.New(apperr.CodeContract, nil, "model %q on %s does not fit NeMo Transcribe's model contract: %s", name, s.addr, fmt.Sprintf(format, args...))
 	}
+	if cfg.GetParameters()[models.ParamKind].GetStringValue() == models.KindSpeakerEmbedding {
+		return nil, mismatch("it is a speaker-embedding model (it tells voices apart), not a speech-recognition model: choose another model")
+	}
 	if cfg.GetModelTransactionPolicy().GetDecoupled() {
 		return nil, mismatch("it is decoupled (streaming-only), which this version does not support")
 	}

@@ -158,7 +158,7 @@ func TestInstancesOnSeveralGPUs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(st.Models) != 1 || st.Models[0].Instances != 5 {
+			if len(st.Models) != 1 || st.Models[0].Instances != 5 || st.Models[0].Kind != "" {
 				t.Errorf("status models %+v, want dtmf with 5 instances", st.Models)
 			}
 		})
@@ -175,4 +175,26 @@ func (r resized) Config() *pb.ModelConfig {
 	cfg := r.Model.Config()
 	cfg.MaxBatchSize = r.maxBatch
 	return cfg
+}
+
+// TestStatusTellsSpeakerModels: a speaker-embedding model says so in the
+// status (its config's kind parameter), so model pickers for speech
+// recognition can leave it out.
+func TestStatusTellsSpeakerModels(t *testing.T) {
+	s := connectOpts(t, tritontest.Options{Models: []tritontest.Model{tritontest.DTMF(), tritontest.Voices()}})
+	st, err := s.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, m := range st.Models {
+		kinds[m.Name] = m.Kind
+	}
+	if kinds["dtmf"] != "" || kinds["voices"] != "speaker_embedding" {
+		t.Errorf("kinds %v, want dtmf \"\" and voices speaker_embedding", kinds)
+	}
+	_, err = s.OpenModel(context.Background(), "voices", WaitOptions{})
+	if apperr.CodeOf(err) != apperr.CodeContract || !strings.Contains(apperr.Message(err), "speaker-embedding model") {
+		t.Errorf("OpenModel(voices) for speech recognition: %v", err)
+	}
 }

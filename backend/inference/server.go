@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
 )
 
@@ -242,6 +243,7 @@ func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (S
 				return st, s.explainAt(err, m.Name, addr)
 			}
 			m.Instances = instances(cfg)
+			m.Kind = cfg.GetParameters()[models.ParamKind].GetStringValue()
 		}
 		for _, ms := range stats {
 			if ms.GetName() != m.Name {

@@ -40,7 +40,10 @@ type ModelStatus struct {
 	Reason string `json:"reason,omitempty"` // why the model is in its state, e.g. a load error
 	// Instances is how many copies of a ready model execute at once (its
 	// instance groups' counts, times the GPUs each lists); 0 when not ready.
-	Instances       int          `json:"instances,omitempty"`
+	Instances int `json:"instances,omitempty"`
+	// Kind is what a ready model is, from its config's "kind" parameter:
+	// "speaker_embedding" for a speaker model, "" for speech recognition.
+	Kind            string       `json:"kind,omitempty"`
 	ComputeInputNs  uint64       `json:"compute_input_ns"`
 	ComputeOutputNs uint64       `json:"compute_output_ns"`
 	LastInferenceMs uint64       `json:"last_inference_ms"` // ms since the Unix epoch; 0 = never
