@@ -62,6 +62,11 @@ func TestServerRestartMidSessionLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Waiting finals keep at most a second of audio in memory: the rest
+	// is read back from the recording when the server is back.
+	s.mu.Lock()
+	s.maxQueued = SampleRate
+	s.mu.Unlock()
 	at := func(sec float64) int { return int(sec * SampleRate) }
 	feed(t, s, samples[:at(10)], 320)
 	rec.wait(t, "the first three finals", finalsAtLeast(3))
@@ -83,6 +88,9 @@ func TestServerRestartMidSessionLosesNothing(t *testing.T) {
 	}
 	if len(res.Untranscribed) > 0 {
 		t.Errorf("untranscribed: %v", res.Untranscribed)
+	}
+	if st := s.Stats(); st.Spilled == 0 || st.Retries == 0 {
+		t.Errorf("stats %+v: nothing waited out of memory", st)
 	}
 	sameWords(t, finalWords(rec.events), want)
 	sameWords(t, storedWords(t, db, res.HistoryID), want)

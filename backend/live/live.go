@@ -18,6 +18,7 @@ package live
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -178,6 +179,7 @@ type Stats struct {
 	PartialsSent    int
 	PartialsSkipped int // due while one was in flight or finals waited
 	Retries         int // final attempts that failed and were retried
+	Spilled         int // waiting finals whose audio was dropped from memory, to be read back from the file
 }
 
 // Span is a stretch of the session, seconds.
@@ -212,9 +214,18 @@ type utterance struct {
 	split     bool
 	// partialVoice is voiceTo when the last partial was sent.
 	partialVoice int64
+	// spilled: samples were dropped while the final waited (n of them);
+	// they are read back from the audio file before it is sent.
+	spilled bool
+	n       int
 }
 
-func (u *utterance) end() int64 { return u.start + int64(len(u.samples)) }
+func (u *utterance) end() int64 {
+	if u.spilled {
+		return u.start + int64(u.n)
+	}
+	return u.start + int64(len(u.samples))
+}
 
 // Session is one live transcription. Feed and Close may be called from
 // any goroutine; Feed never waits for the server.
@@ -227,6 +238,8 @@ type Session struct {
 	vo     VADOptions
 	retry  RetryPolicy
 	window int // chunk length, samples
+	// maxQueued is maxQueuedSamples; tests lower it.
+	maxQueued int
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -300,7 +313,7 @@ func New(cfg Config) (*Session, error) {
 	s := &Session{
 		cfg: cfg, id: cfg.ID, plan: Plan(cfg.ID), clock: cfg.Clock,
 		vo: cfg.VAD.withDefaults(), retry: cfg.Retry.withDefaults(),
-		window: int(math.Round(cfg.ChunkSeconds * SampleRate)),
+		window: int(math.Round(cfg.ChunkSeconds * SampleRate)), maxQueued: maxQueuedSamples,
 		wake:   make(chan struct{}, 1), pieces: map[int]transcript.Piece{},
 		sender: make(chan struct{}),
 	}
@@ -545,10 +558,56 @@ func (s *Session) splitLocked(now time.Time) {
 func (s *Session) queueLocked(u *utterance) {
 	s.finals = append(s.finals, u)
 	s.stats.Utterances++
+	s.spillLocked()
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// maxQueuedSamples bounds the audio that finals waiting for the server
+// keep in memory (two minutes); beyond it the oldest waiting ones drop
+// theirs and read it back from the audio file when they are sent, so an
+// outage of hours costs no memory.
+const maxQueuedSamples = 120 * SampleRate
+
+// spillLocked drops the samples of waiting finals (not the one being
+// sent) while more than maxQueuedSamples wait.
+func (s *Session) spillLocked() {
+	if s.wav == nil || s.wavErr != nil {
+		return
+	}
+	total := 0
+	for _, u := range s.finals {
+		total += len(u.samples)
+	}
+	for i, u := range s.finals {
+		if total <= s.maxQueued {
+			return
+		}
+		if (i == 0 && s.sending) || u.spilled {
+			continue
+		}
+		total -= len(u.samples)
+		u.n, u.samples, u.spilled = len(u.samples), nil, true
+		s.stats.Spilled++
+	}
+}
+
+// reload reads a spilled final's audio back from the file.
+func (s *Session) reload(u *utterance) error {
+	buf := make([]byte, 2*u.n)
+	if _, err := s.wav.f.ReadAt(buf, wavHeaderSize+2*u.start); err != nil {
+		return apperr.New(apperr.CodeFile, err, "cannot read the utterance at %s back from the recording: %v", clock(float64(u.start)/SampleRate), err)
+	}
+	x := make([]float32, u.n)
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(buf[2*i:]))) / 32768
+	}
+	s.mu.Lock()
+	u.samples, u.spilled = x, false
+	s.mu.Unlock()
+	return nil
 }
 
 // partialLocked sends the open utterance for a partial, unless one is in
@@ -630,9 +689,17 @@ func (s *Session) sendFinals() {
 		}
 		u := s.finals[0]
 		s.sending = true
+		spilled := u.spilled
 		s.mu.Unlock()
 
-		r, err := s.recognizeFinal(u)
+		var r transcript.ChunkResult
+		var err error
+		if spilled {
+			err = s.reload(u)
+		}
+		if err == nil {
+			r, err = s.recognizeFinal(u)
+		}
 
 		s.mu.Lock()
 		s.finals = s.finals[1:]
