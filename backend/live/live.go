@@ -240,8 +240,8 @@ type Session struct {
 	window int // chunk length, samples
 	// maxQueued is maxQueuedSamples; tests lower it.
 	maxQueued int
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx       context.Context
+	cancel    context.CancelFunc
 
 	mu        sync.Mutex
 	wav       *wavFile
@@ -314,7 +314,7 @@ func New(cfg Config) (*Session, error) {
 		cfg: cfg, id: cfg.ID, plan: Plan(cfg.ID), clock: cfg.Clock,
 		vo: cfg.VAD.withDefaults(), retry: cfg.Retry.withDefaults(),
 		window: int(math.Round(cfg.ChunkSeconds * SampleRate)), maxQueued: maxQueuedSamples,
-		wake:   make(chan struct{}, 1), pieces: map[int]transcript.Piece{},
+		wake: make(chan struct{}, 1), pieces: map[int]transcript.Piece{},
 		sender: make(chan struct{}),
 	}
 	s.vad = newVAD(s.vo)
