@@ -90,6 +90,18 @@ class CPUProfileTest(unittest.TestCase):
                 self.assertIn("words", stamps[0])
                 model.finalize()
 
+    def test_the_cpu_repository_reaches_the_image(self):
+        with open(os.path.join(MODELS, ".dockerignore"), encoding="utf-8") as f:
+            ignored = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        import fnmatch
+
+        for name in model_dirs(CPU_REPOSITORY):
+            for needed in (f"repository-cpu/{name}/config.pbtxt", f"repository-cpu/{name}/1/model.py"):
+                self.assertFalse(
+                    any(fnmatch.fnmatch(needed, p) or needed.startswith(p.rstrip("/") + "/") for p in ignored),
+                    f"{needed} must reach the image",
+                )
+
     def test_compose_override_serves_the_cpu_repository_without_a_gpu(self):
         with open(os.path.join(MODELS, "compose.cpu.yaml"), encoding="utf-8") as f:
             doc = yaml.load(f, Loader=_Loader)

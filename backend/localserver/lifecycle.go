@@ -211,8 +211,8 @@ func (m *Manager) waitReady(ctx context.Context, st state, since string, out *th
 		if polls%2 == 1 || err != nil {
 			c, exists, perr := m.ps(ctx, st)
 			switch {
-			case perr != nil && ctx.Err() == nil:
-				return perr // docker went away
+			case perr != nil && ctx.Err() == nil && apperr.CodeOf(perr) != CodeTimeout:
+				return perr // docker went away (a slow answer is asked again)
 			case perr == nil && !exists:
 				return apperr.New(CodeServerStopped, nil, "the server's container disappeared while it was starting (removed outside the app?): press Start again")
 			case perr == nil && (c.State == "exited" || c.State == "dead" || c.State == "restarting"):
