@@ -113,7 +113,7 @@ type Config struct {
 	// Clock is the wall clock; nil is the real one.
 	Clock Clock
 	// Emit hears every event, in order, from one goroutine; it may be
-	// slow without holding up Feed.
+	// slow without holding up Feed, and must not call Close.
 	Emit func(Event)
 }
 
@@ -403,6 +403,17 @@ func (s *Session) Feed(x []float32) error {
 		return apperr.New(apperr.CodeFile, s.wavErr, "cannot write the recording's audio: %v", s.wavErr)
 	}
 	return nil
+}
+
+// FeedPCM16 is Feed for 16-bit little-endian PCM at 16 kHz mono: the
+// compact form a UI sends its frames in (Wails passes []byte as base64).
+// A last odd byte is ignored.
+func (s *Session) FeedPCM16(b []byte) error {
+	x := make([]float32, len(b)/2)
+	for i := range x {
+		x[i] = float32(int16(binary.LittleEndian.Uint16(b[2*i:]))) / 32768
+	}
+	return s.Feed(x)
 }
 
 func (s *Session) syncLocked(now time.Time) {

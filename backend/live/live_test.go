@@ -542,3 +542,32 @@ func TestFlushEndsTheUtteranceAtOnce(t *testing.T) {
 		t.Errorf("%d finals", n)
 	}
 }
+
+func TestFeedPCM16(t *testing.T) {
+	addr := tritontest.Start(t, tritontest.Options{})
+	samples := dtmf.Synthesize([]dtmf.Press{{Key: '3', Start: 0.5, End: 0.8}}, SampleRate, 2, dtmf.SynthOptions{NoiseDB: -40, Seed: 6})
+	b := make([]byte, 0, 2*len(samples))
+	for _, v := range samples {
+		b = append(b, byte(uint16(pcm16(v))), byte(uint16(pcm16(v))>>8))
+	}
+	rec := newRecorder()
+	dir := t.TempDir()
+	s, err := New(Config{Recognizer: openModel(t, inference.Config{Addresses: []string{addr}}), Options: inference.Options{Timestamps: true},
+		Dir: dir, Clock: NewFakeClock(time.Unix(0, 0)), Emit: rec.emit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(b); i += 640 { // 20 ms frames, as a UI sends them
+		if err := s.FeedPCM16(b[i:min(i+640, len(b))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fin := rec.of(EventFinal); len(fin) != 1 || fin[0].Text != "3" || math.Abs(fin[0].Start-0.5) > 0.02 {
+		t.Errorf("finals %+v", fin)
+	}
+	checkAudio(t, res.AudioPath, samples)
+}
