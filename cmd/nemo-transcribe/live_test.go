@@ -20,10 +20,10 @@ func TestLiveFromFileJSON(t *testing.T) {
 	addr := tritontest.Start(t, tritontest.Options{})
 	dir := t.TempDir()
 	src := filepath.Join(dir, "keys.wav")
-	// The presses up to 31.6 s, then a key held for 3 s: partials come
+	// The presses up to 31.6 s, then a key held for 6 s: partials come
 	// while it is held, even at 20 times real time.
-	presses := append(truthPresses[:8:8], dtmf.Press{Key: '5', Start: 34, End: 37})
-	writeDTMF(t, src, presses, 44100, 39)
+	presses := append(truthPresses[:8:8], dtmf.Press{Key: '5', Start: 34, End: 40})
+	writeDTMF(t, src, presses, 44100, 42)
 	out := filepath.Join(dir, "out")
 	r := runCLI(t, "live", "--server", addr, "--model", "dtmf", "--from-file", src, "--speed", "20", "--json",
 		"--out", out, "--format", "json,txt", "--data-dir", filepath.Join(dir, "data"))
