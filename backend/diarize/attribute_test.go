@@ -224,3 +224,21 @@ func deepCopy(t *testing.T, in transcript.Transcript) transcript.Transcript {
 	}
 	return out
 }
+
+// wordsEvery makes a transcript of one word every step seconds, ten words
+// a segment.
+func wordsEvery(seconds, step float64) transcript.Transcript {
+	var t transcript.Transcript
+	var seg transcript.Segment
+	for i := 0; float64(i)*step < seconds; i++ {
+		s := float64(i) * step
+		seg.Words = append(seg.Words, transcript.Word{Word: "w", Start: s, End: s + step*0.8})
+		if len(seg.Words) == 10 {
+			seg.Start, seg.End = seg.Words[0].Start, seg.Words[9].End
+			seg.Text = "w w w w w w w w w w"
+			t.Segments = append(t.Segments, seg)
+			seg = transcript.Segment{}
+		}
+	}
+	return t
+}

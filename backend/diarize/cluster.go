@@ -77,8 +77,75 @@ func cluster(x points, kmin, kmax, fixed int) []int {
 	case fixed == 0 && n < minAutoPoints:
 		return labels
 	}
+	labels = clusterSample(x, sampleRows(n, sampleSize), kmin, kmax, fixed)
+	if n <= sampleSize {
+		return labels
+	}
+	// A voice heard for a small share of a long file may have too few
+	// windows in the stride sample to form a cluster; its windows then fit
+	// their centroid worst. A second sample swaps part of the stride for
+	// the worst-fitted windows, and wins if it finds more speakers (auto)
+	// or fits better (a fixed count).
+	fit := fits(x, labels)
+	worst := make([]int, n)
+	for i := range worst {
+		worst[i] = i
+	}
+	slices.SortStableFunc(worst, func(a, b int) int {
+		switch {
+		case fit[a] < fit[b]:
+			return -1
+		case fit[a] > fit[b]:
+			return 1
+		}
+		return 0
+	})
+	extra := sampleSize / 5
+	idx := append(sampleRows(n, sampleSize-extra), worst[:extra]...)
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	second := clusterSample(x, idx, kmin, kmax, fixed)
+	k1, k2 := slices.Max(labels)+1, slices.Max(second)+1
+	if fixed == 0 && k2 > k1 || fixed > 0 && sum(fits(x, second)) > sum(fit) {
+		return second
+	}
+	return labels
+}
 
-	idx := sampleRows(n, sampleSize)
+// fits is every point's cosine to its cluster's mean direction.
+func fits(x points, labels []int) []float64 {
+	k := slices.Max(labels) + 1
+	cent := newPoints(k, x.d)
+	for i, l := range labels {
+		c := cent.row(l)
+		for j, f := range x.row(i) {
+			c[j] += f
+		}
+	}
+	norms := make([]float64, k)
+	for c := range k {
+		norms[c] = math.Sqrt(dot(cent.row(c), cent.row(c)))
+	}
+	out := make([]float64, x.n)
+	for i, l := range labels {
+		if norms[l] > 0 {
+			out[i] = dot(x.row(i), cent.row(l)) / norms[l]
+		}
+	}
+	return out
+}
+
+func sum(v []float64) float64 {
+	var s float64
+	for _, f := range v {
+		s += f
+	}
+	return s
+}
+
+// clusterSample runs spectral clustering on the rows idx of x and gives
+// every row of x the cluster of the nearest centroid.
+func clusterSample(x points, idx []int, kmin, kmax, fixed int) []int {
 	m := len(idx)
 	sim := make([]float64, m*m)
 	for i, a := range idx {
@@ -129,7 +196,7 @@ func cluster(x points, kmin, kmax, fixed int) []int {
 	}
 	k = min(k, m)
 	if k <= 1 {
-		return labels
+		return make([]int, x.n)
 	}
 	emb := spectralEmbedding(aff, k)
 	sl := kmeans(emb, k)

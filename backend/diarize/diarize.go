@@ -108,32 +108,24 @@ func Cluster(embs []Embedding, opt Options) (Result, error) {
 	// The known embeddings, normalised, in time order (the stride sample in
 	// cluster is then spread over the whole file).
 	var known []int
-	var data []float64
 	for i, e := range embs {
-		if v, ok := normalised(e.Vector); ok {
+		if usable(e.Vector) {
 			known = append(known, i)
-			data = append(data, v...)
 		}
 	}
-	order := make([]int, len(known))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ea, eb := embs[known[a]], embs[known[b]]
-		if ea.Start != eb.Start {
-			if ea.Start < eb.Start {
-				return -1
-			}
+	slices.SortStableFunc(known, func(a, b int) int {
+		switch ea, eb := embs[a], embs[b]; {
+		case ea.Start < eb.Start:
+			return -1
+		case ea.Start > eb.Start:
 			return 1
 		}
 		return 0
 	})
 	x := newPoints(len(known), dim)
-	for r, o := range order {
-		copy(x.row(r), data[o*dim:(o+1)*dim])
+	for r, i := range known {
+		normalise(x.row(r), embs[i].Vector)
 	}
-	data = nil
 
 	labels := make([]int, len(embs))
 	for i := range labels {
@@ -147,8 +139,8 @@ func Cluster(embs []Embedding, opt Options) (Result, error) {
 		}
 	default:
 		got := cluster(x, kmin, kmax, opt.Speakers)
-		for r, o := range order {
-			labels[known[o]] = got[r]
+		for r, i := range known {
+			labels[i] = got[r]
 		}
 	}
 	return label(embs, labels), nil
@@ -172,25 +164,28 @@ func bounds(opt Options) (kmin, kmax int, err error) {
 	return kmin, kmax, nil
 }
 
-// normalised returns v scaled to unit length in float64, or false when v
-// is empty, zero or not finite.
-func normalised(v []float32) ([]float64, bool) {
+// usable says whether v can be normalised: not empty, not zero, finite.
+func usable(v []float32) bool {
 	if len(v) == 0 {
-		return nil, false
+		return false
 	}
 	var ss float64
 	for _, f := range v {
 		ss += float64(f) * float64(f)
 	}
-	if ss == 0 || math.IsNaN(ss) || math.IsInf(ss, 0) {
-		return nil, false
+	return ss != 0 && !math.IsNaN(ss) && !math.IsInf(ss, 0)
+}
+
+// normalise writes v scaled to unit length into dst; v is usable.
+func normalise(dst []float64, v []float32) {
+	var ss float64
+	for _, f := range v {
+		ss += float64(f) * float64(f)
 	}
 	n := 1 / math.Sqrt(ss)
-	out := make([]float64, len(v))
 	for i, f := range v {
-		out[i] = float64(f) * n
+		dst[i] = float64(f) * n
 	}
-	return out, true
 }
 
 // label renumbers clusters by first appearance, builds the turns and counts
