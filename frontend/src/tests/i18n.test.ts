@@ -46,6 +46,46 @@ describe('the catalogs', () => {
     }
   });
 
+  it('speaks eight languages, each with exactly the plural forms its language uses', () => {
+    expect(Object.keys(catalogs)).toEqual(['en', 'de', 'fr', 'es', 'pt-BR', 'ja', 'zh-CN', 'ru']);
+    for (const [tag, cat] of Object.entries(catalogs)) {
+      const want = [...new Intl.PluralRules(tag).resolvedOptions().pluralCategories].sort();
+      for (const [k, msg] of Object.entries(cat)) {
+        if (typeof msg !== 'object') continue;
+        const forms = Object.keys(msg).filter((f) => f !== 'zero').sort();
+        expect(forms, `${tag}: ${k}`).toEqual(want);
+      }
+    }
+  });
+
+  it('leaves no English behind: a message the same as English is a name or a format', () => {
+    // Product and format names, placeholders and words these languages
+    // share with English.
+    const same: Record<string, string[]> = {
+      '*': ['app.name', 'list.separator', 'queue.totals', 'player.rate', 'export.format.json', 'export.format.md', 'settings.headers.name.placeholder'],
+      de: ['export.format.txt', 'status.server', 'settings.server.heading', 'export.title', 'settings.version', 'player.pause', 'settings.server.placeholder', 'transcript.find'],
+      fr: ['export.formats', 'player.pause', 'library.date', 'transcript.segments', 'settings.version'],
+      es: ['common.no'],
+      'pt-BR': [],
+      ja: [],
+      'zh-CN': [],
+      ru: [],
+    };
+    for (const [tag, cat] of Object.entries(catalogs)) {
+      if (tag === 'en') continue;
+      const english = Object.entries(cat).filter(([k, v]) => JSON.stringify(v) === JSON.stringify(en[k as MessageKey])).map(([k]) => k);
+      const allowed = [...same['*'], ...(same[tag] ?? [])];
+      expect(english.filter((k) => !allowed.includes(k)), `${tag}: messages left in English`).toEqual([]);
+    }
+  });
+
+  it('picks Russian plural forms by count', () => {
+    locale.set('ru');
+    expect([1, 2, 5, 21, 1.5].map((count) => t('queue.files', { count }))).toEqual(['1 файл', '2 файла', '5 файлов', '21 файл', '1,5 файла']);
+    locale.set('ja');
+    expect(t('queue.files', { count: 3 })).toBe('3 個のファイル');
+  });
+
   it('lists every catalog file in this folder', () => {
     const files = i18nFiles.filter((f) => /^[a-z]{2,3}(-[A-Za-z]{2,4})*\.ts$/.test(f));
     expect(files).toContain('en.ts');
@@ -94,6 +134,22 @@ describe('t', () => {
     expect(matchLocale(['zh-Hans-CN'], have)).toBe('zh-CN');
     expect(matchLocale(['fr', 'de'], have)).toBe('de');
     expect(matchLocale(['ja'], have)).toBe('en');
+    expect(matchLocale(['pt'])).toBe('pt-BR');
+    expect(matchLocale(['pt-PT'])).toBe('pt-BR');
+    expect(matchLocale(['zh'])).toBe('zh-CN');
+    expect(matchLocale(['zh-Hans'])).toBe('zh-CN');
+    expect(matchLocale(['ja-JP'])).toBe('ja');
+    expect(matchLocale(['de-CH', 'en'])).toBe('de');
+    expect(matchLocale(['ru-RU'])).toBe('ru');
+    expect(matchLocale(['nl', 'fr-CA'])).toBe('fr');
+  });
+
+  it('follows the system language by default', () => {
+    locale.system = ['de-DE', 'en'];
+    expect(locale.current).toBe('de');
+    expect(t('nav.settings')).toBe('Einstellungen');
+    locale.system = ['zh'];
+    expect(t('nav.settings')).toBe('设置');
   });
 
   it('re-renders a component when the language changes, without a restart', async () => {
