@@ -65,8 +65,12 @@ func (m *Manager) start(ctx context.Context, opts StartOptions, progress func(Pr
 		return err
 	}
 	out.send(Progress{Phase: PhasePrepare, Message: "Writing the server files to " + m.cfg.Dir})
-	if _, err := m.WriteFiles(ctx, WriteOptions{}); err != nil {
+	files, err := m.WriteFiles(ctx, WriteOptions{})
+	if err != nil {
 		return err
+	}
+	if len(files.Kept) > 0 {
+		out.send(Progress{Phase: PhasePrepare, Message: fmt.Sprintf("Kept your changes to %s (Reset restores the shipped files)", strings.Join(files.Kept, ", "))})
 	}
 	if err := m.checkOptions(opts); err != nil {
 		return err

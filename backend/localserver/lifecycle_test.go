@@ -16,6 +16,7 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/localserver"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/localserver/probe"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
 )
 
 // What BuildKit's plain progress prints while compose builds the image.
@@ -110,7 +111,8 @@ func startOptions(t *testing.T) localserver.StartOptions {
 
 // TestStartToStopEndToEnd: detect → start (build, up, logs) → progress in
 // words → ready, checked with a real gRPC status call through
-// backend/inference against the devserver the fake docker started → logs →
+// backend/inference against the devserver the fake docker started → a
+// transcription through the local server → logs →
 // the server stopping under the app → stop → remove.
 func TestStartToStopEndToEnd(t *testing.T) {
 	ctx := context.Background()
@@ -187,6 +189,16 @@ func TestStartToStopEndToEnd(t *testing.T) {
 	if err != nil || !st.Ready {
 		t.Fatalf("inference status: %+v %v", st, err)
 	}
+	// Transcribe through it, as a job would: key presses come back as words.
+	model, err := srv.OpenModel(ctx, "dtmf", inference.WaitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := dtmf.Synthesize([]dtmf.Press{{Key: '4', Start: 0.2, End: 0.4}, {Key: '2', Start: 0.6, End: 0.8}}, 16000, 1.2, dtmf.SynthOptions{})
+	res, err := model.Recognize(ctx, 0, clip, inference.Options{Timestamps: true})
+	if err != nil || res.Text != "4 2" || len(res.Words) != 2 {
+		t.Errorf("transcribed %+v, %v; want the words 4 2", res, err)
+	}
 	s, err := m.Status(ctx)
 	if err != nil || s.State != localserver.StatusReady || len(s.Models) != 1 || !s.Models[0].Ready || s.Address != opts.Address() {
 		t.Errorf("status: %+v %v", s, err)
@@ -199,8 +211,19 @@ func TestStartToStopEndToEnd(t *testing.T) {
 
 	// A second start with the image built: no build, the container is reused.
 	before := len(f.calls())
-	if err := m.Start(ctx, opts, nil); err != nil {
+	cfg := filepath.Join(m.Dir(), "repository", "canary-1b-v2", "config.pbtxt")
+	edited, _ := os.ReadFile(cfg)
+	edited = append(edited, "# max_batch_size lowered by the user\n"...)
+	os.WriteFile(cfg, edited, 0o644)
+	var rec2 recorder
+	if err := m.Start(ctx, opts, rec2.add); err != nil {
 		t.Fatalf("second start: %v", err)
+	}
+	if _, ok := rec2.find(localserver.PhasePrepare, "Kept your changes to repository/canary-1b-v2/config.pbtxt"); !ok {
+		t.Errorf("the kept edit was not reported: %+v", rec2.events)
+	}
+	if got, _ := os.ReadFile(cfg); string(got) != string(edited) {
+		t.Error("Start overwrote the user's edit")
 	}
 	for _, c := range f.calls()[before:] {
 		if slices.Contains(c, "build") {
