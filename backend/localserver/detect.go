@@ -180,7 +180,7 @@ func (m *Manager) Detect(ctx context.Context) Report {
 		if gpuOK {
 			why = "The NVIDIA GPU cannot be used yet (see above)"
 		}
-		r.ProfileNote = why + ": the server can run the same models on the processor instead (the CPU profile), but transcription is much slower than on a GPU — many times slower than real time on long files."
+		r.ProfileNote = why + ": the server can run the same models on the processor instead (the CPU profile), but transcription is much slower than on a GPU."
 		if engineOK && !composeAtLeast(r.Docker.ComposeVersion, 2, 24) {
 			r.ProfileNote += " The CPU profile needs Docker Compose 2.24 or newer: update Docker."
 		}
