@@ -45,11 +45,13 @@ func (m *Manager) checkDocker(ctx context.Context) error {
 // Start writes the server files, builds the image when it is missing or
 // the files changed, starts the container with the ticked models and
 // waits until Triton reports every one of them ready, sending progress
-// on the way (progress may be nil). It returns nil once ready; a failure
+// on the way (progress may be nil). A Start in progress is interrupted by
+// Stop, Restart, Remove or another Start. It returns nil once ready; a failure
 // is one sentence (apperr) and leaves the container stopped, so that it
 // does not restart in a loop. Cancelling ctx stops the waiting, not the
 // server.
 func (m *Manager) Start(ctx context.Context, opts StartOptions, progress func(Progress)) error {
+	m.interrupt() // a second press, say with other models, supersedes the first
 	ctx, done := m.begin(ctx)
 	defer done()
 	m.mu.Lock()
