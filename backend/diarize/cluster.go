@@ -78,14 +78,14 @@ func cluster(x points, kmin, kmax, fixed int) []int {
 		return labels
 	}
 	labels = clusterSample(x, sampleRows(n, sampleSize), kmin, kmax, fixed)
-	if n <= sampleSize {
+	if n <= 2*sampleSize {
 		return labels
 	}
 	// A voice heard for a small share of a long file may have too few
-	// windows in the stride sample to form a cluster; its windows then fit
-	// their centroid worst. A second sample swaps part of the stride for
-	// the worst-fitted windows, and wins if it finds more speakers (auto)
-	// or fits better (a fixed count).
+	// windows in the stride sample (one in n/sampleSize) to form a
+	// cluster; its windows then fit their centroid worst. A second sample
+	// swaps part of the stride for the worst-fitted windows, and wins if
+	// it finds more speakers (auto) or fits better (a fixed count).
 	fit := fits(x, labels)
 	worst := make([]int, n)
 	for i := range worst {
@@ -171,13 +171,16 @@ func clusterSample(x points, idx []int, kmin, kmax, fixed int) []int {
 		sub := subsample(sim, m, step)
 		ms := (m + step - 1) / step
 		ps := pValues(ms)
-		lo, hi := kmin, min(kmax, ms-1)
+		// Auto looks for the largest gap from one speaker up, then raises
+		// the count to the minimum: the largest gap among counts that are
+		// all too many says nothing.
+		lo, hi := 1, min(kmax, ms-1)
 		if fixed > 0 {
 			lo, hi = fixed, fixed
 		}
 		p, est := searchP(neighbourRanks(sub, ms), ms, ps, lo, hi)
 		if fixed == 0 {
-			k = est
+			k = max(est, kmin)
 		}
 		ranks := neighbourRanks(sim, m)
 		p, ps = p*step, pValues(m)

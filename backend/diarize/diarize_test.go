@@ -199,6 +199,12 @@ func TestClusterEdgeCases(t *testing.T) {
 	for i := range 40 {
 		same = append(same, at(i, vec(8, 2)))
 	}
+	var twoClean []diarize.Embedding // two identical-vector voices, alternating turns of 5
+	var twoCleanLabels []int
+	for i := range 40 {
+		twoClean = append(twoClean, at(i, vec(8, 3+(i/5)%2)))
+		twoCleanLabels = append(twoCleanLabels, (i/5)%2)
+	}
 	var two []diarize.Embedding // two orthogonal voices, 3 windows each
 	for i := range 6 {
 		two = append(two, at(i, vec(8, i/3)))
@@ -230,6 +236,7 @@ func TestClusterEdgeCases(t *testing.T) {
 		{name: "too few to count", embs: two[:5], speakers: 1, labels: []int{0, 0, 0, 0, 0}},
 		{name: "two voices fixed", embs: two, opt: diarize.Options{Speakers: 2}, speakers: 2, labels: []int{0, 0, 0, 1, 1, 1}},
 		{name: "one voice auto", embs: same, speakers: 1},
+		{name: "two noiseless voices auto", embs: twoClean, speakers: 2, labels: twoCleanLabels},
 		{name: "one voice asked for three", embs: same, opt: diarize.Options{Speakers: 3}, speakers: 1},
 		{name: "zero-length spans", embs: []diarize.Embedding{{Start: 2, End: 2, Vector: vec(8, 1)}}, speakers: 1,
 			labels: []int{0}, seconds: []float64{0}},
@@ -319,5 +326,44 @@ func TestDeterministic(t *testing.T) {
 	b, _ := diarize.Cluster(rec.Embeddings, diarize.Options{})
 	if !slices.Equal(speakersOf(a), speakersOf(b)) || !slices.Equal(a.Turns, b.Turns) {
 		t.Error("two runs on the same input differ")
+	}
+}
+
+// The input need not be in time order: labels follow the spans, and
+// speakers are still numbered by first appearance in time.
+func TestClusterUnordered(t *testing.T) {
+	rec := diarizetest.Generate(diarizetest.Config{Speakers: 3, Seconds: 300, Seed: 11})
+	r1, err := diarize.Cluster(rec.Embeddings, diarize.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(rec.Embeddings)
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = (i*7919 + 13) % n // 7919 is prime and does not divide n
+	}
+	if n%7919 == 0 {
+		t.Fatal("bad permutation")
+	}
+	shuffled := make([]diarize.Embedding, n)
+	for i, p := range perm {
+		shuffled[i] = rec.Embeddings[p]
+	}
+	r2, err := diarize.Cluster(shuffled, diarize.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResult(t, shuffled, r2)
+	if !slices.Equal(r1.Turns, r2.Turns) {
+		t.Error("turns differ when the input is shuffled")
+	}
+	diff := 0
+	for i, p := range perm {
+		if r2.Spans[i].Speaker != r1.Spans[p].Speaker {
+			diff++
+		}
+	}
+	if diff > n/100 {
+		t.Errorf("%d of %d spans change speaker when the input is shuffled", diff, n)
 	}
 }
