@@ -37,6 +37,10 @@ func jobRequest(s config.Settings, path string) transcribe.Request {
 // GetSettings returns the saved settings.
 func (a *App) GetSettings() config.Settings { return a.settings.Get() }
 
+// SettingsSaved reports whether settings were ever saved (the settings
+// file exists): until then the window shows the first-run connection step.
+func (a *App) SettingsSaved() bool { return a.settings.Saved() }
+
 // SaveSettings checks and saves s; new jobs use it, and a change to the
 // TLS settings takes effect from the next request. It returns what was
 // saved (trimmed), or the old settings and why s was refused. The client

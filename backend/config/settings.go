@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -69,7 +70,18 @@ type Settings struct {
 	// HeaderNames are the extra headers sent with every request, comma
 	// separated; their values are in the keyring (see secrets.SetHeader).
 	HeaderNames string `json:"headerNames"`
+
+	// UILanguage is the language the app's window speaks, a language tag
+	// such as "de" or "pt-BR"; "" follows the system's. (Language above is
+	// the one spoken in the audio.) The frontend picks the nearest catalog
+	// it has, so a tag it lacks falls back without an error.
+	UILanguage string `json:"uiLanguage"`
 }
+
+// languageTag is the shape of a BCP 47 tag as the UI names its languages
+// ("de", "pt-BR", "zh-Hans-CN"); the frontend checks it against its
+// catalogs.
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
 // Defaults are a first start's settings.
 func Defaults() Settings {
@@ -92,6 +104,7 @@ func (s Settings) Normalise() (Settings, error) {
 	s.CAFile, s.CertFile, s.KeyFile = strings.TrimSpace(s.CAFile), strings.TrimSpace(s.CertFile), strings.TrimSpace(s.KeyFile)
 	s.ClientKey = strings.TrimSpace(s.ClientKey)
 	s.ServerName = strings.TrimSpace(s.ServerName)
+	s.UILanguage = strings.TrimSpace(s.UILanguage)
 	switch {
 	case s.Server == "":
 		return s, errors.New("enter the server's address, such as localhost:8001")
@@ -107,6 +120,8 @@ func (s Settings) Normalise() (Settings, error) {
 		return s, errors.New("a client certificate and its key go together: choose the key file too, or remove the certificate")
 	case s.Task != "" && s.Task != "asr" && s.Task != "ast":
 		return s, fmt.Errorf("the task must be asr (transcribe) or ast (translate), not %q", s.Task)
+	case s.UILanguage != "" && !languageTag.MatchString(s.UILanguage):
+		return s, fmt.Errorf("the app's language must be a language tag such as de or pt-BR (empty for the system's), not %q", s.UILanguage)
 	}
 	return s, nil
 }
@@ -124,6 +139,7 @@ type File struct {
 	path string
 	mu   sync.Mutex
 	cur  Settings
+	set  bool // a Set succeeded (what Saved reports for a File in memory)
 }
 
 // OpenSettings reads the settings file at path, starting from the
@@ -152,6 +168,20 @@ func OpenSettings(path string) (*File, error) {
 		f.cur = s
 	}
 	return f, nil
+}
+
+// Saved reports whether settings were ever saved: whether the settings
+// file exists (a damaged one set aside does not count). Until then the
+// app is on a first start's defaults and shows its connection step. A
+// File kept in memory counts a Set.
+func (f *File) Saved() bool {
+	if f.path == "" {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.set
+	}
+	_, err := os.Stat(f.path)
+	return err == nil
 }
 
 // Get returns the current settings.
@@ -185,5 +215,6 @@ func (f *File) Set(s Settings) (Settings, error) {
 		}
 	}
 	f.cur = s
+	f.set = true
 	return s, nil
 }

@@ -21,13 +21,22 @@ func TestSettingsSurviveARestart(t *testing.T) {
 	if got := s.Get(); got != Defaults() {
 		t.Errorf("first start %+v, want the defaults", got)
 	}
-	want := Settings{Server: "gpu:9001", Model: "dtmf", Concurrency: 3, ChunkSeconds: 15, CacheDir: "/c"}
+	if s.Saved() {
+		t.Error("a first start says settings were saved")
+	}
+	want := Settings{Server: "gpu:9001", Model: "dtmf", Concurrency: 3, ChunkSeconds: 15, CacheDir: "/c", UILanguage: "pt-BR"}
 	if _, err := s.Set(want); err != nil {
 		t.Fatal(err)
+	}
+	if !s.Saved() {
+		t.Error("after a save Saved is false")
 	}
 	again, err := OpenSettings(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !again.Saved() {
+		t.Error("after a restart Saved is false")
 	}
 	if got := again.Get(); !reflect.DeepEqual(got, want) {
 		t.Errorf("after a restart %+v, want %+v", got, want)
@@ -54,6 +63,8 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown task", Settings{Server: "s", Model: "m", Task: "x"}, "asr (transcribe) or ast"},
 		{"negative cache cap", Settings{Server: "s", Model: "m", CacheMaxMB: -1}, "cache size cap"},
 		{"certificate without its key", Settings{Server: "s", Model: "m", CertFile: "/c.pem"}, "go together"},
+		{"UI language not a tag", Settings{Server: "s", Model: "m", UILanguage: "Deutsch!"}, "language tag such as de"},
+		{"UI language with spaces inside", Settings{Server: "s", Model: "m", UILanguage: "pt BR"}, "language tag"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +77,43 @@ func TestSettingsRefused(t *testing.T) {
 				t.Errorf("refused settings changed them to %+v", got)
 			}
 		})
+	}
+}
+
+func TestUILanguage(t *testing.T) {
+	for in, want := range map[string]string{"": "", " de ": "de", "pt-BR": "pt-BR", "zh-Hans-CN": "zh-Hans-CN", "ja": "ja", "fil": "fil"} {
+		got, err := Settings{Server: "s", Model: "m", UILanguage: in}.Normalise()
+		if err != nil || got.UILanguage != want {
+			t.Errorf("UILanguage %q: got %q, %v; want %q", in, got.UILanguage, err, want)
+		}
+	}
+	// An older settings file has no uiLanguage: the system's is followed.
+	path := filepath.Join(t.TempDir(), SettingsFileName)
+	if err := os.WriteFile(path, []byte(`{"server":"gpu:9001","model":"dtmf","language":"de"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenSettings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Get(); got.UILanguage != "" || got.Language != "de" {
+		t.Errorf("an older file gave UILanguage %q, Language %q; want \"\" and de", got.UILanguage, got.Language)
+	}
+	if !f.Saved() {
+		t.Error("an existing settings file does not count as saved")
+	}
+}
+
+func TestSavedInMemory(t *testing.T) {
+	f, _ := OpenSettings("")
+	if f.Saved() {
+		t.Error("fresh settings in memory say they were saved")
+	}
+	if _, err := f.Set(Settings{Model: "m"}); err == nil || f.Saved() {
+		t.Errorf("a refused save: %v, Saved %v", err, f.Saved())
+	}
+	if _, err := f.Set(Settings{Server: "s", Model: "m"}); err != nil || !f.Saved() {
+		t.Errorf("a save: %v, Saved %v", err, f.Saved())
 	}
 }
 
@@ -83,6 +131,9 @@ func TestDamagedSettingsAreSetAside(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".bad"); err != nil {
 		t.Errorf("the damaged file was not kept: %v", err)
+	}
+	if s.Saved() {
+		t.Error("a damaged file set aside counts as saved settings")
 	}
 }
 

@@ -89,6 +89,12 @@ export function getSettings(): Promise<Settings> {
   return call(() => App.GetSettings());
 }
 
+/** Whether settings were ever saved (false on a first start: the
+ * connection step shows). */
+export function settingsSaved(): Promise<boolean> {
+  return call(() => App.SettingsSaved());
+}
+
 /** Checks and saves settings; resolves to what was saved. */
 export function saveSettings(s: Settings): Promise<Settings> {
   return call(() => App.SaveSettings(s));

@@ -6,11 +6,12 @@ vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
 import App from '../App.svelte';
 import { PlayerState } from '../lib/state/player.svelte';
+import { locale } from '../lib/i18n/index.svelte';
 
 beforeEach(() => {
   resetApi();
-  localStorage.clear();
-  // A saved server: no first run (see the first-run tests).
+  locale.set('');
+  // Saved settings: no first run (see the first-run tests).
   api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001' }));
 });
 
@@ -84,6 +85,7 @@ describe('App: layout', () => {
 describe('App: first run', () => {
   it('asks for the server on a first start, checks it, offers its models and then stays out of the way', async () => {
     api.getSettings.mockResolvedValue(settings());
+    api.settingsSaved.mockResolvedValue(false);
     render(App, { player: new PlayerState(() => new FakeOut()) });
     await screen.findByRole('heading', { level: 1, name: 'Connect to your Triton server' });
     expect(screen.queryByRole('button', { name: 'Library' })).toBeNull();
@@ -96,11 +98,32 @@ describe('App: first run', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
     await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
     expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ server: 'gpu:8001', model: 'parakeet-tdt-0.6b-v2' }));
-    expect(localStorage.getItem('nemo.setupDone')).toBe('1');
+    expect(api.saveSettings).toHaveBeenCalledTimes(2); // Check server saves, and Continue
+  });
+
+  it('does not ask again once settings were saved, whatever they are', async () => {
+    api.getSettings.mockResolvedValue(settings()); // the defaults, saved
+    render(App, { player: new PlayerState(() => new FakeOut()) });
+    await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
+    expect(screen.queryByTestId('first-run')).toBeNull();
+  });
+
+  it('speaks the language chosen in the connection step at once and saves it with the step', async () => {
+    api.settingsSaved.mockResolvedValue(false);
+    render(App, { player: new PlayerState(() => new FakeOut()) });
+    await screen.findByRole('heading', { level: 1, name: 'Connect to your Triton server' });
+    await fireEvent.change(screen.getByTestId('setup-language'), { target: { value: 'de' } });
+    await screen.findByRole('heading', { level: 1, name: 'Mit Ihrem Triton-Server verbinden' });
+    expect(document.documentElement.lang).toBe('de');
+    expect(api.saveSettings).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByRole('button', { name: 'Vorerst überspringen' }));
+    await screen.findByRole('heading', { level: 1, name: 'Transkribieren' });
+    await vi.waitFor(() => expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ uiLanguage: 'de', server: 'gpu:8001' })));
   });
 
   it('says why the server cannot be reached, and can be skipped', async () => {
     api.getSettings.mockResolvedValue(settings());
+    api.settingsSaved.mockResolvedValue(false);
     api.getServerStatus.mockRejectedValue(new Error('Cannot reach the server at gpu:8001: check it is running.'));
     render(App, { player: new PlayerState(() => new FakeOut()) });
     await fireEvent.click(await screen.findByRole('button', { name: 'Check server' }));
@@ -108,6 +131,8 @@ describe('App: first run', () => {
     expect((screen.getByRole('button', { name: 'Continue' }) as HTMLButtonElement).disabled).toBe(true);
     await fireEvent.click(screen.getByRole('button', { name: 'Skip for now' }));
     await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
+    // Skipped: what Go held is saved, not the address typed.
+    await vi.waitFor(() => expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ server: 'localhost:8001' })));
   });
 });
 
@@ -125,6 +150,27 @@ describe('App: settings page', () => {
       'parakeet-tdt-0.6b-v2 ready',
       'dtmf not ready (unavailable)',
     ]);
+  });
+
+  it('changes the language without a restart and saves it apart from the form being edited', async () => {
+    await renderReady();
+    await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
+    await fireEvent.input(screen.getByLabelText('Server address'), { target: { value: 'half-typed' } });
+    await fireEvent.change(screen.getByTestId('ui-language'), { target: { value: 'ja' } });
+    await screen.findByRole('heading', { level: 1, name: '設定' });
+    expect(screen.getByRole('navigation', { name: 'メイン' })).toBeTruthy();
+    await vi.waitFor(() => expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ uiLanguage: 'ja', server: 'gpu:8001' })));
+    expect((screen.getByLabelText('サーバーのアドレス') as HTMLInputElement).value).toBe('half-typed');
+    await fireEvent.change(screen.getByTestId('ui-language'), { target: { value: '' } });
+    await screen.findByRole('heading', { level: 1, name: 'Settings' });
+    await vi.waitFor(() => expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ uiLanguage: '' })));
+  });
+
+  it('speaks the saved language from the start', async () => {
+    api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001', uiLanguage: 'ru' }));
+    render(App, { player: new PlayerState(() => new FakeOut()) });
+    await screen.findByRole('heading', { level: 1, name: 'Расшифровка' });
+    expect(document.documentElement.lang).toBe('ru');
   });
 
   it('shows language options only for Canary models', async () => {

@@ -12,6 +12,7 @@ const addedHandlers = new Set<Handler<AddResult>>();
 export const api = {
   getSettings: vi.fn<() => Promise<Settings>>(),
   saveSettings: vi.fn<(s: Settings) => Promise<Settings>>(),
+  settingsSaved: vi.fn<() => Promise<boolean>>(),
   getServerStatus: vi.fn<(server: string) => Promise<ServerStatus>>(),
   addFiles: vi.fn<(paths: string[]) => Promise<AddResult>>(),
   pickFiles: vi.fn<() => Promise<AddResult>>(),
@@ -86,6 +87,7 @@ export function settings(over: Partial<Settings> = {}): Settings {
     keyFile: '',
     serverName: '',
     headerNames: '',
+    uiLanguage: '',
     ...over,
   };
 }
@@ -113,6 +115,7 @@ export function resetApi(): void {
   queueHandlers.clear();
   addedHandlers.clear();
   api.getSettings.mockResolvedValue(settings());
+  api.settingsSaved.mockResolvedValue(true);
   api.saveSettings.mockImplementation(async (s) => ({ ...s, server: s.server.trim(), model: s.model.trim() }));
   api.getServerStatus.mockResolvedValue(status());
   api.addFiles.mockResolvedValue({ added: [], skipped: [] });

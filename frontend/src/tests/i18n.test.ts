@@ -120,9 +120,10 @@ describe('t', () => {
     expect(t('nav.library')).toBe('⟦Library⟧');
     locale.set('en');
     expect(t('nav.library')).toBe('Library');
-    expect(localStorage.getItem('nemo.locale')).toBe('en');
     locale.set('');
-    expect(localStorage.getItem('nemo.locale')).toBeNull();
+    expect(t('nav.library')).toBe('⟦Library⟧');
+    locale.set('tlh');
+    expect(locale.preference).toBe('');
     locale.system = ['tlh'];
     expect(locale.current).toBe('en');
   });

@@ -20,6 +20,7 @@ export namespace config {
 	    keyFile: string;
 	    serverName: string;
 	    headerNames: string;
+	    uiLanguage: string;
 	}
 
 }
@@ -44,6 +45,7 @@ export namespace inference {
 	    compute_infer_ns: number;
 	    reason?: string;
 	    instances?: number;
+	    kind?: string;
 	    compute_input_ns: number;
 	    compute_output_ns: number;
 	    last_inference_ms: number;
@@ -192,12 +194,19 @@ export namespace transcript {
 	    word: string;
 	    start: number;
 	    end: number;
+	    speaker?: string;
 	}
 	export interface Segment {
 	    start: number;
 	    end: number;
 	    text: string;
 	    words: Word[];
+	    speaker?: string;
+	}
+	export interface Speaker {
+	    id: string;
+	    label: string;
+	    seconds: number;
 	}
 	export interface Transcript {
 	    source: string;
@@ -206,6 +215,7 @@ export namespace transcript {
 	    model: string;
 	    text: string;
 	    segments: Segment[];
+	    speakers?: Speaker[];
 	}
 
 }

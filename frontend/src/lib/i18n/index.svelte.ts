@@ -10,8 +10,6 @@ import type { Message, MessageKey, Params } from './types';
 export type { Catalog, Message, MessageKey, Params, PluralForms } from './types';
 export { catalogs, locales } from './catalogs';
 
-const storageKey = 'nemo.locale';
-
 /** The best catalog for a list of preferred tags (as navigator.languages). */
 export function matchLocale(wanted: readonly string[], available: readonly string[] = locales()): string {
   const lower = available.map((l) => l.toLowerCase());
@@ -33,31 +31,20 @@ function systemLanguages(): readonly string[] {
   return navigator.languages?.length ? navigator.languages : [navigator.language || fallbackLocale];
 }
 
-function stored(): string {
-  try {
-    return globalThis.localStorage?.getItem(storageKey) ?? '';
-  } catch {
-    return '';
-  }
-}
-
 class LocaleState {
-  /** The user's choice; '' follows the system's languages. */
-  preference = $state(stored());
+  /** The user's choice; '' follows the system's languages. It is kept by
+   * Go with the settings (uiLanguage): SettingsState loads and saves it. */
+  preference = $state('');
   /** The system's preferred languages (kept as state so tests can set them). */
   system = $state<readonly string[]>(systemLanguages());
   /** The language the UI speaks now. */
   current = $derived(this.preference && this.preference in catalogs ? this.preference : matchLocale(this.system));
 
-  /** Chooses a language ('' = the system's); remembered across starts. */
+  /** Chooses a language ('' = the system's, as is a tag with no
+   * catalog). The window speaks it at once; SettingsState.setLanguage
+   * also saves it. */
   set(tag: string): void {
-    this.preference = tag in catalogs ? tag : '';
-    try {
-      if (this.preference) globalThis.localStorage?.setItem(storageKey, this.preference);
-      else globalThis.localStorage?.removeItem(storageKey);
-    } catch {
-      // no storage: the choice lasts until the window closes
-    }
+    this.preference = tag && tag in catalogs ? tag : '';
   }
 }
 

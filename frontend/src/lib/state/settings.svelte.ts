@@ -12,30 +12,12 @@ import {
   saveSettings,
   setClientKey,
   setHeader,
+  settingsSaved,
   type FFmpegInfo,
   type ServerStatus,
   type Settings,
 } from '../api';
-import { t } from '../i18n/index.svelte';
-
-// A first start's server and model (Go: config.DefaultServer and
-// DefaultModel). GetSettings returns these until the user saves others.
-const firstStartServer = 'localhost:8001';
-const firstStartModel = 'parakeet-tdt-0.6b-v2';
-const setupKey = 'nemo.setupDone';
-
-function setupDone(): boolean {
-  try {
-    return globalThis.localStorage?.getItem(setupKey) === '1';
-  } catch {
-    return false;
-  }
-}
-
-/** Whether saved settings are still a first start's: no server was saved. */
-export function isFirstStart(s: Pick<Settings, 'server' | 'model'>): boolean {
-  return s.server.trim() === firstStartServer && s.model.trim() === firstStartModel;
-}
+import { locale, t } from '../i18n/index.svelte';
 
 /** Models whose name says they take language, task and punctuation. */
 export function takesOptions(model: string): boolean {
@@ -62,6 +44,7 @@ function blank(): Settings {
     keyFile: '',
     serverName: '',
     headerNames: '',
+    uiLanguage: '',
   };
 }
 
@@ -87,16 +70,40 @@ export class SettingsState {
   /** The chosen model as the last check saw it, if the server listed it. */
   modelOnServer = $derived(this.status?.models?.find((m) => m.name === this.form.model.trim()) ?? null);
 
-  /** The connection step shows: the first start's settings are in place
-   * and the step was neither finished nor skipped here before. */
+  /** The connection step shows: settings were never saved (Go's
+   * SettingsSaved), and the step was neither finished nor skipped. */
   firstRun = $state(false);
+
+  /** What Go holds now (the form may be mid-edit). */
+  private stored: Settings = blank();
 
   async load(): Promise<void> {
     try {
-      this.form = { ...blank(), ...(await getSettings()) };
-      this.firstRun = isFirstStart(this.form) && !setupDone();
+      const [s, saved] = await Promise.all([getSettings(), settingsSaved()]);
+      this.stored = { ...blank(), ...s };
+      this.form = { ...this.stored };
+      locale.set(this.stored.uiLanguage);
+      this.firstRun = !saved;
       this.loaded = true;
       void this.checkFFmpeg();
+    } catch (e) {
+      this.error = (e as Error).message;
+    }
+  }
+
+  /** Chooses the UI language ('' = the system's): the window speaks it at
+   * once, and it is saved with the settings Go holds, not with the form's
+   * unsaved edits. During the connection step it is saved with the step,
+   * so a first start stays one until the step is done. */
+  async setLanguage(tag: string): Promise<void> {
+    locale.set(tag);
+    this.form.uiLanguage = locale.preference;
+    this.stored.uiLanguage = locale.preference;
+    if (this.firstRun || !this.loaded) return;
+    this.error = '';
+    try {
+      const saved = await saveSettings({ ...this.stored });
+      this.stored = { ...blank(), ...saved };
     } catch (e) {
       this.error = (e as Error).message;
     }
@@ -112,7 +119,8 @@ export class SettingsState {
       s.concurrency = Number(s.concurrency) || 0;
       s.chunkSeconds = Number(s.chunkSeconds) || 0;
       s.cacheMaxMB = Number(s.cacheMaxMB) || 0;
-      this.form = { ...blank(), ...(await saveSettings(s)) };
+      this.stored = { ...blank(), ...(await saveSettings(s)) };
+      this.form = { ...this.stored };
       this.saved = true;
       return true;
     } catch (e) {
@@ -126,17 +134,20 @@ export class SettingsState {
   /** Ends the connection step: saves the form; resolves to whether it was kept. */
   async finishSetup(): Promise<boolean> {
     if (!(await this.save())) return false;
-    this.leaveSetup();
+    this.firstRun = false;
     return true;
   }
 
-  /** Leaves the connection step without saving (the defaults stay). */
-  leaveSetup(): void {
+  /** Leaves the connection step keeping the settings Go holds (the
+   * defaults, and the language chosen): saved, so the step does not come
+   * back at the next start. */
+  async leaveSetup(): Promise<void> {
     this.firstRun = false;
     try {
-      globalThis.localStorage?.setItem(setupKey, '1');
-    } catch {
-      // no storage: the step shows again at the next start
+      this.stored = { ...blank(), ...(await saveSettings({ ...this.stored })) };
+      this.form = { ...this.stored };
+    } catch (e) {
+      this.error = (e as Error).message;
     }
   }
 

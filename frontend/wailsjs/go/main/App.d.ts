@@ -66,3 +66,5 @@ export function ServerStatus(arg1:string):Promise<inference.ServerStatus>;
 export function SetClientKey(arg1:string,arg2:string):Promise<config.Settings>;
 
 export function SetHeader(arg1:string,arg2:string):Promise<config.Settings>;
+
+export function SettingsSaved():Promise<boolean>;

@@ -121,3 +121,7 @@ export function SetClientKey(arg1, arg2) {
 export function SetHeader(arg1, arg2) {
   return window['go']['main']['App']['SetHeader'](arg1, arg2);
 }
+
+export function SettingsSaved() {
+  return window['go']['main']['App']['SettingsSaved']();
+}
