@@ -1,0 +1,386 @@
+// Package flacenc writes 16-bit mono PCM as one FLAC stream (RFC 9639):
+// a STREAMINFO block and fixed-blocksize frames, each subframe the smallest
+// of constant, verbatim and the fixed linear predictors of order 0 to 4,
+// their residual Rice-coded with a search over partition orders. It is
+// small on purpose: no LPC, no stereo decorrelation, no seek table. Every
+// frame carries its CRC-8 and CRC-16 and the stream its MD5, so any FLAC
+// decoder can check what it decodes.
+package flacenc
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+)
+
+const (
+	// BlockSize is the number of samples per frame (the last may be
+	// shorter): 256 ms at 16 kHz.
+	BlockSize = 4096
+	bps       = 16
+	maxOrder  = 4
+	// maxPartitionOrder bounds the Rice partition search: at BlockSize,
+	// 16 samples per partition.
+	maxPartitionOrder = 8
+)
+
+// Encode returns one FLAC stream of mono 16-bit samples at sampleRate Hz
+// (1 to 655350; 16000 is written as its own frame code).
+func Encode(samples []int16, sampleRate int) []byte {
+	out := make([]byte, 0, 42+len(samples)) // a rough guess: about 8 bits a sample
+	out = append(out, 'f', 'L', 'a', 'C')
+	// Metadata block header: last block, type 0 (STREAMINFO), 34 bytes.
+	out = append(out, 0x80, 0, 0, 34)
+	info := len(out)
+	out = append(out, make([]byte, 34)...)
+
+	var w bitWriter
+	enc := encoder{res: make([]int32, BlockSize)}
+	minFrame, maxFrame := 0, 0
+	for start, num := 0, uint64(0); start < len(samples); start, num = start+BlockSize, num+1 {
+		block := samples[start:min(start+BlockSize, len(samples))]
+		before := len(out)
+		out = enc.frame(&w, out, block, num, sampleRate)
+		size := len(out) - before
+		if minFrame == 0 || size < minFrame {
+			minFrame = size
+		}
+		maxFrame = max(maxFrame, size)
+	}
+
+	// STREAMINFO (RFC 9639 section 8.2).
+	si := out[info : info+34]
+	minBlock, maxBlock := BlockSize, BlockSize
+	if len(samples) < BlockSize {
+		minBlock, maxBlock = max(len(samples), 16), max(len(samples), 16)
+	}
+	binary.BigEndian.PutUint16(si[0:], uint16(minBlock))
+	binary.BigEndian.PutUint16(si[2:], uint16(maxBlock))
+	put24(si[4:], minFrame)
+	put24(si[7:], maxFrame)
+	// 20 bits sample rate, 3 bits channels-1, 5 bits bps-1, 36 bits total.
+	v := uint64(sampleRate)<<44 | uint64(0)<<41 | uint64(bps-1)<<36 | uint64(len(samples))&(1<<36-1)
+	binary.BigEndian.PutUint64(si[10:], v)
+	sum := md5.New()
+	buf := make([]byte, 0, 2*BlockSize)
+	for start := 0; start < len(samples); start += BlockSize {
+		buf = buf[:0]
+		for _, s := range samples[start:min(start+BlockSize, len(samples))] {
+			buf = binary.LittleEndian.AppendUint16(buf, uint16(s))
+		}
+		sum.Write(buf)
+	}
+	copy(si[18:], sum.Sum(nil))
+	return out
+}
+
+func put24(b []byte, v int) {
+	b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byte(v)
+}
+
+type encoder struct {
+	res []int32 // residual of the order being tried
+	// best residual so far and its coding
+	best []int32
+}
+
+// frame appends one frame holding block to out.
+func (e *encoder) frame(w *bitWriter, out []byte, block []int16, num uint64, sampleRate int) []byte {
+	start := len(out)
+	n := len(block)
+	// Header (section 9.1): sync code 0b11111111111110, reserved 0,
+	// fixed blocksize strategy 0.
+	out = append(out, 0xFF, 0xF8)
+	bsCode := byte(7) // 16-bit (n-1) after the coded number
+	if n == BlockSize {
+		bsCode = 12 // 256 * 2^(12-8)
+	}
+	srCode := byte(0) // from STREAMINFO
+	if sampleRate == 16000 {
+		srCode = 5
+	}
+	out = append(out, bsCode<<4|srCode)
+	// Channels: 0 = mono; sample size 0b100 = 16 bits; reserved 0.
+	out = append(out, 0<<4|4<<1)
+	out = appendCodedNumber(out, num)
+	if bsCode == 7 {
+		out = binary.BigEndian.AppendUint16(out, uint16(n-1))
+	}
+	out = append(out, crc8(out[start:]))
+
+	w.reset(out)
+	e.subframe(w, block)
+	out = w.flush()
+	return binary.BigEndian.AppendUint16(out, crc16(out[start:]))
+}
+
+// appendCodedNumber writes v in FLAC's UTF-8-like coding (up to 36 bits).
+func appendCodedNumber(out []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(out, byte(v))
+	}
+	// Number of continuation bytes: each carries 6 bits.
+	nb := 1
+	for v >= 1<<(5*nb+6) && nb < 6 {
+		nb++
+	}
+	lead := byte(0xFF<<(7-nb)) | byte(v>>(6*nb))
+	out = append(out, lead)
+	for i := nb - 1; i >= 0; i-- {
+		out = append(out, 0x80|byte(v>>(6*i))&0x3F)
+	}
+	return out
+}
+
+// subframe writes the smallest coding of block.
+func (e *encoder) subframe(w *bitWriter, block []int16) {
+	n := len(block)
+	constant := true
+	for _, s := range block[1:] {
+		if s != block[0] {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		w.write(0, 1)
+		w.write(0, 6) // SUBFRAME_CONSTANT
+		w.write(0, 1) // no wasted bits
+		w.write(uint64(uint16(block[0])), bps)
+		return
+	}
+	verbatim := 8 + n*bps
+	bestBits, bestOrder := verbatim, -1
+	var bestPlan plan
+	if cap(e.best) < n {
+		e.best = make([]int32, n)
+	}
+	for order := 0; order <= maxOrder && order < n; order++ {
+		res := residual(e.res[:n-order], block, order)
+		p := planRice(res, n, order)
+		bitsUsed := 8 + order*bps + p.bits
+		if bitsUsed < bestBits {
+			bestBits, bestOrder, bestPlan = bitsUsed, order, p
+			e.best = e.best[:len(res)]
+			copy(e.best, res)
+		}
+	}
+	if bestOrder < 0 {
+		w.write(0, 1)
+		w.write(1, 6) // SUBFRAME_VERBATIM
+		w.write(0, 1)
+		for _, s := range block {
+			w.write(uint64(uint16(s)), bps)
+		}
+		return
+	}
+	w.write(0, 1)
+	w.write(uint64(8|bestOrder), 6) // SUBFRAME_FIXED, order
+	w.write(0, 1)
+	for _, s := range block[:bestOrder] {
+		w.write(uint64(uint16(s)), bps)
+	}
+	writeRice(w, e.best, n, bestOrder, bestPlan)
+}
+
+// residual fills dst with block's residual after the fixed predictor of
+// order (section 9.2.5): dst[i] is the error of sample order+i.
+func residual(dst []int32, block []int16, order int) []int32 {
+	for i := order; i < len(block); i++ {
+		s := func(k int) int32 { return int32(block[i-k]) }
+		var r int32
+		switch order {
+		case 0:
+			r = s(0)
+		case 1:
+			r = s(0) - s(1)
+		case 2:
+			r = s(0) - 2*s(1) + s(2)
+		case 3:
+			r = s(0) - 3*s(1) + 3*s(2) - s(3)
+		case 4:
+			r = s(0) - 4*s(1) + 6*s(2) - 4*s(3) + s(4)
+		}
+		dst[i-order] = r
+	}
+	return dst
+}
+
+// plan is how a residual is Rice-coded: partition order, one parameter
+// per partition, and the total bits of the residual section.
+type plan struct {
+	porder int
+	method int // 0: 4-bit parameters, 1: 5-bit
+	params [1 << maxPartitionOrder]uint8
+	bits   int
+}
+
+func zigzag(r int32) uint64 { return uint64(uint32(r<<1) ^ uint32(r>>31)) }
+
+// riceBits estimates the bits for count values summing to sum with
+// parameter k: count*(k+1) + sum>>k (the unary parts, less rounding).
+func bestParam(sum uint64, count int, maxK int) (k int, cost int) {
+	cost = -1
+	for kk := 0; kk <= maxK; kk++ {
+		c := count*(kk+1) + int(sum>>uint(kk))
+		if cost < 0 || c < cost {
+			k, cost = kk, c
+		}
+		if sum>>uint(kk) == 0 {
+			break
+		}
+	}
+	return k, cost
+}
+
+// planRice chooses the partition order and parameters for res, the
+// residual of a block of n samples after order warm-up samples.
+func planRice(res []int32, n, order int) plan {
+	// Sums at the finest usable partition order, merged pairwise upward.
+	maxP := 0
+	for p := 1; p <= maxPartitionOrder; p++ {
+		if n%(1<<p) != 0 || n>>p <= order {
+			break
+		}
+		maxP = p
+	}
+	var sums [1 << maxPartitionOrder]uint64
+	parts := 1 << maxP
+	size := n >> maxP
+	for i, r := range res {
+		sums[(i+order)/size] += zigzag(r)
+	}
+	best := plan{bits: -1}
+	for p := maxP; p >= 0; p-- {
+		parts = 1 << p
+		size = n >> p
+		for method := 0; method <= 1; method++ {
+			maxK, pbits := 14, 4
+			if method == 1 {
+				maxK, pbits = 30, 5
+			}
+			cand := plan{porder: p, method: method, bits: 2 + 4}
+			for j := range parts {
+				count := size
+				if j == 0 {
+					count -= order
+				}
+				k, c := bestParam(sums[j], count, maxK)
+				cand.params[j] = uint8(k)
+				cand.bits += pbits + c
+			}
+			if best.bits < 0 || cand.bits < best.bits {
+				best = cand
+			}
+		}
+		if p > 0 {
+			for j := range parts / 2 {
+				sums[j] = sums[2*j] + sums[2*j+1]
+			}
+		}
+	}
+	return best
+}
+
+// writeRice writes the residual section as p plans.
+func writeRice(w *bitWriter, res []int32, n, order int, p plan) {
+	w.write(uint64(p.method), 2)
+	w.write(uint64(p.porder), 4)
+	pbits := uint(4 + p.method)
+	size := n >> p.porder
+	i := 0
+	for j := range 1 << p.porder {
+		count := size
+		if j == 0 {
+			count -= order
+		}
+		k := uint(p.params[j])
+		w.write(uint64(k), pbits)
+		for _, r := range res[i : i+count] {
+			u := zigzag(r)
+			w.unary(u >> k)
+			w.write(u&(1<<k-1), k)
+		}
+		i += count
+	}
+}
+
+// bitWriter appends bits most significant first to a byte slice.
+type bitWriter struct {
+	out   []byte
+	cache uint64 // pending bits, right-aligned
+	n     uint   // pending bit count (< 8 between calls)
+}
+
+func (w *bitWriter) reset(out []byte) { w.out, w.cache, w.n = out, 0, 0 }
+
+// write appends the low k bits of v (k <= 32).
+func (w *bitWriter) write(v uint64, k uint) {
+	if k == 0 {
+		return
+	}
+	w.cache = w.cache<<k | v&(1<<k-1)
+	w.n += k
+	for w.n >= 8 {
+		w.n -= 8
+		w.out = append(w.out, byte(w.cache>>w.n))
+	}
+}
+
+// unary appends q zero bits and a one.
+func (w *bitWriter) unary(q uint64) {
+	for q >= 32 {
+		w.write(0, 32)
+		q -= 32
+	}
+	w.write(1, uint(q)+1)
+}
+
+// flush pads to a byte with zeros and returns the bytes.
+func (w *bitWriter) flush() []byte {
+	if w.n > 0 {
+		w.write(0, 8-w.n)
+	}
+	return w.out
+}
+
+// crc8 is FLAC's header CRC: polynomial x^8 + x^2 + x + 1, initial 0.
+func crc8(b []byte) byte {
+	var c byte
+	for _, x := range b {
+		c = crc8Table[c^x]
+	}
+	return c
+}
+
+// crc16 is FLAC's frame CRC: polynomial x^16 + x^15 + x^2 + 1, initial 0.
+func crc16(b []byte) uint16 {
+	var c uint16
+	for _, x := range b {
+		c = c<<8 ^ crc16Table[byte(c>>8)^x]
+	}
+	return c
+}
+
+var crc8Table, crc16Table = func() (t8 [256]byte, t16 [256]uint16) {
+	for i := range 256 {
+		c := byte(i)
+		for range 8 {
+			if c&0x80 != 0 {
+				c = c<<1 ^ 0x07
+			} else {
+				c <<= 1
+			}
+		}
+		t8[i] = c
+		d := uint16(i) << 8
+		for range 8 {
+			if d&0x8000 != 0 {
+				d = d<<1 ^ 0x8005
+			} else {
+				d <<= 1
+			}
+		}
+		t16[i] = d
+	}
+	return
+}()

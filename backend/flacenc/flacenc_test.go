@@ -1,0 +1,239 @@
+package flacenc
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/mewkiz/flac"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+)
+
+// signals are the kinds of audio the encoder must keep bit for bit:
+// silence, full-scale extremes, noise (verbatim wins), tones, steps, and
+// lengths that are not a multiple of the block size.
+func signals() map[string][]int16 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := map[string][]int16{}
+	gen := func(name string, n int, f func(i int) float64) {
+		s := make([]int16, n)
+		for i := range s {
+			s[i] = int16(max(-32768, min(32767, math.Round(f(i)))))
+		}
+		out[name] = s
+	}
+	gen("silence", 10000, func(int) float64 { return 0 })
+	gen("one-sample", 1, func(int) float64 { return 1234 })
+	gen("short", 15, func(i int) float64 { return float64(i * 1000) })
+	gen("tone", 3*BlockSize+123, func(i int) float64 { return 12000 * math.Sin(float64(i)*2*math.Pi*440/16000) })
+	gen("noise", 2*BlockSize, func(int) float64 { return rng.Float64()*65535 - 32768 })
+	gen("extremes", BlockSize+7, func(i int) float64 {
+		if i%2 == 0 {
+			return 32767
+		}
+		return -32768
+	})
+	gen("speechlike", 5*BlockSize, func(i int) float64 {
+		t := float64(i) / 16000
+		return 8000*math.Sin(2*math.Pi*150*t)*math.Sin(2*math.Pi*3*t) + 2000*math.Sin(2*math.Pi*1200*t) + rng.NormFloat64()*100
+	})
+	gen("steps", 2*BlockSize, func(i int) float64 { return float64((i / 500) * 700 % 30000) })
+	return out
+}
+
+// decodeMewkiz decodes with github.com/mewkiz/flac, an independent
+// decoder that checks every frame's CRC-16.
+func decodeMewkiz(t *testing.T, data []byte) []int16 {
+	t.Helper()
+	st, err := flac.New(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("mewkiz/flac: %v", err)
+	}
+	if st.Info.SampleRate != 16000 || st.Info.NChannels != 1 || st.Info.BitsPerSample != 16 {
+		t.Fatalf("STREAMINFO %+v", st.Info)
+	}
+	var got []int16
+	for {
+		f, err := st.ParseNext()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("mewkiz/flac frame: %v", err)
+		}
+		for _, v := range f.Subframes[0].Samples {
+			got = append(got, int16(v))
+		}
+	}
+	if int(st.Info.NSamples) != len(got) {
+		t.Errorf("STREAMINFO says %d samples, frames hold %d", st.Info.NSamples, len(got))
+	}
+	var raw []byte
+	for _, s := range got {
+		raw = binary.LittleEndian.AppendUint16(raw, uint16(s))
+	}
+	if md5.Sum(raw) != st.Info.MD5sum {
+		t.Error("STREAMINFO MD5 does not match the decoded samples")
+	}
+	return got
+}
+
+func TestRoundTripMewkiz(t *testing.T) {
+	for name, s := range signals() {
+		t.Run(name, func(t *testing.T) {
+			data := Encode(s, 16000)
+			if got := decodeMewkiz(t, data); !slices.Equal(got, s) {
+				t.Fatalf("decoded %d samples differ from the %d encoded", len(got), len(s))
+			}
+		})
+	}
+}
+
+// TestRoundTripBackendAudio decodes through backend/audio's own FLAC
+// decoder (the built-in one, no ffmpeg), which turns 16-bit samples into
+// s/32768.
+func TestRoundTripBackendAudio(t *testing.T) {
+	dir := t.TempDir()
+	for name, s := range signals() {
+		if len(s) < 16 {
+			continue // below FLAC's smallest block size but for the last block
+		}
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name+".flac")
+			if err := os.WriteFile(path, Encode(s, 16000), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			d, err := audio.Open(path, audio.Options{Decoder: audio.DecoderBuiltin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			got, err := io.ReadAll(floatReader{d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 4*len(s) {
+				t.Fatalf("%d samples, want %d", len(got)/4, len(s))
+			}
+			for i, v := range s {
+				if f := math.Float32frombits(binary.LittleEndian.Uint32(got[4*i:])); f != float32(v)/32768 {
+					t.Fatalf("sample %d: %v, want %v", i, f, float32(v)/32768)
+				}
+			}
+		})
+	}
+}
+
+// floatReader turns a Decoder's float32 samples into little-endian bytes.
+type floatReader struct{ d *audio.Decoder }
+
+func (r floatReader) Read(p []byte) (int, error) {
+	buf := make([]float32, len(p)/4)
+	n, err := r.d.Read(buf)
+	for i := range n {
+		binary.LittleEndian.PutUint32(p[4*i:], math.Float32bits(buf[i]))
+	}
+	return 4 * n, err
+}
+
+// TestRoundTripFLACTool checks the streams with the reference decoder
+// (Debian's flac: apt-get install flac), which verifies the CRCs and the
+// MD5.
+func TestRoundTripFLACTool(t *testing.T) {
+	tool, err := exec.LookPath("flac")
+	if err != nil {
+		t.Skip("the flac tool is not installed (apt-get install flac)")
+	}
+	dir := t.TempDir()
+	for name, s := range signals() {
+		t.Run(name, func(t *testing.T) {
+			in := filepath.Join(dir, name+".flac")
+			out := filepath.Join(dir, name+".raw")
+			if err := os.WriteFile(in, Encode(s, 16000), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(tool, "-s", "-d", "-f", "--force-raw-format", "--endian=little", "--sign=signed", "-o", out, in)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("flac -d: %v: %s", err, msg)
+			}
+			raw, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]int16, len(raw)/2)
+			for i := range got {
+				got[i] = int16(binary.LittleEndian.Uint16(raw[2*i:]))
+			}
+			if !slices.Equal(got, s) {
+				t.Fatalf("flac decoded %d samples that differ from the %d encoded", len(got), len(s))
+			}
+		})
+	}
+}
+
+// TestCompresses: silence and tones take far fewer bytes than PCM, and
+// noise costs at most a little more than verbatim.
+func TestCompresses(t *testing.T) {
+	sig := signals()
+	for name, maxRatio := range map[string]float64{"silence": 0.01, "tone": 0.5, "speechlike": 0.75, "noise": 1.01} {
+		s := sig[name]
+		ratio := float64(len(Encode(s, 16000))) / float64(2*len(s))
+		t.Logf("%s: %.3f of 16-bit PCM", name, ratio)
+		if ratio > maxRatio {
+			t.Errorf("%s: %.3f of PCM's bytes, want at most %.2f", name, ratio, maxRatio)
+		}
+	}
+}
+
+func TestCodedNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    uint64
+		want []byte
+	}{
+		{0, []byte{0}},
+		{0x7F, []byte{0x7F}},
+		{0x80, []byte{0xC2, 0x80}},
+		{0x7FF, []byte{0xDF, 0xBF}},
+		{0x800, []byte{0xE0, 0xA0, 0x80}},
+		{0xFFFF, []byte{0xEF, 0xBF, 0xBF}},
+		{0x10000, []byte{0xF0, 0x90, 0x80, 0x80}},
+	} {
+		if got := appendCodedNumber(nil, c.v); !bytes.Equal(got, c.want) {
+			t.Errorf("coded %#x = % x, want % x", c.v, got, c.want)
+		}
+	}
+}
+
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := make([]int16, len(b)/2)
+		for i := range s {
+			s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		if len(s) == 0 {
+			return
+		}
+		if got := decodeMewkiz(t, Encode(s, 16000)); !slices.Equal(got, s) {
+			t.Fatal("round trip differs")
+		}
+	})
+}
+
+func BenchmarkEncode(b *testing.B) {
+	s := signals()["speechlike"]
+	b.SetBytes(int64(2 * len(s)))
+	for b.Loop() {
+		Encode(s, 16000)
+	}
+}
