@@ -95,6 +95,14 @@ describe('App: first run', () => {
     const pick = await screen.findByRole('radio', { name: /parakeet-tdt-0.6b-v2/ });
     expect((pick as HTMLInputElement).checked).toBe(true);
     expect((screen.getByRole('radio', { name: /dtmf/ }) as HTMLInputElement).disabled).toBe(true);
+    const offered = screen.getAllByTestId('setup-model').map((l) => [l.textContent?.replace(/\s+/g, ' ').trim(), (l.querySelector('input') as HTMLInputElement).disabled]);
+    expect(offered).toEqual([
+      ['parakeet-tdt-0.6b-v2 ready · 2 instances', false],
+      ["dtmf failed to load failed to load 'dtmf': no model.py in version 1", true],
+      ['canary-1b-flash loading', true],
+      ['parakeet-ctc-1.1b not loaded on the server', true],
+      ['titanet-large speaker model, not for transcription', true],
+    ]);
     await fireEvent.click(screen.getByRole('button', { name: 'Continue' }));
     await screen.findByRole('heading', { level: 1, name: 'Transcribe' });
     expect(api.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ server: 'gpu:8001', model: 'parakeet-tdt-0.6b-v2' }));
@@ -147,9 +155,25 @@ describe('App: settings page', () => {
     expect(api.getServerStatus).toHaveBeenCalledWith('gpu:8002');
     const models = screen.getByRole('list', { name: 'Models on this server' });
     expect(within(models).getAllByRole('listitem').map((li) => li.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
-      'parakeet-tdt-0.6b-v2 ready',
-      'dtmf not ready (unavailable)',
+      'parakeet-tdt-0.6b-v2 ready · 2 instances',
+      "dtmf failed to load failed to load 'dtmf': no model.py in version 1",
+      'canary-1b-flash loading',
+      'parakeet-ctc-1.1b not loaded on the server',
+      'titanet-large speaker model, not for transcription',
     ]);
+    expect(screen.getByTestId('model-reason').textContent).toBe("failed to load 'dtmf': no model.py in version 1");
+    expect(screen.queryByTestId('model-unusable')).toBeNull();
+  });
+
+  it('says why the chosen model cannot be used, and the status line too', async () => {
+    api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001', model: 'canary-1b-flash' }));
+    await renderReady();
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Model loading'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
+    expect((await screen.findByTestId('model-unusable')).textContent).toBe('The model “canary-1b-flash” cannot be used now: loading.');
+    const options = [...document.querySelectorAll('#ready-models option')].map((o) => (o as HTMLOptionElement).value);
+    expect(options).toEqual(['parakeet-tdt-0.6b-v2']);
   });
 
   it('changes the language without a restart and saves it apart from the form being edited', async () => {

@@ -205,14 +205,18 @@ export function status(): ServerStatus {
     name: 'triton',
     version: '2.50.0',
     tls: false,
+    // Every state the backend reports (inference.ModelStatus).
     models: [
-      model('parakeet-tdt-0.6b-v2', true, 'READY'),
-      model('dtmf', false, 'UNAVAILABLE'),
+      { ...model('parakeet-tdt-0.6b-v2', true, 'READY'), instances: 2 },
+      { ...model('dtmf', false, 'UNAVAILABLE'), reason: "failed to load 'dtmf': no model.py in version 1" },
+      model('canary-1b-flash', false, 'LOADING'),
+      { ...model('parakeet-ctc-1.1b', false, ''), versions: [] },
+      { ...model('titanet-large', true, 'READY'), instances: 1, kind: 'speaker_embedding' },
     ],
   };
 }
 
-function model(name: string, ready: boolean, state: string): ServerStatus['models'][number] {
+export function model(name: string, ready: boolean, state: string): ServerStatus['models'][number] {
   return {
     name,
     ready,

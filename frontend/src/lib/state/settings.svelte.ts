@@ -18,6 +18,7 @@ import {
   type Settings,
 } from '../api';
 import { locale, t } from '../i18n/index.svelte';
+import { usable } from '../models';
 
 /** Models whose name says they take language, task and punctuation. */
 export function takesOptions(model: string): boolean {
@@ -64,8 +65,9 @@ export class SettingsState {
   /** Language, task and punctuation apply to this model. */
   showOptions = $derived(takesOptions(this.form.model));
 
-  /** The server's models that are ready, for the model picker. */
-  readyModels = $derived((this.status?.models ?? []).filter((m) => m.ready).map((m) => m.name));
+  /** The server's models that can transcribe now (ready, and not a
+   * speaker model), for the model picker. */
+  readyModels = $derived((this.status?.models ?? []).filter((m) => usable(m)).map((m) => m.name));
 
   /** The chosen model as the last check saw it, if the server listed it. */
   modelOnServer = $derived(this.status?.models?.find((m) => m.name === this.form.model.trim()) ?? null);
