@@ -83,7 +83,9 @@ func TestModelConfigsFollowContract(t *testing.T) {
 			if kind, ok := cfg.GetParameters()[ParamKind]; ok && !speaker {
 				t.Errorf("parameter %s %q: ASR models have no kind; the only kind is %q", ParamKind, kind.GetStringValue(), KindSpeakerEmbedding)
 			}
-			wantIn, wantOut, minBatch := c.Inputs, c.Outputs, c.MaxBatchSizeMin
+			// An ASR model declares every audio form of the contract:
+			// AUDIO and the compact ones, all optional.
+			wantIn, wantOut, minBatch := c.AudioInputs(), c.Outputs, c.MaxBatchSizeMin
 			if speaker {
 				wantIn, wantOut, minBatch = c.Speaker.Inputs, c.Speaker.Outputs, c.Speaker.MaxBatchSizeMin
 				if _, err := ParseSpeakerParameters(stringParams(cfg)); err != nil {
@@ -102,18 +104,18 @@ func TestModelConfigsFollowContract(t *testing.T) {
 
 			var inputs, outputs []Tensor
 			for _, in := range cfg.GetInput() {
-				inputs = append(inputs, Tensor{in.GetName(), protocolDatatype(in.GetDataType()), in.GetDims()})
+				inputs = append(inputs, Tensor{in.GetName(), protocolDatatype(in.GetDataType()), in.GetDims(), in.GetOptional()})
 				if !in.GetAllowRaggedBatch() {
 					// AUDIO: chunks of different lengths; SPANS: chunks
 					// with different numbers of spans.
 					t.Errorf("input %s: allow_ragged_batch must be true so requests of different lengths batch together", in.GetName())
 				}
-				if in.GetOptional() || in.GetReshape() != nil || in.GetIsShapeTensor() {
-					t.Errorf("input %s: optional, reshape or shape-tensor settings are not part of the contract", in.GetName())
+				if in.GetReshape() != nil || in.GetIsShapeTensor() {
+					t.Errorf("input %s: reshape or shape-tensor settings are not part of the contract", in.GetName())
 				}
 			}
 			for _, out := range cfg.GetOutput() {
-				outputs = append(outputs, Tensor{out.GetName(), protocolDatatype(out.GetDataType()), out.GetDims()})
+				outputs = append(outputs, Tensor{out.GetName(), protocolDatatype(out.GetDataType()), out.GetDims(), false})
 				if out.GetReshape() != nil || out.GetLabelFilename() != "" {
 					t.Errorf("output %s: reshape or labels are not part of the contract", out.GetName())
 				}
@@ -257,6 +259,6 @@ func protocolDatatype(dt pb.DataType) string {
 
 func tensorsEqual(a, b []Tensor) bool {
 	return slices.EqualFunc(a, b, func(x, y Tensor) bool {
-		return x.Name == y.Name && x.Datatype == y.Datatype && slices.Equal(x.Dims, y.Dims)
+		return x.Name == y.Name && x.Datatype == y.Datatype && slices.Equal(x.Dims, y.Dims) && x.Optional == y.Optional
 	})
 }

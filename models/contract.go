@@ -21,15 +21,23 @@ type Tensor struct {
 	Name     string  `json:"name"`
 	Datatype string  `json:"datatype"`
 	Dims     []int64 `json:"dims"`
+	// Optional is config.pbtxt's optional: a request may leave the input
+	// out. The audio inputs of an ASR model are all optional, and a
+	// request carries exactly one of them.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // ModelContract is the parsed contract.json.
 type ModelContract struct {
-	MaxBatchSizeMin int               `json:"max_batch_size_min"`
-	SampleRate      int               `json:"sample_rate"`
-	Inputs          []Tensor          `json:"inputs"`
-	Outputs         []Tensor          `json:"outputs"`
-	Parameters      map[string]string `json:"parameters"` // name -> "bool" | "string"
+	MaxBatchSizeMin int      `json:"max_batch_size_min"`
+	SampleRate      int      `json:"sample_rate"`
+	Inputs          []Tensor `json:"inputs"`
+	// CompactInputs are alternatives to AUDIO that carry the same 16-bit
+	// samples in fewer bytes, least compact first. A model may declare
+	// any of them; a request carries exactly one audio input.
+	CompactInputs []Tensor          `json:"compact_inputs"`
+	Outputs       []Tensor          `json:"outputs"`
+	Parameters    map[string]string `json:"parameters"` // name -> "bool" | "string"
 	// Speaker is the speaker-embedding contract, a second kind of model
 	// the client talks to (diarization).
 	Speaker SpeakerContract `json:"speaker"`
@@ -62,7 +70,24 @@ const (
 	SampleRate       = 16000
 	DatatypeFP32     = "FP32"
 	DatatypeBytes    = "BYTES"
+
+	// InputAudioPCM16 is INT16 [N] per chunk: the samples s of a 16-bit
+	// source, which the model hears as s / 32768 (exactly AUDIO's value
+	// for such a source), in half of AUDIO's bytes.
+	InputAudioPCM16 = "AUDIO_PCM16"
+	// InputAudioFLAC is BYTES [1] per chunk: one FLAC stream (16 kHz mono
+	// 16-bit) of the chunk, decoded on the server to the samples of
+	// InputAudioPCM16: lossless, and usually far fewer bytes.
+	InputAudioFLAC = "AUDIO_FLAC"
+	DatatypeINT16  = "INT16"
 )
+
+// AudioInputs are the contract's audio inputs of an ASR model, least
+// compact first: AUDIO (FP32), then the compact forms. A request carries
+// exactly one of them.
+func (c ModelContract) AudioInputs() []Tensor {
+	return append(append([]Tensor{}, c.Inputs...), c.CompactInputs...)
+}
 
 // Names of the speaker-embedding contract (contract.json's "speaker"),
 // checked against it by this package's tests.

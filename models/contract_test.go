@@ -14,20 +14,29 @@ func TestContractMatchesConstants(t *testing.T) {
 	if c.MaxBatchSizeMin < 1 {
 		t.Errorf("max_batch_size_min %d: the contract needs a batching model", c.MaxBatchSizeMin)
 	}
-	wantIn := []Tensor{{InputAudio, DatatypeFP32, []int64{-1}}}
-	wantOut := []Tensor{{OutputTranscript, DatatypeBytes, []int64{1}}, {OutputTimestamps, DatatypeBytes, []int64{1}}}
+	wantIn := []Tensor{{InputAudio, DatatypeFP32, []int64{-1}, true}}
+	wantOut := []Tensor{{OutputTranscript, DatatypeBytes, []int64{1}, false}, {OutputTimestamps, DatatypeBytes, []int64{1}, false}}
 	check := func(kind string, got, want []Tensor) {
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d tensors, want %d", kind, len(got), len(want))
 		}
 		for i := range want {
 			g, w := got[i], want[i]
-			if g.Name != w.Name || g.Datatype != w.Datatype || len(g.Dims) != len(w.Dims) || g.Dims[0] != w.Dims[0] {
+			if g.Name != w.Name || g.Datatype != w.Datatype || len(g.Dims) != len(w.Dims) || g.Dims[0] != w.Dims[0] || g.Optional != w.Optional {
 				t.Errorf("%s[%d] = %+v, want %+v", kind, i, g, w)
 			}
 		}
 	}
 	check("inputs", c.Inputs, wantIn)
+	check("compact inputs", c.CompactInputs, []Tensor{{InputAudioPCM16, DatatypeINT16, []int64{-1}, true}, {InputAudioFLAC, DatatypeBytes, []int64{1}, true}})
+	for _, in := range c.AudioInputs() {
+		if !in.Optional {
+			t.Errorf("audio input %s is not optional: a request that carries another form must be able to leave it out", in.Name)
+		}
+	}
+	if got := c.AudioInputs(); len(got) != 3 || got[0].Name != InputAudio || got[2].Name != InputAudioFLAC {
+		t.Errorf("AudioInputs = %+v, want AUDIO, AUDIO_PCM16, AUDIO_FLAC", got)
+	}
 	check("outputs", c.Outputs, wantOut)
 	for name, typ := range map[string]string{ParamTimestamps: "bool", ParamSourceLang: "string", ParamTargetLang: "string", ParamTask: "string", ParamPNC: "bool"} {
 		if c.Parameters[name] != typ {
@@ -41,8 +50,8 @@ func TestSpeakerContractMatchesConstants(t *testing.T) {
 	if c.SampleRate != SampleRate || c.MaxBatchSizeMin < 1 {
 		t.Errorf("speaker: sample_rate %d, max_batch_size_min %d", c.SampleRate, c.MaxBatchSizeMin)
 	}
-	wantIn := []Tensor{{InputAudio, DatatypeFP32, []int64{-1}}, {InputSpans, DatatypeINT64, []int64{-1, 2}}}
-	wantOut := []Tensor{{OutputEmbeddings, DatatypeFP32, []int64{-1, -1}}}
+	wantIn := []Tensor{{InputAudio, DatatypeFP32, []int64{-1}, false}, {InputSpans, DatatypeINT64, []int64{-1, 2}, false}}
+	wantOut := []Tensor{{OutputEmbeddings, DatatypeFP32, []int64{-1, -1}, false}}
 	if !tensorsEqual(c.Inputs, wantIn) {
 		t.Errorf("speaker inputs %+v, want %+v", c.Inputs, wantIn)
 	}

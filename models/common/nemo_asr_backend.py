@@ -29,6 +29,15 @@ import triton_python_backend_utils as pb_utils
 
 # The contract (models/contract.json; test_backend checks these against it).
 INPUT_AUDIO = "AUDIO"
+# Compact forms of the same audio (all three inputs are optional in
+# config.pbtxt; a request carries exactly one): INT16 samples s, heard as
+# s / 32768, and one FLAC stream per row (16 kHz mono 16-bit), decoded here
+# to those INT16 samples. For a 16-bit source the model hears bit for bit
+# what AUDIO would have carried.
+INPUT_AUDIO_PCM16 = "AUDIO_PCM16"
+INPUT_AUDIO_FLAC = "AUDIO_FLAC"
+AUDIO_INPUTS = (INPUT_AUDIO, INPUT_AUDIO_PCM16, INPUT_AUDIO_FLAC)
+PCM16_SCALE = np.float32(32768.0)
 OUTPUT_TRANSCRIPT = "TRANSCRIPT"
 OUTPUT_TIMESTAMPS = "TIMESTAMPS"
 SAMPLE_RATE = 16000
@@ -341,30 +350,102 @@ def _lang_param(params: dict, key: str, settings: ModelSettings) -> str | None:
 # Audio
 
 
-def read_audio(request: Any, settings: ModelSettings) -> list[np.ndarray]:
-    """The request's AUDIO rows as separate float32 clips (copies: Triton
-    reuses the request's memory once execute returns)."""
-    tensor = pb_utils.get_input_tensor_by_name(request, INPUT_AUDIO)
-    if tensor is None:
-        raise BadRequest(f"input '{INPUT_AUDIO}' is missing")
+def read_audio(request: Any, settings: ModelSettings, decode_flac: Callable[[bytes], np.ndarray] | None = None) -> list[np.ndarray]:
+    """The request's audio rows as separate float32 clips (copies: Triton
+    reuses the request's memory once execute returns), from whichever one
+    of AUDIO (FP32), AUDIO_PCM16 (INT16) or AUDIO_FLAC (BYTES) it carries.
+    Triton lets a request leave out an optional input, and the Python
+    backend then gives None for it; none or more than one is refused."""
+    present = []
+    for name in AUDIO_INPUTS:
+        tensor = pb_utils.get_input_tensor_by_name(request, name)
+        if tensor is not None:
+            present.append((name, tensor))
+    if not present:
+        raise BadRequest(
+            f"input '{INPUT_AUDIO}' is missing: send exactly one of {INPUT_AUDIO} (FP32), "
+            f"{INPUT_AUDIO_PCM16} (INT16) or {INPUT_AUDIO_FLAC} (BYTES, one FLAC stream per row)"
+        )
+    if len(present) > 1:
+        names = ", ".join(name for name, _ in present)
+        raise BadRequest(f"the request carries {len(present)} audio inputs ({names}): send exactly one")
+    name, tensor = present[0]
     audio = tensor.as_numpy()
-    if audio.dtype != np.float32:
-        raise BadRequest(f"input '{INPUT_AUDIO}' must be FP32, got {audio.dtype}")
-    if audio.ndim != 2:
+    if name == INPUT_AUDIO_FLAC:
+        rows = _flac_rows(audio, decode_flac or decode_flac_stream)
+    else:
+        want = np.float32 if name == INPUT_AUDIO else np.int16
+        if audio.dtype != want:
+            label = "FP32" if name == INPUT_AUDIO else "INT16"
+            raise BadRequest(f"input '{name}' must be {label}, got {audio.dtype}")
+        if audio.ndim != 2:
+            raise BadRequest(f"input '{name}' must have shape [batch, samples], got {list(audio.shape)}")
+        if audio.shape[0] == 0 or audio.shape[1] == 0:
+            raise BadRequest(f"input '{name}' is empty (shape {list(audio.shape)})")
+        rows = list(audio)
+    for row in rows:
+        seconds = row.shape[0] / SAMPLE_RATE
+        if seconds > settings.max_audio_seconds:
+            raise BadRequest(
+                f"a chunk of {seconds:.1f} s is longer than the {settings.max_audio_seconds:g} s model "
+                f"{settings.name} accepts; cut the audio into shorter chunks"
+            )
+    if name == INPUT_AUDIO:
+        if not np.isfinite(audio).all():
+            raise BadRequest(f"input '{INPUT_AUDIO}' contains NaN or infinite samples")
+        return [np.array(row, dtype=np.float32, copy=True) for row in rows]
+    return [pcm16_to_float(row) for row in rows]
+
+
+def pcm16_to_float(samples: np.ndarray) -> np.ndarray:
+    """INT16 samples as float32 s / 32768: exact (every int16 is a float32,
+    and dividing by a power of two only changes the exponent), so a 16-bit
+    source arrives as the same float32 values as through AUDIO."""
+    return samples.astype(np.float32) / PCM16_SCALE
+
+
+def _flac_rows(audio: np.ndarray, decode: Callable[[bytes], np.ndarray]) -> list[np.ndarray]:
+    if audio.ndim != 2 or audio.shape[1] != 1:
         raise BadRequest(
-            f"input '{INPUT_AUDIO}' must have shape [batch, samples], got {list(audio.shape)}"
+            f"input '{INPUT_AUDIO_FLAC}' must have shape [batch, 1] (one FLAC stream per row), got {list(audio.shape)}"
         )
-    if audio.shape[0] == 0 or audio.shape[1] == 0:
-        raise BadRequest(f"input '{INPUT_AUDIO}' is empty (shape {list(audio.shape)})")
-    seconds = audio.shape[1] / SAMPLE_RATE
-    if seconds > settings.max_audio_seconds:
-        raise BadRequest(
-            f"a chunk of {seconds:.1f} s is longer than the {settings.max_audio_seconds:g} s model "
-            f"{settings.name} accepts; cut the audio into shorter chunks"
-        )
-    if not np.isfinite(audio).all():
-        raise BadRequest(f"input '{INPUT_AUDIO}' contains NaN or infinite samples")
-    return [np.array(row, dtype=np.float32, copy=True) for row in audio]
+    if audio.shape[0] == 0:
+        raise BadRequest(f"input '{INPUT_AUDIO_FLAC}' is empty (shape {list(audio.shape)})")
+    rows = []
+    for k, item in enumerate(audio[:, 0]):
+        data = item if isinstance(item, bytes) else bytes(item)
+        try:
+            samples = decode(data)
+        except BadRequest:
+            raise
+        except Exception as exc:  # the decoder's own error says what is wrong with the stream
+            raise BadRequest(f"input '{INPUT_AUDIO_FLAC}' row {k} is not a FLAC stream this model can read: {exc}") from None
+        if samples.dtype != np.int16 or samples.ndim != 1:
+            raise BadRequest(f"input '{INPUT_AUDIO_FLAC}' row {k} did not decode to mono 16-bit samples")
+        if samples.shape[0] == 0:
+            raise BadRequest(f"input '{INPUT_AUDIO_FLAC}' row {k} is empty")
+        rows.append(samples)
+    return rows
+
+
+def decode_flac_stream(data: bytes) -> np.ndarray:
+    """One FLAC stream (16 kHz, mono, 16-bit) as int16 samples, decoded in
+    memory with soundfile (libsndfile), which NeMo's ASR requirements
+    install. Any other rate, channel count or sample size is refused: the
+    samples must be the 16-bit samples the client had."""
+    import io
+
+    import soundfile  # a NeMo dependency; imported here so that the tests can do without it
+
+    with soundfile.SoundFile(io.BytesIO(data)) as f:
+        if f.format != "FLAC":
+            raise BadRequest(f"input '{INPUT_AUDIO_FLAC}' holds {f.format}, not FLAC")
+        if f.samplerate != SAMPLE_RATE or f.channels != 1 or f.subtype != "PCM_16":
+            raise BadRequest(
+                f"input '{INPUT_AUDIO_FLAC}' must be {SAMPLE_RATE} Hz mono 16-bit FLAC, got "
+                f"{f.samplerate} Hz, {f.channels} channel(s), {f.subtype}"
+            )
+        return f.read(dtype="int16", always_2d=False)
 
 
 def pad_to_minimum(clip: np.ndarray, min_seconds: float) -> np.ndarray:
@@ -533,10 +614,17 @@ class Batcher:
     left (a CUDA out-of-memory error on a big batch costs time, not requests).
     """
 
-    def __init__(self, settings: ModelSettings, engine: Engine, log: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        settings: ModelSettings,
+        engine: Engine,
+        log: Callable[[str], None] | None = None,
+        decode_flac: Callable[[bytes], np.ndarray] | None = None,
+    ):
         self.settings = settings
         self.engine = engine
         self.log = log or (lambda msg: None)
+        self.decode_flac = decode_flac or decode_flac_stream
 
     def execute(self, requests: Sequence[Any]) -> list:
         responses: list = [None] * len(requests)
@@ -547,7 +635,7 @@ class Batcher:
                 continue
             try:
                 options = resolve_options(parse_parameters(request.parameters()), self.settings)
-                clips = read_audio(request, self.settings)
+                clips = read_audio(request, self.settings, self.decode_flac)
             except BadRequest as exc:
                 responses[i] = error_response(str(exc), pb_utils.TritonError.INVALID_ARG)
                 continue

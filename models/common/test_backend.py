@@ -110,6 +110,9 @@ class ContractTest(unittest.TestCase):
         self.assertEqual(contract["sample_rate"], backend.SAMPLE_RATE)
         self.assertEqual([t["name"] for t in contract["inputs"]], [backend.INPUT_AUDIO])
         self.assertEqual(
+            [t["name"] for t in contract["inputs"] + contract["compact_inputs"]], list(backend.AUDIO_INPUTS)
+        )
+        self.assertEqual(
             [t["name"] for t in contract["outputs"]], [backend.OUTPUT_TRANSCRIPT, backend.OUTPUT_TIMESTAMPS]
         )
         self.assertEqual(
