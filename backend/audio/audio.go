@@ -146,6 +146,12 @@ type Options struct {
 	// PATH. ffprobe is looked for beside it; without ffprobe the file is
 	// probed with "ffmpeg -i".
 	FFmpegPath string
+	// Ranges is how many ffmpeg processes may decode one file at once,
+	// each its own part of it (parallel.go): 0 means GOMAXPROCS for files
+	// of 90 s or more, 1 a single process, n > 1 up to n processes for any
+	// file long enough to split. The samples are the same whatever the
+	// number.
+	Ranges int
 }
 
 // FFmpegEnv is the environment variable that points the package at an
@@ -231,7 +237,7 @@ func open(path string, opts Options) (*Decoder, error) {
 		return nil, err
 	}
 	if tools.ffmpeg != "" {
-		return openFFmpeg(f, path, kind, sel, tools)
+		return openFFmpeg(f, path, kind, sel, tools, opts)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()

@@ -560,7 +560,7 @@ const mp4FormatName = "mov,mp4,m4a,3gp,3g2,mj2"
 
 // openFFmpeg learns the stream (from the headers we read ourselves, else
 // with ffprobe) and starts ffmpeg on it.
-func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools) (*Decoder, error) {
+func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts Options) (*Decoder, error) {
 	hp, ok := probeHeaders(f, kind)
 	f.Close() // ffmpeg opens the file itself
 	p := hp.probeInfo
@@ -590,6 +590,11 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools) (*De
 		Samples:       -1,
 		Duration:      p.duration,
 		Truncated:     hp.truncated,
+	}
+	if ok && parallelKind(hp) {
+		if n := parallelRanges(opts, p.duration); n > 1 {
+			return openParallel(t, path, hp, sel, n, info)
+		}
 	}
 	s := &ffmpegSource{want: -1, rate: p.rate, path: path, declaredTrunc: hp.truncated}
 	if p.frames >= 0 && (hp.name == "" || losslessCodec(p.codec) || p.codec == "pcm" || p.codec == "flac") {

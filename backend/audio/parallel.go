@@ -1,0 +1,625 @@
+package audio
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// Parallel decoding of one long file through ffmpeg.
+//
+// The file is cut into ranges of equal length and up to Options.Ranges
+// ffmpeg processes (GOMAXPROCS by default) decode them at once: ffmpeg k
+// seeks (-ss) a little before range k's start and decodes from there to
+// the end of the file, but its output is read only as far as it is needed.
+// ffmpeg only decodes and mixes here, at the source's rate; the
+// resampling is ours (resample.go), run once over the joined stream, so
+// its state never sees a join.
+//
+// A join needs no trust in ffmpeg's seeking or timestamps. When the stream
+// reaches range k's start, a window of decoded samples is taken from range
+// k (after its warm-up: the MP3 bit reservoir, MDCT overlap and synthesis
+// filters of any codec converge within the second decoded before it) and
+// looked for, sample for sample and bit for bit, in the samples the
+// running decoder delivers around that point. Found exactly once, it fixes
+// range k's place to the sample, and the stream goes on from range k. Not
+// found (a codec whose decoder state never converges bit-exactly, a window
+// of digital silence, a seek that missed by more than the search span,
+// a range past the real end of the file), the running decoder simply goes
+// on through range k itself. Either way the joined source samples are
+// those of one decoder run from the start, so the output is the same
+// sample for sample whatever the number of ranges, and every timestamp is
+// unchanged.
+//
+// Memory is bounded: the range being delivered streams through its pipe;
+// each range decoded ahead buffers at most its own length, and the ranges
+// are made short enough that all of them together hold at most
+// prefetchBudget source samples.
+
+// Tuning of the parallel path (variables so that tests can use short files).
+var (
+	// parallelMinSeconds: shorter files decode in one process, where
+	// starting more costs more than it saves.
+	parallelMinSeconds = 90.0
+	// rangeMinSeconds is the shortest range.
+	rangeMinSeconds = 20.0
+	// prefetchBudget bounds the source samples buffered by all ranges
+	// decoded ahead together (float32s: 24 Mi is 96 MiB).
+	prefetchBudget = int64(24 << 20)
+	// joinLeadSeconds: a range's decoder starts this long before the
+	// range, to warm up; it is also how far the join looks either side
+	// of the range's nominal start.
+	joinLeadSeconds = 1.0
+	// maxRanges, when positive, caps the number of ranges (tests: 1 gives
+	// the reference, one decoder through the same path).
+	maxRanges = 0
+)
+
+const (
+	joinWindow = 2048 // samples compared at a join
+	joinTries  = 8    // windows tried, one after another, before giving up
+	rangeBlock = 1 << 14
+)
+
+// parallelRanges decides how many decoders to run for a file of the given
+// length; 1 means the ordinary single process.
+func parallelRanges(opts Options, duration float64) int {
+	n := opts.Ranges
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+		if duration < parallelMinSeconds {
+			return 1
+		}
+	}
+	if n < 2 || duration <= 0 || duration < 2*rangeMinSeconds {
+		return 1
+	}
+	return n
+}
+
+// parallelKind reports the formats whose headers we read, whose audio
+// starts at time zero and whose decoders are deterministic functions of
+// the packets once warmed up: for them input seeking and a content match
+// are all a join needs. AAC is not among them: ffmpeg's decoder fills
+// noise-substituted bands (PNS) from a random generator whose state runs
+// on from the start of the file, so a range decoded after a seek differs
+// from the single decode wherever PNS is used, long after a window
+// matched.
+func parallelKind(hp headerProbe) bool {
+	switch hp.name {
+	case "mp3", "flac", "ogg/vorbis", "ogg/opus":
+		return true
+	}
+	return hp.codec == "pcm"
+}
+
+// openParallel starts the ranged decoders for a file ffmpeg would decode.
+func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, info Info) (*Decoder, error) {
+	p := hp.probeInfo
+	total := int64(math.Ceil(p.duration * float64(p.rate)))
+	if p.frames >= 0 {
+		total = p.frames
+	}
+	rangeLen := max(int64(rangeMinSeconds*float64(p.rate)), (total+int64(decoders)-1)/int64(decoders))
+	if decoders > 1 {
+		rangeLen = min(rangeLen, max(int64(rangeMinSeconds*float64(p.rate)), prefetchBudget/int64(decoders-1)))
+	}
+	var starts []int64
+	for s := int64(0); s < total; s += rangeLen {
+		if s > 0 && total-s < rangeLen/4 {
+			break // a short last piece goes with the one before
+		}
+		starts = append(starts, s)
+	}
+	if maxRanges > 0 && len(starts) > maxRanges {
+		starts = starts[:maxRanges]
+	}
+	rs := &rangeSource{
+		ffmpeg: t.ffmpeg, path: path, p: p, sel: sel, rate: p.rate,
+		starts: starts, window: decoders, want: -1, declaredTrunc: hp.truncated,
+		lead: int64(joinLeadSeconds * float64(p.rate)),
+	}
+	switch {
+	case p.frames >= 0:
+		rs.want, rs.exact = p.frames, true
+	case p.duration > 0 && !p.estimated:
+		rs.want = int64(math.Round(p.duration * float64(p.rate)))
+	}
+	rs.ranges = make([]*decRange, len(starts))
+	if err := rs.startAhead(); err != nil {
+		rs.Close()
+		return nil, err
+	}
+	rs.cur = rs.ranges[0]
+	d := newSourceDecoder(rs, info, p.frames, false)
+	d.info.Decoder = "ffmpeg"
+	d.info.Duration = info.Duration
+	if p.frames < 0 {
+		d.info.Frames, d.info.Samples = -1, -1
+	}
+	return d, nil
+}
+
+// rangeSource joins the ranges into one stream of source-rate mono
+// samples (a source for the resampler).
+type rangeSource struct {
+	ffmpeg, path string
+	p            probeInfo
+	sel, rate    int
+	starts       []int64 // nominal first sample of each range
+	ranges       []*decRange
+	window       int   // decoders at once
+	lead         int64 // warm-up and search span, in samples
+
+	cur     *decRange
+	next    int       // the range to join next
+	pending []float32 // samples taken for a join, still to deliver
+	pos     int64     // samples delivered
+	joined  int       // ranges that took over (for tests)
+
+	want          int64 // samples announced, or -1
+	exact         bool
+	declaredTrunc bool
+	short         bool
+	ended         bool
+	err           error
+	closeOnce     sync.Once
+}
+
+// startAhead keeps window decoders running: the current one and those
+// decoding the ranges after it.
+func (rs *rangeSource) startAhead() error {
+	running := 0
+	for _, r := range rs.ranges {
+		if r != nil && !r.closed {
+			running++
+		}
+	}
+	for k := range rs.ranges {
+		if running >= rs.window {
+			break
+		}
+		if rs.ranges[k] != nil || k < rs.next && k != 0 {
+			continue
+		}
+		r, err := rs.startRange(k)
+		if err != nil {
+			return err
+		}
+		rs.ranges[k] = r
+		running++
+	}
+	return nil
+}
+
+func (rs *rangeSource) startRange(k int) (*decRange, error) {
+	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "error", "-threads", "1"}
+	seek := int64(0)
+	if k > 0 {
+		seek = max(0, rs.starts[k]-rs.lead)
+		args = append(args, "-ss", strconv.FormatFloat(float64(seek)/float64(rs.rate), 'f', 6, 64))
+	}
+	args = append(args, "-i", fileURL(rs.path), "-map", streamSpec(rs.p.index), "-vn", "-sn", "-dn")
+	// Mixed in float, as the single process does (pan on 16-bit samples
+	// would round the mix to 16 bits).
+	filter := "aformat=sample_fmts=fltp"
+	if pan := panFilter(rs.p.channels, rs.sel); pan != "" {
+		filter += "," + pan
+	}
+	args = append(args, "-af", filter)
+	args = append(args, "-f", "f32le", "-c:a", "pcm_f32le", "-ac", "1", "-flush_packets", "0", "pipe:1")
+	// A range decoded ahead buffers up to its own length and the join's
+	// span; the one being delivered only a few blocks.
+	end := int64(math.MaxInt64)
+	if k+1 < len(rs.starts) {
+		end = rs.starts[k+1]
+	} else if rs.want > 0 {
+		end = rs.want
+	}
+	capSamples := int64(4 * rangeBlock)
+	if k > 0 && end != math.MaxInt64 {
+		capSamples = end - seek + 3*rs.lead + joinWindow*joinTries
+	}
+	r := &decRange{idx: k, seek: seek, path: rs.path,
+		blocks: make(chan []float32, capSamples/rangeBlock+2), quit: make(chan struct{}), done: make(chan struct{})}
+	if err := r.start(rs.ffmpeg, args); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readMono delivers the joined stream.
+func (rs *rangeSource) readMono(dst []float32) (int, error) {
+	if rs.err != nil {
+		return 0, rs.err
+	}
+	for {
+		if len(rs.pending) > 0 {
+			n := copy(dst, rs.pending)
+			rs.pending = rs.pending[n:]
+			rs.pos += int64(n)
+			return n, nil
+		}
+		if rs.ended {
+			return 0, io.EOF
+		}
+		limit := len(dst)
+		if rs.next < len(rs.starts) {
+			if rs.next == 0 {
+				rs.next = 1
+				continue
+			}
+			at := rs.starts[rs.next] - rs.lead
+			if rs.pos >= at {
+				if err := rs.join(); err != nil {
+					return rs.fail(err)
+				}
+				continue
+			}
+			limit = int(min(int64(limit), at-rs.pos))
+		}
+		b, err := rs.cur.take(limit)
+		if len(b) > 0 {
+			n := copy(dst, b)
+			rs.pos += int64(n)
+			return n, nil
+		}
+		if err == io.EOF {
+			rs.finish()
+			continue
+		}
+		return rs.fail(err)
+	}
+}
+
+func (rs *rangeSource) fail(err error) (int, error) {
+	rs.err = err
+	rs.Close()
+	return 0, err
+}
+
+// finish ends the stream at the current decoder's end.
+func (rs *rangeSource) finish() {
+	rs.ended = true
+	rs.next = len(rs.starts)
+	rs.Close()
+	if rs.want < 0 {
+		return
+	}
+	missing := rs.want - rs.pos
+	if rs.exact {
+		rs.short = missing > 0
+		return
+	}
+	rs.short = float64(missing) > max(0.2*float64(rs.rate), 0.005*float64(rs.want))
+}
+
+// join tries to hand the stream over to range rs.next. It takes the
+// current decoder's samples over the search span into pending (they are
+// delivered either way) and looks for a window of the next range in them.
+func (rs *rangeSource) join() error {
+	k := rs.next
+	rs.next++
+	nr := rs.ranges[k]
+	defer func() {
+		if rs.err == nil {
+			rs.startAhead()
+		}
+	}()
+	if nr == nil {
+		return nil
+	}
+	span := int(2*rs.lead) + joinWindow*joinTries
+	region := make([]float32, 0, span)
+	for len(region) < span {
+		b, err := rs.cur.take(span - len(region))
+		region = append(region, b...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			nr.close()
+			return err
+		}
+	}
+	rs.pending = region
+	// The next range's head: its warm-up, then the windows to look for.
+	headLen := int(rs.starts[k]-nr.seek) + joinWindow*joinTries
+	head := make([]float32, 0, headLen)
+	for len(head) < headLen {
+		b, err := nr.take(headLen - len(head))
+		head = append(head, b...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rs.closeRanges()
+			return err
+		}
+	}
+	warm := int(rs.starts[k] - nr.seek)
+	for t := 0; t < joinTries; t++ {
+		a := warm + t*joinWindow
+		if a+joinWindow > len(head) {
+			break
+		}
+		w := head[a : a+joinWindow]
+		if constant(w) {
+			continue
+		}
+		at, ok := findOnce(region, w)
+		if !ok {
+			continue
+		}
+		// head[a] is region[at]: the range's sample 0 is at global
+		// index rs.pos+at-a. Skip what the region already delivers.
+		skip := int64(len(region)) - int64(at) + int64(a)
+		if skip < int64(len(head)) {
+			nr.unread = head[skip:]
+		} else if err := nr.skip(skip - int64(len(head))); err != nil {
+			return err
+		}
+		rs.cur.close()
+		rs.ranges[rs.cur.idx] = rs.cur
+		rs.cur = nr
+		rs.joined++
+		return nil
+	}
+	// No exact match: the current decoder goes on through this range.
+	nr.close()
+	return nil
+}
+
+// constant reports a window that cannot place itself (all one value).
+func constant(w []float32) bool {
+	for _, v := range w[1:] {
+		if v != w[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// findOnce finds w in x, bit for bit; ok only when it occurs exactly once.
+func findOnce(x, w []float32) (int, bool) {
+	at, found := -1, 0
+	first := math.Float32bits(w[0])
+	for s := 0; s+len(w) <= len(x); s++ {
+		if math.Float32bits(x[s]) != first {
+			continue
+		}
+		if sameBits(x[s:s+len(w)], w) {
+			at = s
+			found++
+			if found > 1 {
+				return -1, false
+			}
+		}
+	}
+	return at, found == 1
+}
+
+func sameBits(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (rs *rangeSource) status() sourceStatus {
+	st := sourceStatus{frames: rs.pos, truncated: rs.declaredTrunc || rs.short}
+	if st.truncated {
+		st.warning = fmt.Errorf("audio: %w file: it holds %.2f s of audio but announces %.2f s",
+			ErrTruncated, float64(rs.pos)/float64(rs.rate), float64(rs.want)/float64(rs.rate))
+		if rs.declaredTrunc && rs.exact {
+			st.warning = fmt.Errorf("audio: %w file: the header declares more audio than the file holds (%.2f s are present)",
+				ErrTruncated, float64(rs.want)/float64(rs.rate))
+		}
+	}
+	return st
+}
+
+func (rs *rangeSource) closeRanges() {
+	for _, r := range rs.ranges {
+		if r != nil {
+			r.close()
+		}
+	}
+}
+
+// Close stops every decoder.
+func (rs *rangeSource) Close() error {
+	rs.closeOnce.Do(rs.closeRanges)
+	return nil
+}
+
+// decRange is one ffmpeg decoding from its seek point on, read by a
+// goroutine into a bounded queue of blocks.
+type decRange struct {
+	idx    int
+	seek   int64
+	path   string
+	cmd    *exec.Cmd
+	out    io.ReadCloser
+	stderr *limitedBuffer
+
+	blocks chan []float32
+	quit   chan struct{}
+	done   chan struct{}
+	err    error // why the goroutine stopped, other than the end; set before done closes
+
+	buf    []float32 // the block being taken from
+	unread []float32 // samples put back by a join, taken first
+	got    int64     // samples read from ffmpeg
+	closed bool
+	once   sync.Once
+}
+
+func (r *decRange) start(ffmpeg string, args []string) error {
+	r.cmd = exec.Command(ffmpeg, args...)
+	hideWindow(r.cmd)
+	r.stderr = &limitedBuffer{max: 16 << 10, buf: &bytes.Buffer{}, keepTail: true}
+	r.cmd.Stderr = r.stderr
+	out, w, err := outputPipe(r.cmd)
+	if err != nil {
+		return fmt.Errorf("%w: cannot make a pipe for ffmpeg: %v", ErrFFmpeg, err)
+	}
+	err = r.cmd.Start()
+	if w != nil {
+		w.Close()
+	}
+	if err != nil {
+		out.Close()
+		return fmt.Errorf("%w: cannot run %s: %v", ErrFFmpeg, ffmpeg, err)
+	}
+	r.out = out
+	go r.run()
+	return nil
+}
+
+// run reads ffmpeg's output until its end, an error or close.
+func (r *decRange) run() {
+	defer close(r.done)
+	defer close(r.blocks)
+	for {
+		b := make([]float32, rangeBlock)
+		n, err := io.ReadFull(r.out, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), 4*len(b)))
+		got := n / 4
+		if !littleEndian {
+			raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), 4*got)
+			for i := range got {
+				b[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
+			}
+		}
+		for i, v := range b[:got] {
+			if v > 1 || v < -1 || v != v {
+				b[i] = clampSample(v)
+			}
+		}
+		r.got += int64(got)
+		if got > 0 {
+			select {
+			case r.blocks <- b[:got]:
+			case <-r.quit:
+				return
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			r.err = r.wait()
+			return
+		}
+		if err != nil {
+			select {
+			case <-r.quit:
+				return
+			default:
+			}
+			r.err = fmt.Errorf("%w: reading its output: %v", ErrFFmpeg, err)
+			return
+		}
+	}
+}
+
+// wait reaps ffmpeg at the end of its output; a failure is the file's.
+func (r *decRange) wait() error {
+	err := r.cmd.Wait()
+	r.out.Close()
+	if err == nil {
+		return nil
+	}
+	msg := lastLine(r.stderr.String(), r.path)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return fmt.Errorf("%w: the ffmpeg decoding from %s was stopped (%v) before the end of the file", ErrFFmpeg, clockTime(r.seekSeconds()), ws.Signal())
+		}
+	}
+	if msg == "" {
+		msg = err.Error()
+	}
+	return fmt.Errorf("%w: ffmpeg stopped decoding the part from %s: %s", ErrCorrupt, clockTime(r.seekSeconds()), msg)
+}
+
+// seekSeconds is where the range's decoder started, for messages; rate
+// is not kept here, so the seek argument is read back.
+func (r *decRange) seekSeconds() float64 {
+	for i, a := range r.cmd.Args {
+		if a == "-ss" && i+1 < len(r.cmd.Args) {
+			v, _ := strconv.ParseFloat(r.cmd.Args[i+1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func clockTime(sec float64) string {
+	s := int(sec)
+	return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+}
+
+// take returns up to n next samples (n > 0): io.EOF at the end, or the
+// error that stopped ffmpeg.
+func (r *decRange) take(n int) ([]float32, error) {
+	if len(r.unread) > 0 {
+		k := min(n, len(r.unread))
+		b := r.unread[:k]
+		r.unread = r.unread[k:]
+		return b, nil
+	}
+	if len(r.buf) == 0 {
+		b, ok := <-r.blocks
+		if !ok {
+			<-r.done
+			if r.err != nil {
+				return nil, r.err
+			}
+			return nil, io.EOF
+		}
+		r.buf = b
+	}
+	k := min(n, len(r.buf))
+	b := r.buf[:k]
+	r.buf = r.buf[k:]
+	return b, nil
+}
+
+// skip discards n samples.
+func (r *decRange) skip(n int64) error {
+	for n > 0 {
+		b, err := r.take(int(min(n, 1<<20)))
+		n -= int64(len(b))
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// close stops the decoder (a range no longer needed) and reaps it.
+func (r *decRange) close() {
+	r.once.Do(func() {
+		r.closed = true
+		close(r.quit)
+		if r.cmd != nil && r.cmd.Process != nil {
+			r.cmd.Process.Kill()
+		}
+		<-r.done
+		if r.cmd != nil && r.cmd.ProcessState == nil {
+			r.out.Close()
+			r.cmd.Wait()
+		}
+	})
+}

@@ -1,0 +1,222 @@
+package audio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Long enough fixtures for parallel decoding: 40 s of the test signal in
+// every codec, decoded in ranges of 4 s and more.
+var (
+	longOnce  sync.Once
+	longDir   string
+	longFiles map[string]string
+	longErr   error
+)
+
+func longFixtures(t *testing.T) map[string]string {
+	t.Helper()
+	needFFmpeg(t)
+	longOnce.Do(func() {
+		longDir, longErr = os.MkdirTemp("", "audio-parallel-")
+		if longErr != nil {
+			return
+		}
+		l, r := testSignal(44100, 40)
+		wav := filepath.Join(longDir, "src.wav")
+		f, err := os.Create(wav)
+		if err == nil {
+			err = errors.Join(WriteWAV(f, interleave(l, r), 44100, 2, PCM16), f.Close())
+		}
+		if err != nil {
+			longErr = err
+			return
+		}
+		longFiles = map[string]string{}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, c := range codecs {
+			out := filepath.Join(longDir, c.name+"."+c.ext)
+			longFiles[c.name] = out
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := runFFmpeg(append(append([]string{"-i", wav}, c.args...), out)...); err != nil {
+					mu.Lock()
+					longErr = err
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	if longErr != nil {
+		t.Fatal(longErr)
+	}
+	return longFiles
+}
+
+// withRanges shortens the parallel path's ranges for a test.
+func withRanges(t *testing.T, minSeconds float64, cap int) {
+	t.Helper()
+	old, oldCap, oldMin := rangeMinSeconds, maxRanges, parallelMinSeconds
+	rangeMinSeconds, maxRanges, parallelMinSeconds = minSeconds, cap, 0
+	t.Cleanup(func() { rangeMinSeconds, maxRanges, parallelMinSeconds = old, oldCap, oldMin })
+}
+
+func joinsOf(d *Decoder) int {
+	if ps, ok := d.src.(*pipedSource); ok {
+		if rs, ok := ps.src.(*rangeSource); ok {
+			return rs.joined
+		}
+	}
+	return -1
+}
+
+// TestParallelJoinsExact decodes each format in 2 to 8 ranges at once and
+// checks that the joined stream is bit for bit the one of a single decoder
+// on the same path, as long as a single ffmpeg decode, and within -90 dB of
+// it.
+func TestParallelJoinsExact(t *testing.T) {
+	files := longFixtures(t)
+	for _, c := range codecs {
+		t.Run(c.name, func(t *testing.T) {
+			path := files[c.name]
+			single, sd := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: 1})
+			withRanges(t, 4, 1)
+			if c.name == "aac" {
+				// Not decoded in ranges (see parallelKind): one process.
+				y, d := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: 4})
+				if joinsOf(d) != -1 || !sameBits(y, single) || len(y) != len(single) {
+					t.Errorf("aac with 4 ranges: not the single process's %d samples (%d, joins %d)", len(single), len(y), joinsOf(d))
+				}
+				return
+			}
+			ref, rd := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: 2})
+			if joinsOf(rd) != 0 {
+				t.Fatalf("reference: not one range (%d joins)", joinsOf(rd))
+			}
+			if len(ref) != len(single) {
+				t.Errorf("one range: %d samples, a single ffmpeg decode %d", len(ref), len(single))
+			}
+			if s := steadySNR(single, ref); s < 90 {
+				t.Errorf("one range against a single ffmpeg decode: %.1f dB", s)
+			}
+			if sd.Info().Samples != rd.Info().Samples || sd.Info().Truncated != rd.Info().Truncated {
+				t.Errorf("Info: single %+v, ranged %+v", sd.Info(), rd.Info())
+			}
+			maxRanges = 0
+			for _, n := range []int{2, 3, 8} {
+				rangeMinSeconds = 40.0 / float64(n)
+				y, d := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: n})
+				joins := joinsOf(d)
+				if !sameBits(y, ref) || len(y) != len(ref) {
+					first := -1
+					for i := range min(len(y), len(ref)) {
+						if y[i] != ref[i] {
+							first = i
+							break
+						}
+					}
+					t.Errorf("%d ranges (%d joined): %d samples, reference %d; first difference at %d", n, joins, len(y), len(ref), first)
+				}
+				t.Logf("%d ranges: %d joined exactly", n, joins)
+				if joins != n-1 {
+					t.Errorf("%d ranges: only %d joins", n, joins)
+				}
+			}
+		})
+	}
+}
+
+func runFFmpeg(args ...string) error {
+	all := append([]string{"-nostdin", "-v", "error", "-y"}, args...)
+	if b, err := exec.Command("ffmpeg", all...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ffmpeg %v: %v\n%s", all, err, b)
+	}
+	return nil
+}
+
+// TestParallelDecoderKilled: a range's ffmpeg that dies in the middle
+// fails the file with ErrFFmpeg and a message that says so; the stream
+// gives no more samples after it.
+func TestParallelDecoderKilled(t *testing.T) {
+	files := longFixtures(t)
+	real, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wrapper := filepath.Join(dir, "ffmpeg")
+	// The decoders that seek (ranges after the first) die after 100,000
+	// samples.
+	script := "#!/bin/sh\ncase \" $* \" in *\" -ss \"*) \"" + real + "\" \"$@\" | head -c 400000; kill -9 $$ ;; esac\nexec \"" + real + "\" \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	withRanges(t, 4, 0)
+	for _, name := range []string{"wav-s16", "flac", "mp3", "opus"} {
+		t.Run(name, func(t *testing.T) {
+			d, err := Open(files[name], Options{FFmpegPath: wrapper, Ranges: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			buf := make([]float32, 4096)
+			var n int
+			for {
+				k, err := d.Read(buf)
+				n += k
+				if err == io.EOF {
+					t.Fatalf("the stream ended normally after %d samples", n)
+				}
+				if err != nil {
+					if !errors.Is(err, ErrFFmpeg) || !strings.Contains(err.Error(), "was stopped") {
+						t.Errorf("error %v: want ErrFFmpeg saying the decoder was stopped", err)
+					}
+					if k, err2 := d.Read(buf); k != 0 || err2 == nil {
+						t.Errorf("after the error: %d samples, %v", k, err2)
+					}
+					t.Logf("after %.2f s: %v", float64(n)/SampleRate, err)
+					return
+				}
+			}
+		})
+	}
+}
+
+// TestParallelTruncated: a file cut short decodes in ranges as far as it
+// goes, with the single decode's length and warning.
+func TestParallelTruncated(t *testing.T) {
+	files := longFixtures(t)
+	withRanges(t, 4, 0)
+	dir := t.TempDir()
+	for _, name := range []string{"wav-s16", "flac", "mp3", "vorbis"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(files[name])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut := writeFile(t, filepath.Join(dir, "cut-"+filepath.Base(files[name])), data[:len(data)*6/10])
+			single, sd := decodePath(t, cut, Options{Decoder: DecoderFFmpeg, Ranges: 1})
+			y, d := decodePath(t, cut, Options{Decoder: DecoderFFmpeg, Ranges: 4})
+			if len(y) != len(single) {
+				t.Errorf("%d samples in ranges, %d in one process", len(y), len(single))
+			}
+			if d.Truncated() != sd.Truncated() || (d.Warning() == nil) != (sd.Warning() == nil) {
+				t.Errorf("truncated %v (warning %v); one process: %v (%v)", d.Truncated(), d.Warning(), sd.Truncated(), sd.Warning())
+			}
+			if !d.Truncated() {
+				t.Errorf("not reported truncated")
+			}
+			t.Logf("%.2f s, joins %d, warning: %v", float64(len(y))/SampleRate, joinsOf(d), d.Warning())
+		})
+	}
+}
