@@ -10,6 +10,7 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 )
 
@@ -303,4 +304,56 @@ func TestSlowSubscriberBlocksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitQueue(t, q)
+}
+
+// endGatedStore holds the update that records a job's end until
+// released.
+type endGatedStore struct {
+	Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *endGatedStore) UpdateJob(ctx context.Context, id int64, u store.JobUpdate) error {
+	if Stage(u.State).Finished() {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.Store.UpdateJob(ctx, id, u)
+}
+
+// TestStoreKnowsTheEndWhenWaitReturns: the store records a job's end
+// before the queue shows it (and Wait returns), so a program that reads
+// the store or exits right after Wait never leaves a finished job to be
+// run again at the next start.
+func TestStoreKnowsTheEndWhenWaitReturns(t *testing.T) {
+	addr := tritontest.Start(t, tritontest.Options{})
+	f := makeKeys(t, t.TempDir(), 1, 5)[0]
+	base := openEngine(t, Config{})
+	g := &endGatedStore{Store: base.Store(), entered: make(chan struct{}), release: make(chan struct{})}
+	e := openEngine(t, Config{Store: g})
+	q := NewQueue(e, QueueOptions{})
+	defer q.Close()
+	id, err := q.Add(Request{Path: f.path, Server: addr, Model: "dtmf", Timestamps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.entered:
+	case <-time.After(time.Minute):
+		t.Fatal("the job's end was never recorded")
+	}
+	if j, _ := q.Job(id); j.State.Finished() {
+		t.Errorf("job shown %s before the store has its end", j.State)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	if err := q.Wait(ctx); err == nil {
+		t.Error("Wait returned before the store had the job's end")
+	}
+	cancel()
+	close(g.release)
+	waitQueue(t, q)
+	if got := storeStates(t, e); strings.Join(got, ",") != "done" {
+		t.Errorf("store after Wait: %v, want [done]", got)
+	}
 }

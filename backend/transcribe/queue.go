@@ -569,11 +569,14 @@ func (q *Queue) progress(id JobID, run int, p Progress) {
 }
 
 // finished records a runner's end.
+// The store is written before the end is shown (and Wait can return), so
+// that whoever reads the store after Wait sees the job's end, and a job
+// that ended is never taken up again at the next start.
 func (q *Queue) finished(id JobID, run int, res Result, err error) {
 	q.mu.Lock()
-	q.active--
 	j, ok := q.jobs[id]
 	if !ok || j.run != run {
+		q.active--
 		q.broadcastLocked()
 		q.mu.Unlock()
 		return
@@ -605,7 +608,6 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 			j.snap.ExistingOutputs = exists.Paths
 		}
 	}
-	q.finishLocked(j, state, msg, code)
 	sid, record := j.storeID, state != StageCancelled || j.byUser
 	q.mu.Unlock()
 
@@ -613,6 +615,15 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 		u := store.JobUpdate{State: string(state), Error: &msg, TranscriptID: res.HistoryID, Outputs: res.Outputs}
 		_ = s.UpdateJob(context.Background(), sid, u)
 	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.active--
+	if cur, ok := q.jobs[id]; ok && cur == j && j.run == run {
+		q.finishLocked(j, state, msg, code)
+		return
+	}
+	q.broadcastLocked() // removed meanwhile
 }
 
 func (q *Queue) finishLocked(j *queued, state Stage, msg, code string) {
