@@ -60,9 +60,9 @@ func TestEveryRPCRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mm.Inputs) != 1 || mm.Inputs[0].Name != "AUDIO" || mm.Inputs[0].Datatype != "FP32" ||
+	if len(mm.Inputs) != 3 || mm.Inputs[0].Name != "AUDIO" || mm.Inputs[0].Datatype != "FP32" ||
 		len(mm.Inputs[0].Shape) != 2 || mm.Inputs[0].Shape[0] != -1 || mm.Inputs[0].Shape[1] != -1 {
-		t.Errorf("ModelMetadata inputs = %+v (want AUDIO FP32 [-1 -1])", mm.Inputs)
+		t.Errorf("ModelMetadata inputs = %+v (want AUDIO FP32 [-1 -1], then the compact forms)", mm.Inputs)
 	}
 	cfg, err := c.ModelConfig(cx, "dtmf", "")
 	if err != nil || cfg.GetName() != "dtmf" || cfg.GetMaxBatchSize() < 1 {

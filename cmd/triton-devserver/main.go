@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	batchWindow := fs.Duration("batch-window", 0, "dynamic batcher: how long a batch that is not full waits for more")
 	maxQueue := fs.Int("max-queue", 0, "dynamic batcher: refuse requests UNAVAILABLE beyond this many queued (0: no limit)")
 	skipCompute := fs.Bool("skip-compute", false, "the dtmf model answers empty text without looking at the audio (throughput tests)")
+	fp32Only := fs.Bool("fp32-only", false, "the dtmf model declares AUDIO (FP32) alone, as a plain Triton model does, not the compact AUDIO_PCM16 and AUDIO_FLAC")
 	cancelRate := fs.Float64("cancel-rate", 0, "fraction `F` (0..1) of inference requests answered CANCELLED, as a proxy giving up would")
 	unloaded := fs.String("unloaded", "", "comma-separated hosted `MODELS` that start on disk but not loaded (explicit model control)")
 	onDisk := fs.String("on-disk", "", "comma-separated `NAMES` of repository folders that are no loadable model (listed in the index only)")
@@ -126,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if name, reason, ok := strings.Cut(*failLoad, "="); ok {
 		opts.LoadFailures = map[string]string{strings.TrimSpace(name): reason}
 	}
-	hosted, err := hostedModels(names(*hostList), *skipCompute)
+	hosted, err := hostedModels(names(*hostList), tritontest.DTMFOptions{SkipCompute: *skipCompute, FP32Only: *fp32Only})
 	if err != nil {
 		fmt.Fprintf(stderr, "triton-devserver: %v\n", err)
 		return 2
@@ -203,7 +204,7 @@ func runRestarting(ctx context.Context, addr string, opts tritontest.Options, ev
 }
 
 // hostedModels are the test models named by --models, in that order.
-func hostedModels(list []string, skipCompute bool) ([]tritontest.Model, error) {
+func hostedModels(list []string, dtmfOpts tritontest.DTMFOptions) ([]tritontest.Model, error) {
 	var out []tritontest.Model
 	seen := map[string]bool{}
 	for _, name := range list {
@@ -213,7 +214,7 @@ func hostedModels(list []string, skipCompute bool) ([]tritontest.Model, error) {
 		seen[name] = true
 		switch name {
 		case tritontest.DTMFModelName:
-			out = append(out, tritontest.DTMFWith(tritontest.DTMFOptions{SkipCompute: skipCompute}))
+			out = append(out, tritontest.DTMFWith(dtmfOpts))
 		case tritontest.VoicesModelName:
 			out = append(out, tritontest.Voices())
 		default:

@@ -159,7 +159,13 @@ func (h *hosted) prepare(req *pb.ModelInferRequest) ([]Tensor, map[string]*pb.In
 		}
 	}
 	if len(reqIn) < required || len(reqIn) > len(cfgIn) {
-		return nil, nil, nil, 0, invalid(req, "expected %d inputs but got %d inputs for model '%s'", len(cfgIn), len(reqIn), name)
+		if required == len(cfgIn) {
+			return nil, nil, nil, 0, invalid(req, "expected %d inputs but got %d inputs for model '%s'", len(cfgIn), len(reqIn), name)
+		}
+		// With optional inputs Triton's core names the range
+		// (infer_request.cc); which optional inputs go together is the
+		// backend's business, not the core's.
+		return nil, nil, nil, 0, invalid(req, "expected number of inputs between %d and %d but got %d inputs for model '%s'", required, len(cfgIn), len(reqIn), name)
 	}
 
 	mbs := int64(h.cfg.GetMaxBatchSize())

@@ -157,7 +157,7 @@ func TestServerRPCs(t *testing.T) {
 			}
 		}
 	}
-	checkMeta("inputs", mm.Inputs, contract.Inputs)
+	checkMeta("inputs", mm.Inputs, contract.AudioInputs())
 	checkMeta("outputs", mm.Outputs, contract.Outputs)
 
 	cfg, err := c.ModelConfig(ctx, &pb.ModelConfigRequest{Name: "dtmf"})
@@ -444,8 +444,10 @@ func TestInferValidation(t *testing.T) {
 		}, codes.InvalidArgument, "input byte size mismatch", true, false},
 		{"unknown input", func(r *pb.ModelInferRequest) { r.Inputs[0].Name = "SPEECH" },
 			codes.InvalidArgument, "unexpected inference input 'SPEECH' for model 'dtmf'", true, false},
+		// Every audio input is optional, so Triton's core lets a request
+		// without one through and the model refuses it.
 		{"no inputs", func(r *pb.ModelInferRequest) { r.Inputs = nil; r.RawInputContents = nil },
-			codes.InvalidArgument, "expected 1 inputs but got 0 inputs", true, false},
+			codes.InvalidArgument, "input 'AUDIO' is missing: send exactly one of AUDIO (FP32), AUDIO_PCM16 (INT16) or AUDIO_FLAC", true, true},
 		{"uint64 custom parameter", func(r *pb.ModelInferRequest) {
 			r.Parameters = param(&pb.InferParameter{ParameterChoice: &pb.InferParameter_Uint64Param{Uint64Param: 1}})
 		}, codes.InvalidArgument, "uint64_param is not supported", true, false},
