@@ -33,10 +33,12 @@ const (
 	maxPauseMillis = 1500
 )
 
-// cue is one subtitle: times in whole milliseconds, its lines.
+// cue is one subtitle: times in whole milliseconds, its lines, and who
+// says them ("" when the transcript was not diarized).
 type cue struct {
 	start, end int64
 	lines      []string
+	speaker    string
 }
 
 func (c cue) text() string { return strings.Join(c.lines, "\n") }
@@ -46,17 +48,21 @@ func (c cue) text() string { return strings.Join(c.lines, "\n") }
 type token struct {
 	text       string
 	start, end int64
+	speaker    string
 }
 
 // cues turns a transcript into subtitles that follow the conventions
 // above and that every player accepts: sorted, every cue ends after it
 // starts, at least MinGapMillis before the next begins. A cue never spans
-// two segments; within one it ends at a sentence end, a long pause, or
-// when the next word would break a limit.
-func cues(t transcript.Transcript) []cue {
+// two segments or two speakers; within one it ends at a sentence end, a
+// long pause, or when the next word would break a limit. With labels, the
+// first cue after every change of speaker starts with "Label:" (the
+// label counts towards the line, so the limits hold).
+func cues(t transcript.Transcript, labels bool) []cue {
 	var cs []cue
+	prev := ""
 	for _, s := range t.Segments {
-		cs = append(cs, segmentCues(s)...)
+		cs = append(cs, segmentCues(s, labels, &prev)...)
 	}
 	slices.SortStableFunc(cs, func(a, b cue) int { return cmp.Compare(a.start, b.start) })
 	return retime(cs, millis(t.Duration))
@@ -85,15 +91,17 @@ func retime(cs []cue, duration int64) []cue {
 	return cs
 }
 
-// segmentCues packs one segment's tokens into cues.
-func segmentCues(s transcript.Segment) []cue {
+// segmentCues packs one segment's tokens into cues. prev is the speaker
+// of the token before the segment's first; with labels, a cue that starts
+// with another speaker starts with that speaker's label.
+func segmentCues(s transcript.Segment, labels bool, prev *string) []cue {
 	toks := tokens(s)
 	var out []cue
 	var cur []token
 	flush := func() {
 		if len(cur) > 0 {
 			lines, _ := wrap(cur)
-			out = append(out, cue{start: cur[0].start, end: cur[len(cur)-1].end, lines: lines})
+			out = append(out, cue{start: cur[0].start, end: cur[len(cur)-1].end, lines: lines, speaker: cur[len(cur)-1].speaker})
 			cur = nil
 		}
 	}
@@ -103,6 +111,7 @@ func segmentCues(s transcript.Segment) []cue {
 			_, fits := wrap(append(cur[:n:n], tk))
 			switch {
 			case !fits,
+				tk.speaker != last.speaker,
 				tk.end-cur[0].start > MaxCueMillis,
 				tk.start-last.end >= maxPauseMillis,
 				endsSentence(last.text),
@@ -110,10 +119,41 @@ func segmentCues(s transcript.Segment) []cue {
 				flush()
 			}
 		}
+		if len(cur) == 0 && labels && tk.speaker != "" && tk.speaker != *prev {
+			cur = append(cur, token{text: labelText(tk.speaker), start: tk.start, end: tk.start, speaker: tk.speaker})
+		}
 		cur = append(cur, tk)
+		*prev = tk.speaker
 	}
 	flush()
 	return out
+}
+
+// labelText is the prefix that names a speaker in subtitles and text:
+// "Speaker 1:", white space folded, cut short to fit on a line.
+func labelText(speaker string) string {
+	l := []rune(fold(speaker))
+	if len(l) > MaxLineChars-1 {
+		l = append(l[:MaxLineChars-2], '…')
+	}
+	return string(l) + ":"
+}
+
+// fold is s with white space (line breaks too) folded to single spaces.
+func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// segmentSpeaker is who says the segment: its own label, else that of its
+// first word with one.
+func segmentSpeaker(s transcript.Segment) string {
+	if l := fold(s.Speaker); l != "" {
+		return l
+	}
+	for _, w := range s.Words {
+		if l := fold(w.Speaker); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 // tokens are the segment's words with times in ms, each at most a line
@@ -121,6 +161,9 @@ func segmentCues(s transcript.Segment) []cue {
 // spelling the segment's text has, and the two still pair up one to one,
 // the segment's spelling is shown. A segment without words (timestamps
 // off) has its text spread over its span in proportion to length.
+//
+// Each token carries its word's speaker (the segment's for a word without
+// one, and for a segment without words).
 func tokens(s transcript.Segment) []token {
 	fields := strings.Fields(strings.ReplaceAll(s.Text, "\uFEFF", ""))
 	var toks []token
@@ -135,10 +178,17 @@ func tokens(s transcript.Segment) []token {
 				continue
 			}
 			start := millis(w.Start)
-			toks = append(toks, token{text: text, start: start, end: max(millis(w.End), start)})
+			who := fold(w.Speaker)
+			if who == "" {
+				who = fold(s.Speaker)
+			}
+			toks = append(toks, token{text: text, start: start, end: max(millis(w.End), start), speaker: who})
 		}
 	} else {
 		toks = spread(fields, millis(s.Start), max(millis(s.End), millis(s.Start)))
+		for i := range toks {
+			toks[i].speaker = fold(s.Speaker)
+		}
 	}
 	var out []token
 	for _, tk := range toks {
@@ -178,7 +228,11 @@ func splitLong(tk token) []token {
 		pieces = append(pieces, string(runes[:n]))
 		runes = runes[n:]
 	}
-	return spread(pieces, tk.start, tk.end)
+	out := spread(pieces, tk.start, tk.end)
+	for i := range out {
+		out[i].speaker = tk.speaker
+	}
+	return out
 }
 
 // wrap lays tokens out on at most MaxLines lines of at most MaxLineChars,
@@ -293,10 +347,12 @@ func cleanText(s, sep string) string {
 }
 
 // renderSRT writes SubRip: numbered cues separated by one blank line, LF
-// line endings, no byte-order mark. No cues means an empty file.
+// line endings, no byte-order mark. No cues means an empty file. A
+// diarized transcript's cues start with "Speaker 1:" where the speaker
+// changes.
 func renderSRT(t transcript.Transcript) []byte {
 	var b bytes.Buffer
-	for i, c := range cues(t) {
+	for i, c := range cues(t, true) {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
@@ -316,12 +372,18 @@ func renderSRT(t transcript.Transcript) []byte {
 var vttEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // renderVTT writes WebVTT: the header, then cues without identifiers or
-// settings, each after one blank line. No cues means just the header.
+// settings, each after one blank line. No cues means just the header. A
+// diarized transcript's cues each start with a voice tag, "<v Speaker 1>"
+// (one voice a cue, so no end tag).
 func renderVTT(t transcript.Transcript) []byte {
 	var b bytes.Buffer
 	b.WriteString("WEBVTT\n")
-	for _, c := range cues(t) {
-		fmt.Fprintf(&b, "\n%s --> %s\n%s\n", timestamp(c.start, '.'), timestamp(c.end, '.'), vttEscaper.Replace(c.text()))
+	for _, c := range cues(t, false) {
+		voice := ""
+		if c.speaker != "" {
+			voice = "<v " + vttEscaper.Replace(c.speaker) + ">"
+		}
+		fmt.Fprintf(&b, "\n%s --> %s\n%s%s\n", timestamp(c.start, '.'), timestamp(c.end, '.'), voice, vttEscaper.Replace(c.text()))
 	}
 	return b.Bytes()
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/diarize"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/speakers"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
@@ -114,6 +116,56 @@ var fixtures = []struct {
 			{Start: 4.8, End: 4.81, Text: "late\r\nline two"}, // stretched only to the end of the media
 		},
 	}},
+	{"diarized", diarizedMeeting()},
+	{"diarized-renamed", renamed(diarizedMeeting(), "S2", `Zoë <"Z"> & Co`, "Speaker 3", "Ana-->Bea")},
+}
+
+// diarizedMeeting is a meeting of three speakers as diarize.Attribute
+// labels it: the second segment is split where Speaker 1 answers, the
+// third has no word timestamps, the fourth has the same speaker as the
+// third.
+func diarizedMeeting() transcript.Transcript {
+	segs := []transcript.Segment{
+		{Start: 0.4, End: 3.0, Text: "Good morning. Shall we start with the build?", Words: words(
+			"Good", 0.4, 0.6, "morning.", 0.65, 1.1, "Shall", 1.5, 1.7, "we", 1.75, 1.85, "start", 1.9, 2.2,
+			"with", 2.25, 2.4, "the", 2.45, 2.55, "build?", 2.6, 3.0)},
+		{Start: 3.4, End: 6.6, Text: "Yes, it is green. Great, thanks.", Words: words(
+			"Yes,", 3.4, 3.7, "it", 3.8, 3.95, "is", 4.0, 4.1, "green.", 4.15, 4.6, "Great,", 5.7, 6.0, "thanks.", 6.05, 6.5)},
+		{Start: 8, End: 10, Text: "Next item is the release."},
+		{Start: 10.6, End: 12.8, Text: "I can take that one, today.", Words: words(
+			"I", 10.6, 10.7, "can", 10.75, 10.9, "take", 10.95, 11.2, "that", 11.25, 11.4, "one,", 11.45, 11.7, "today.", 12.2, 12.8)},
+		{Start: 13, End: 13.9, Text: "Thanks.", Words: words("Thanks.", 13, 13.9)},
+	}
+	t := transcript.Transcript{
+		Source:   "/home/ana/Recordings/standup-3.wav",
+		SHA256:   "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+		Duration: 14,
+		Model:    "parakeet-tdt-0.6b-v2",
+		Segments: segs,
+		Text:     transcript.FullText(segs),
+	}
+	return diarize.Attribute(t, diarize.Result{
+		Turns: []diarize.Turn{
+			{Start: 0, End: 3.2, Speaker: 0}, {Start: 3.2, End: 5.6, Speaker: 1}, {Start: 5.6, End: 7.5, Speaker: 0},
+			{Start: 7.5, End: 12.9, Speaker: 2}, {Start: 12.9, End: 14, Speaker: 0},
+		},
+		Speakers: []transcript.Speaker{
+			{ID: "S1", Label: "Speaker 1", Seconds: 6.2}, {ID: "S2", Label: "Speaker 2", Seconds: 2.4},
+			{ID: "S3", Label: "Speaker 3", Seconds: 5.4},
+		},
+	})
+}
+
+// renamed is t with speakers renamed, old and new names in pairs, as the
+// history does it.
+func renamed(t transcript.Transcript, pairs ...string) transcript.Transcript {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		var err error
+		if t, err = speakers.Rename(t, pairs[i], pairs[i+1]); err != nil {
+			panic(err)
+		}
+	}
+	return t
 }
 
 // words builds a word list from (text, start, end) triples.
@@ -196,7 +248,7 @@ func TestCueTiming(t *testing.T) {
 			fx = f.t
 		}
 	}
-	got := cues(fx)
+	got := cues(fx, true)
 	if len(got) != len(want) {
 		t.Fatalf("got %d cues, want %d: %+v", len(got), len(want), got)
 	}
@@ -215,7 +267,7 @@ func TestCuesFromWords(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, c := range cues(fx) {
+	for _, c := range cues(fx, true) {
 		got = append(got, fmt.Sprintf("%d-%d %s", c.start, c.end, strings.Join(c.lines, " | ")))
 	}
 	want := []string{
@@ -276,6 +328,32 @@ func TestSubtitlesRandom(t *testing.T) {
 		tr := randomTranscript(rng)
 		checkSubtitles(t, tr)
 	}
+	for range 500 {
+		tr := randomTranscript(rng)
+		diarizeRandomly(rng, &tr)
+		checkSubtitles(t, tr)
+	}
+}
+
+// diarizeRandomly gives every segment a speaker and its words mostly the
+// same one, sometimes another (cues must split there too), from labels
+// that need escaping, folding or shortening.
+func diarizeRandomly(rng *rand.Rand, tr *transcript.Transcript) {
+	labels := []string{"Speaker 1", "Speaker 2", "a<b>&c", "x-->y", "  Zoë \n Li ", "東京", "&amp;", strings.Repeat("long ", 12)}
+	labels = labels[:1+rng.IntN(len(labels))]
+	for i := range tr.Segments {
+		s := &tr.Segments[i]
+		s.Speaker = labels[rng.IntN(len(labels))]
+		for j := range s.Words {
+			s.Words[j].Speaker = s.Speaker
+			if rng.IntN(5) == 0 {
+				s.Words[j].Speaker = labels[rng.IntN(len(labels))]
+			}
+		}
+	}
+	for i, l := range labels {
+		tr.Speakers = append(tr.Speakers, transcript.Speaker{ID: fmt.Sprintf("S%d", i+1), Label: l, Seconds: 1})
+	}
 }
 
 // FuzzSubtitles lets `go test -fuzz` search for transcripts that break the
@@ -290,6 +368,31 @@ func FuzzSubtitles(f *testing.F) {
 			{Start: s1, End: e1, Text: t1},
 			{Start: s2, End: e2, Text: t2},
 		}})
+	})
+}
+
+// FuzzSubtitlesSpeakers is FuzzSubtitles for diarized transcripts: the
+// first segment's words take turns between the two speakers, the second
+// segment has no words.
+func FuzzSubtitlesSpeakers(f *testing.F) {
+	f.Add(0.0, 3.0, "a b c d", "Speaker 1", 2.0, 4.0, "e f", "Speaker 2", 5.0)
+	f.Add(1.0, 1.0, "x --> y", "<v>&amp;", 0.5, 0.2, "z", " \n ", 0.0)
+	f.Add(0.0, 9.0, strings.Repeat("word ", 30), strings.Repeat("name", 20), 9.0, 9.5, "-->", "a-->b", math.Inf(1))
+	f.Fuzz(func(t *testing.T, s1, e1 float64, t1, sp1 string, s2, e2 float64, t2, sp2 string, dur float64) {
+		seg := transcript.Segment{Start: s1, End: e1, Text: t1, Speaker: sp1}
+		fields := strings.Fields(t1)
+		for i, f := range fields {
+			w := transcript.Word{Word: f, Start: s1 + (e1-s1)*float64(i)/float64(len(fields)), Speaker: sp1}
+			w.End = w.Start + (e1-s1)/float64(len(fields))
+			if i%2 == 1 {
+				w.Speaker = sp2
+			}
+			seg.Words = append(seg.Words, w)
+		}
+		checkSubtitles(t, transcript.Transcript{Duration: dur, Segments: []transcript.Segment{
+			seg,
+			{Start: s2, End: e2, Text: t2, Speaker: sp2},
+		}, Speakers: []transcript.Speaker{{ID: "S1", Label: sp1}, {ID: "S2", Label: sp2}}})
 	})
 }
 
@@ -333,7 +436,79 @@ func checkSubtitles(t *testing.T, tr transcript.Transcript) {
 			if string(got) != string(want) {
 				t.Fatalf("vtt text %q, want the characters of %q", string(got), string(want))
 			}
+			checkVoices(t, tr, parsed)
 		}
+	}
+	checkSpeakerLabels(t, tr)
+}
+
+// checkVoices: every cue's voice tag is the speaker of all its text. Each
+// speaker's characters in the transcript are exactly those in the cues
+// tagged with that speaker's voice, so no cue holds two speakers' words;
+// a transcript without speakers has no voice tags.
+func checkVoices(t *testing.T, tr transcript.Transcript, parsed []parsedCue) {
+	t.Helper()
+	want := map[string][]rune{}
+	for _, s := range tr.Segments {
+		if len(s.Words) == 0 {
+			want[fold(s.Speaker)] = append(want[fold(s.Speaker)], visible(s.Text)...)
+			continue
+		}
+		for _, w := range s.Words {
+			who := fold(w.Speaker)
+			if who == "" {
+				who = fold(s.Speaker)
+			}
+			want[who] = append(want[who], visible(w.Word)...)
+		}
+	}
+	got := map[string][]rune{}
+	for _, c := range parsed {
+		got[c.voice] = append(got[c.voice], visible(vttUnescaper.Replace(strings.Join(c.lines, " ")))...)
+	}
+	for who := range want {
+		if len(want[who]) == 0 {
+			delete(want, who)
+		}
+	}
+	for who := range got {
+		if len(got[who]) == 0 {
+			delete(got, who)
+		}
+	}
+	for _, m := range []map[string][]rune{want, got} {
+		for who := range m {
+			slices.Sort(m[who])
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("vtt text by voice %q, want %q", got, want)
+	}
+}
+
+// checkSpeakerLabels: SRT cues start with the speaker's label exactly
+// where the speaker changes (in transcript order), never elsewhere.
+func checkSpeakerLabels(t *testing.T, tr transcript.Transcript) {
+	t.Helper()
+	changes, prev := 0, ""
+	for _, s := range tr.Segments {
+		for _, tk := range tokens(s) {
+			if tk.speaker != prev {
+				if tk.speaker != "" {
+					changes++
+				}
+				prev = tk.speaker
+			}
+		}
+	}
+	labelled := 0
+	for _, c := range cues(tr, true) {
+		if c.speaker != "" && strings.HasPrefix(c.lines[0], labelText(c.speaker)) {
+			labelled++
+		}
+	}
+	if labelled != changes {
+		t.Fatalf("%d SRT cues start with a speaker's label, want one for each of the %d changes of speaker", labelled, changes)
 	}
 }
 
@@ -461,9 +636,13 @@ func roundedCopy(t transcript.Transcript) transcript.Transcript {
 	for _, s := range t.Segments {
 		ws := []transcript.Word{}
 		for _, w := range s.Words {
-			ws = append(ws, transcript.Word{Word: w.Word, Start: r(w.Start), End: r(w.End)})
+			ws = append(ws, transcript.Word{Word: w.Word, Start: r(w.Start), End: r(w.End), Speaker: w.Speaker})
 		}
-		out.Segments = append(out.Segments, transcript.Segment{Start: r(s.Start), End: r(s.End), Text: s.Text, Words: ws})
+		out.Segments = append(out.Segments, transcript.Segment{Start: r(s.Start), End: r(s.End), Text: s.Text, Words: ws, Speaker: s.Speaker})
+	}
+	out.Speakers = nil
+	for _, sp := range t.Speakers {
+		out.Speakers = append(out.Speakers, transcript.Speaker{ID: sp.ID, Label: sp.Label, Seconds: r(sp.Seconds)})
 	}
 	return out
 }

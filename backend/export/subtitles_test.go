@@ -13,6 +13,7 @@ import (
 type parsedCue struct {
 	start, end int64
 	lines      []string
+	voice      string // WebVTT: the voice tag's annotation, unescaped
 }
 
 var (
@@ -27,7 +28,9 @@ var (
 // settings, every cue with text, ending after it starts and at least
 // MinGapMillis before the next starts, lasting at most MaxCueMillis, with at
 // most MaxLines lines of at most MaxLineChars characters (as displayed:
-// WebVTT's character references count as one).
+// WebVTT's character references count as one). A WebVTT cue may start
+// with one voice tag ("<v Speaker 1>"), which is taken off its first line;
+// no other tag may appear.
 func parseSubtitles(data []byte, vtt bool) ([]parsedCue, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")):
@@ -71,12 +74,26 @@ func parseSubtitles(data []byte, vtt bool) ([]parsedCue, error) {
 			return nil, fmt.Errorf("cue %d: bad timing line %q", i+1, lines[0])
 		}
 		c := parsedCue{start: parseMillis(m[1:5]), end: parseMillis(m[5:9]), lines: lines[1:]}
+		if vtt && strings.HasPrefix(c.lines[0], "<v ") {
+			end := strings.IndexByte(c.lines[0], '>')
+			if end < 0 {
+				return nil, fmt.Errorf("cue %d: voice tag not closed in %q", i+1, c.lines[0])
+			}
+			c.voice = vttUnescaper.Replace(c.lines[0][3:end])
+			if strings.TrimSpace(c.voice) == "" || strings.Contains(c.lines[0][3:end], "<") {
+				return nil, fmt.Errorf("cue %d: bad voice tag %q", i+1, c.lines[0][:end+1])
+			}
+			c.lines = append([]string{c.lines[0][end+1:]}, c.lines[1:]...)
+		}
 		for _, l := range c.lines {
 			if strings.TrimSpace(l) == "" {
 				return nil, fmt.Errorf("cue %d: blank text line", i+1)
 			}
 			if strings.Contains(l, "-->") {
 				return nil, fmt.Errorf("cue %d: text %q contains -->", i+1, l)
+			}
+			if vtt && strings.ContainsAny(l, "<>") {
+				return nil, fmt.Errorf("cue %d: text %q holds a tag or an unescaped < or >", i+1, l)
 			}
 		}
 		if c.end <= c.start {

@@ -12,15 +12,23 @@ import (
 )
 
 // renderTXT writes the text, one segment per line, ending with a newline;
-// with times, each line starts with the segment's span. A transcript
-// without segments falls back to its Text; no text at all means an empty
-// file.
+// with times, each line starts with the segment's span. In a diarized
+// transcript a line whose speaker is not the previous line's starts with
+// "Speaker 1: ". A transcript without segments falls back to its Text; no
+// text at all means an empty file.
 func renderTXT(t transcript.Transcript, times bool) []byte {
 	var lines []string
+	prev := ""
 	for _, s := range t.Segments {
 		line := cleanText(s.Text, " ")
 		if line == "" {
 			continue
+		}
+		if who := segmentSpeaker(s); who != prev {
+			if who != "" {
+				line = who + ": " + line
+			}
+			prev = who
 		}
 		if times {
 			start := millis(s.Start)
@@ -40,24 +48,49 @@ func renderTXT(t transcript.Transcript, times bool) []byte {
 }
 
 // renderCSV writes a header and one row per segment with text: start and
-// end in seconds with millisecond precision, and the text on one line.
+// end in seconds with millisecond precision, and the text on one line; a
+// diarized transcript has a fourth column, the segment's speaker (last, so
+// the columns a reader of the plain file knows stay where they are).
 // Quoting follows RFC 4180; lines end with LF.
 func renderCSV(t transcript.Transcript) ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	rows := [][]string{{"start", "end", "text"}}
+	withSpeaker := diarized(t)
+	header := []string{"start", "end", "text"}
+	if withSpeaker {
+		header = append(header, "speaker")
+	}
+	rows := [][]string{header}
 	for _, s := range t.Segments {
 		text := cleanText(s.Text, " ")
 		if text == "" {
 			continue
 		}
 		start := millis(s.Start)
-		rows = append(rows, []string{csvSeconds(start), csvSeconds(max(millis(s.End), start)), text})
+		row := []string{csvSeconds(start), csvSeconds(max(millis(s.End), start)), text}
+		if withSpeaker {
+			row = append(row, segmentSpeaker(s))
+		}
+		rows = append(rows, row)
 	}
 	if err := w.WriteAll(rows); err != nil {
 		return nil, fmt.Errorf("rendering CSV: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// diarized reports whether t has speakers: a speakers list, or a label on
+// any segment or word.
+func diarized(t transcript.Transcript) bool {
+	if len(t.Speakers) > 0 {
+		return true
+	}
+	for _, s := range t.Segments {
+		if segmentSpeaker(s) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func csvSeconds(ms int64) string {
@@ -66,7 +99,9 @@ func csvSeconds(ms int64) string {
 
 // renderMarkdown writes a readable document: the file's name as title, a
 // short list of facts, then one paragraph per segment led by its start
-// time. Text is escaped so that nothing a speaker said becomes markup.
+// time and, in a diarized transcript, by the speaker in bold where the
+// speaker changes ("**Speaker 1:**"); the facts then list the speakers.
+// Text is escaped so that nothing a speaker said becomes markup.
 func renderMarkdown(t transcript.Transcript) []byte {
 	var b bytes.Buffer
 	title := baseName(t.Source)
@@ -81,14 +116,29 @@ func renderMarkdown(t transcript.Transcript) []byte {
 	if t.SHA256 != "" {
 		fmt.Fprintf(&b, "- SHA-256: `%s`\n", t.SHA256)
 	}
+	if len(t.Speakers) > 0 {
+		names := make([]string, 0, len(t.Speakers))
+		for _, sp := range t.Speakers {
+			names = append(names, mdEscape(fold(sp.Label)))
+		}
+		fmt.Fprintf(&b, "- Speakers: %s\n", strings.Join(names, ", "))
+	}
 	long := t.Duration >= 3600
 	n := 0
+	prev := ""
 	for _, s := range t.Segments {
 		text := cleanText(s.Text, " ")
 		if text == "" {
 			continue
 		}
-		fmt.Fprintf(&b, "\n**[%s]** %s\n", clock(millis(s.Start), long), mdEscape(text))
+		label := ""
+		if who := segmentSpeaker(s); who != prev {
+			if who != "" {
+				label = "**" + mdEscape(who) + ":** "
+			}
+			prev = who
+		}
+		fmt.Fprintf(&b, "\n**[%s]** %s%s\n", clock(millis(s.Start), long), label, mdEscape(text))
 		n++
 	}
 	if n == 0 {
