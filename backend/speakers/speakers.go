@@ -91,8 +91,8 @@ func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
 // Rename returns a copy of t in which the speaker old (see Find) is
 // called label: in the speakers list, on every segment and on every word.
 // Ids, times, text and segments stay as they are. Renaming a speaker to
-// its own label returns t unchanged; a label another speaker has is
-// ErrLabelTaken.
+// its own label returns t unchanged; a label another speaker has (ignoring
+// case) is ErrLabelTaken.
 func Rename(t transcript.Transcript, old, label string) (transcript.Transcript, error) {
 	i, err := Find(t, old)
 	if err != nil {
@@ -106,7 +106,8 @@ func Rename(t transcript.Transcript, old, label string) (transcript.Transcript, 
 	if from == label {
 		return t, nil
 	}
-	if j := slices.IndexFunc(t.Speakers, func(s transcript.Speaker) bool { return s.Label == label }); j >= 0 {
+	taken := func(s transcript.Speaker) bool { return s.ID != t.Speakers[i].ID && strings.EqualFold(fold(s.Label), label) }
+	if j := slices.IndexFunc(t.Speakers, taken); j >= 0 {
 		return t, fmt.Errorf("%w: %q is %s already (merge the two speakers to make them one)", ErrLabelTaken, label, t.Speakers[j].ID)
 	}
 	out := relabel(t, from, label)

@@ -61,6 +61,10 @@ func TestRename(t *testing.T) {
 			speakers: meeting().Speakers, who: who(meeting())},
 		{name: "unknown", old: "Speaker 9", label: "X", wantErr: ErrUnknownSpeaker},
 		{name: "another speaker's name", old: "Speaker 1", label: "Speaker 2", wantErr: ErrLabelTaken},
+		{name: "another speaker's name in other case", old: "Speaker 1", label: "SPEAKER  2", wantErr: ErrLabelTaken},
+		{name: "its own name in other case", old: "Speaker 2", label: "speaker 2",
+			speakers: []transcript.Speaker{sp("S1", "Speaker 1", 2), sp("S2", "speaker 2", 1), sp("S3", "Speaker 3", 1)},
+			who:      []string{"Speaker 1", "  Speaker 1", "speaker 2", "  speaker 2", "Speaker 1", "  Speaker 1", "  Speaker 1", "  Speaker 1", "Speaker 3"}},
 		{name: "empty", old: "Speaker 1", label: " \n", wantErr: ErrBadLabel},
 		{name: "too long", old: "Speaker 1", label: "Professor Doctor Maximiliana von Hohenzollern-Sigmaringen", wantErr: ErrBadLabel},
 	}

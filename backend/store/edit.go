@@ -177,6 +177,11 @@ func retext(seg transcript.Segment, text string) transcript.Segment {
 	for i := range s {
 		words = append(words, keep(old[len(old)-s+i], fields[len(fields)-s+i]))
 	}
+	for i := range words { // new words of a diarized segment: its speaker's
+		if words[i].Speaker == "" {
+			words[i].Speaker = seg.Speaker
+		}
+	}
 	seg.Words = words
 	return seg
 }

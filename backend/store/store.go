@@ -162,6 +162,37 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// Speakers: listed with each entry and found by search. The
+	// transcript's JSON holds them already; the columns copy them out.
+	`
+ALTER TABLE transcripts ADD COLUMN speakers TEXT NOT NULL DEFAULT '[]';     -- JSON [{"id","label","seconds"}]
+ALTER TABLE transcripts ADD COLUMN speaker_names TEXT NOT NULL DEFAULT '';  -- the labels, one a line, for search
+UPDATE transcripts SET
+	speakers = COALESCE(json_extract(transcript, '$.speakers'), '[]'),
+	speaker_names = COALESCE((SELECT group_concat(json_extract(value, '$.label'), char(10))
+		FROM json_each(transcript, '$.speakers')), '')
+	WHERE json_valid(transcript) AND json_type(transcript, '$.speakers') = 'array';
+
+DROP TRIGGER transcripts_ai;
+DROP TRIGGER transcripts_ad;
+DROP TRIGGER transcripts_au;
+DROP TABLE transcripts_fts;
+CREATE VIRTUAL TABLE transcripts_fts USING fts5(
+	name, text, speaker_names, content='transcripts', content_rowid='id',
+	tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO transcripts_fts(transcripts_fts) VALUES ('rebuild');
+CREATE TRIGGER transcripts_ai AFTER INSERT ON transcripts BEGIN
+	INSERT INTO transcripts_fts(rowid, name, text, speaker_names) VALUES (new.id, new.name, new.text, new.speaker_names);
+END;
+CREATE TRIGGER transcripts_ad AFTER DELETE ON transcripts BEGIN
+	INSERT INTO transcripts_fts(transcripts_fts, rowid, name, text, speaker_names) VALUES ('delete', old.id, old.name, old.text, old.speaker_names);
+END;
+CREATE TRIGGER transcripts_au AFTER UPDATE OF name, text, speaker_names ON transcripts BEGIN
+	INSERT INTO transcripts_fts(transcripts_fts, rowid, name, text, speaker_names) VALUES ('delete', old.id, old.name, old.text, old.speaker_names);
+	INSERT INTO transcripts_fts(rowid, name, text, speaker_names) VALUES (new.id, new.name, new.text, new.speaker_names);
+END;
+`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

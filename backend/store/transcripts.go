@@ -31,6 +31,9 @@ type Entry struct {
 	Preview      string          `json:"preview"`  // the text's first characters
 	CreatedAt    time.Time       `json:"createdAt"`
 	UpdatedAt    time.Time       `json:"updatedAt"`
+	// Speakers are the transcript's speakers, with the names the user
+	// gave them; absent when it was not diarized.
+	Speakers []transcript.Speaker `json:"speakers,omitempty"`
 }
 
 // previewRunes is how much of the text List and Search return.
@@ -43,6 +46,10 @@ func (d *DB) PutTranscript(ctx context.Context, e Entry, t transcript.Transcript
 	data, err := json.Marshal(t)
 	if err != nil {
 		return 0, fmt.Errorf("encoding the transcript: %w", err)
+	}
+	spk, names, err := speakerColumns(t)
+	if err != nil {
+		return 0, err
 	}
 	opts := string(e.Options)
 	if opts == "" {
@@ -58,12 +65,13 @@ func (d *DB) PutTranscript(ctx context.Context, e Entry, t transcript.Transcript
 	}
 	defer tx.Rollback()
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO transcripts(plan, source, name, sha256, server, model, model_version, options, duration, text, transcript, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = tx.QueryRowContext(ctx, `INSERT INTO transcripts(plan, source, name, sha256, server, model, model_version, options, duration, text, transcript, speakers, speaker_names, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(plan) DO UPDATE SET source = excluded.source, name = excluded.name, duration = excluded.duration,
-			text = excluded.text, transcript = excluded.transcript, updated_at = excluded.updated_at
+			text = excluded.text, transcript = excluded.transcript, speakers = excluded.speakers,
+			speaker_names = excluded.speaker_names, updated_at = excluded.updated_at
 		RETURNING id`,
-		e.Plan, e.Source, e.Name, e.SHA256, e.Server, e.Model, e.ModelVersion, opts, e.Duration, t.Text, string(data), now, now).Scan(&id)
+		e.Plan, e.Source, e.Name, e.SHA256, e.Server, e.Model, e.ModelVersion, opts, e.Duration, t.Text, string(data), spk, names, now, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("saving the transcript: %w", err)
 	}
@@ -74,6 +82,25 @@ func (d *DB) PutTranscript(ctx context.Context, e Entry, t transcript.Transcript
 		return 0, fmt.Errorf("saving the transcript: %w", err)
 	}
 	return id, nil
+}
+
+// speakerColumns are t's speakers as the transcripts table keeps them
+// beside the transcript: as JSON for listing, and their labels one a line
+// for search.
+func speakerColumns(t transcript.Transcript) (list, names string, err error) {
+	sp := t.Speakers
+	if sp == nil {
+		sp = []transcript.Speaker{}
+	}
+	data, err := json.Marshal(sp)
+	if err != nil {
+		return "", "", fmt.Errorf("encoding the speakers: %w", err)
+	}
+	labels := make([]string, 0, len(sp))
+	for _, s := range sp {
+		labels = append(labels, s.Label)
+	}
+	return string(data), strings.Join(labels, "\n"), nil
 }
 
 // Touch records that the transcript id was used again for source.
@@ -88,7 +115,7 @@ func (d *DB) Touch(ctx context.Context, id int64, source string) error {
 // entryColumns are the columns scanEntry reads, each behind prefix.
 func entryColumns(prefix string) string {
 	cols := []string{"id", "plan", "source", "name", "sha256", "server", "model", "model_version", "options", "duration",
-		"substr(" + prefix + "text, 1, " + strconv.Itoa(previewRunes) + ")", "created_at", "updated_at"}
+		"substr(" + prefix + "text, 1, " + strconv.Itoa(previewRunes) + ")", "created_at", "updated_at", "speakers"}
 	for i, c := range cols {
 		if !strings.Contains(c, "(") {
 			cols[i] = prefix + c
@@ -99,12 +126,15 @@ func entryColumns(prefix string) string {
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
 	var e Entry
-	var opts string
+	var opts, spk string
 	var created, updated int64
 	dest := append([]any{&e.ID, &e.Plan, &e.Source, &e.Name, &e.SHA256, &e.Server, &e.Model, &e.ModelVersion,
-		&opts, &e.Duration, &e.Preview, &created, &updated}, extra...)
+		&opts, &e.Duration, &e.Preview, &created, &updated, &spk}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Entry{}, err
+	}
+	if err := json.Unmarshal([]byte(spk), &e.Speakers); err != nil || len(e.Speakers) == 0 {
+		e.Speakers = nil // a damaged list only costs the listing its names
 	}
 	e.Options = json.RawMessage(opts)
 	e.CreatedAt, e.UpdatedAt = fromMillis(created), fromMillis(updated)
@@ -176,9 +206,10 @@ type SearchOptions struct {
 	Open, Close string
 }
 
-// Search finds entries whose text or file name holds every word of query
-// (the last word also as a prefix), best matches first. Query text is
-// taken literally: FTS5's operators are not interpreted.
+// Search finds entries whose text, file name or speakers' names hold
+// every word of query (the last word also as a prefix), best matches
+// first. Query text is taken literally: FTS5's operators are not
+// interpreted. The snippet is always from the text.
 func (d *DB) Search(ctx context.Context, query string, opts SearchOptions) ([]Hit, error) {
 	match := ftsQuery(query)
 	if match == "" {
