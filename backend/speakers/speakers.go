@@ -106,7 +106,9 @@ func Rename(t transcript.Transcript, old, label string) (transcript.Transcript, 
 	if from == label {
 		return t, nil
 	}
-	taken := func(s transcript.Speaker) bool { return s.ID != t.Speakers[i].ID && strings.EqualFold(fold(s.Label), label) }
+	taken := func(s transcript.Speaker) bool {
+		return s.ID != t.Speakers[i].ID && strings.EqualFold(fold(s.Label), label)
+	}
 	if j := slices.IndexFunc(t.Speakers, taken); j >= 0 {
 		return t, fmt.Errorf("%w: %q is %s already (merge the two speakers to make them one)", ErrLabelTaken, label, t.Speakers[j].ID)
 	}

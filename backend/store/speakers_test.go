@@ -53,7 +53,7 @@ func TestSpeakersAreListedSearchedRenamedAndMerged(t *testing.T) {
 	tests := []struct {
 		name     string
 		op       func() error
-		wantErr  error  // nil: the change is kept
+		wantErr  error    // nil: the change is kept
 		found    []string // searches that find talk
 		gone     []string // searches that find nothing
 		speakers []string // the labels afterwards
