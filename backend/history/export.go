@@ -50,8 +50,8 @@ type Outcome struct {
 	Err error
 }
 
-// Export writes the entries ids of src (with the user's edits, as the
-// store keeps them) in opts.Formats, one Outcome per id, in order. Each
+// Export writes the entries ids of src (with the user's edits and speaker
+// names, as the store keeps them) in opts.Formats, one Outcome per id, in order. Each
 // entry is named after its source file; two entries of the same name
 // written to one folder are told apart as "name (2)", "name (3)", …
 // (ignoring case, as Windows and macOS do). It stops early only when ctx
