@@ -33,6 +33,10 @@ type source interface {
 	status() sourceStatus
 }
 
+// infoFinisher is a source that delivers 16 kHz itself (ffmpeg's) and
+// says what Info becomes at the end.
+type infoFinisher interface{ finishInfo(*Info) }
+
 // sourceStatus is a source's account of itself.
 type sourceStatus struct {
 	// frames counts the frames delivered so far.
@@ -164,7 +168,7 @@ func (d *Decoder) Read(p []float32) (int, error) {
 	if st := d.src.status(); st.truncated && !d.info.Truncated {
 		// Found at the end: correct the counts to what was there.
 		d.info.Truncated = true
-		if _, ok := d.src.(*ffmpegSource); !ok {
+		if _, ok := d.src.(infoFinisher); !ok {
 			d.setFrames(st.frames)
 		}
 	}
@@ -192,8 +196,8 @@ func (d *Decoder) Info() Info { return d.info }
 
 // atEnd makes Info describe what was delivered once the stream is over.
 func (d *Decoder) atEnd() {
-	if fs, ok := d.src.(*ffmpegSource); ok {
-		fs.finish(&d.info)
+	if fs, ok := d.src.(infoFinisher); ok {
+		fs.finishInfo(&d.info)
 		return
 	}
 	if st := d.src.status(); st.frames != d.info.Frames {

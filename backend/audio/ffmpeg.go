@@ -591,11 +591,6 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts
 		Duration:      p.duration,
 		Truncated:     hp.truncated,
 	}
-	if ok && parallelKind(hp) {
-		if n := parallelRanges(opts, p.duration); n > 1 {
-			return openParallel(t, path, hp, sel, n, info)
-		}
-	}
 	s := &ffmpegSource{want: -1, rate: p.rate, path: path, declaredTrunc: hp.truncated}
 	if p.frames >= 0 && (hp.name == "" || losslessCodec(p.codec) || p.codec == "pcm" || p.codec == "flac") {
 		// A count of frames in a lossless stream: the length is exact.
@@ -605,6 +600,11 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts
 		s.want, s.exact = info.Samples, true
 	} else if p.duration > 0 && !p.estimated {
 		s.want = int64(math.Round(p.duration * SampleRate))
+	}
+	if ok && parallelKind(hp) {
+		if n := parallelRanges(opts, p.duration); n > 1 {
+			return openParallel(t, path, hp, sel, n, info)
+		}
 	}
 	if err := s.start(t.ffmpeg, ffmpegArgs(path, p, sel)); err != nil {
 		return nil, err
@@ -795,8 +795,8 @@ func (s *ffmpegSource) status() sourceStatus {
 	return st
 }
 
-// finish makes Info describe what was delivered.
-func (s *ffmpegSource) finish(info *Info) {
+// finishInfo makes Info describe what was delivered.
+func (s *ffmpegSource) finishInfo(info *Info) {
 	info.Samples = s.delivered
 	if s.short || info.Frames < 0 {
 		info.Frames = -1

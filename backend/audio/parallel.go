@@ -8,6 +8,7 @@ import (
 	"math"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -17,32 +18,35 @@ import (
 // Parallel decoding of one long file through ffmpeg.
 //
 // The file is cut into ranges of equal length and up to Options.Ranges
-// ffmpeg processes (GOMAXPROCS by default) decode them at once: ffmpeg k
-// seeks (-ss) a little before range k's start and decodes from there to
-// the end of the file, but its output is read only as far as it is needed.
-// ffmpeg only decodes and mixes here, at the source's rate; the
-// resampling is ours (resample.go), run once over the joined stream, so
-// its state never sees a join.
+// ffmpeg processes (GOMAXPROCS by default) decode them at once, each with
+// the single process's command line (decoding, mixing and ffmpeg's own
+// resampling to 16 kHz) and one thread: ffmpeg k seeks (-ss) a second
+// before range k's start and decodes from there to the end of the file,
+// but its output is read only as far as it is needed.
 //
-// A join needs no trust in ffmpeg's seeking or timestamps. When the stream
-// reaches range k's start, a window of decoded samples is taken from range
-// k (after its warm-up: the MP3 bit reservoir, MDCT overlap and synthesis
-// filters of any codec converge within the second decoded before it) and
-// looked for, sample for sample and bit for bit, in the samples the
-// running decoder delivers around that point. Found exactly once, it fixes
-// range k's place to the sample, and the stream goes on from range k. Not
-// found (a codec whose decoder state never converges bit-exactly, a window
-// of digital silence, a seek that missed by more than the search span,
-// a range past the real end of the file), the running decoder simply goes
-// on through range k itself. Either way the joined source samples are
-// those of one decoder run from the start, so the output is the same
-// sample for sample whatever the number of ranges, and every timestamp is
-// unchanged.
+// Every range starts at an instant that is a whole number of both source
+// and output samples (a multiple of 10 ms for 44.1 and 48 kHz), so its
+// resampler steps through the same phases as the single process's and,
+// once its filter and the codec's state have warmed up (the MP3 bit
+// reservoir, MDCT overlap and synthesis filters converge within the
+// second decoded before the range), computes the same samples bit for
+// bit.
+//
+// A join trusts neither ffmpeg's seeking nor that reasoning: when the
+// stream reaches range k's start, a window of range k's samples is looked
+// for, sample for sample and bit for bit, among those the running decoder
+// delivers around that point. Found exactly once, it fixes range k's place
+// to the sample and the stream goes on from range k. Not found (a seek
+// that was not exact, a codec whose decoder state never converges
+// bit-exactly, a window of digital silence, a range past the real end of
+// the file), the running decoder simply goes on through range k itself.
+// Either way the stream is sample for sample the single process's, as
+// long, with every timestamp unchanged.
 //
 // Memory is bounded: the range being delivered streams through its pipe;
-// each range decoded ahead buffers at most its own length, and the ranges
-// are made short enough that all of them together hold at most
-// prefetchBudget source samples.
+// each range decoded ahead buffers at most its own length (and the join's
+// span), and the ranges are made short enough that all of them together
+// hold at most prefetchBudget samples.
 
 // Tuning of the parallel path (variables so that tests can use short files).
 var (
@@ -51,9 +55,9 @@ var (
 	parallelMinSeconds = 90.0
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
-	// prefetchBudget bounds the source samples buffered by all ranges
-	// decoded ahead together (float32s: 24 Mi is 96 MiB).
-	prefetchBudget = int64(24 << 20)
+	// prefetchBudget bounds the samples buffered by all ranges decoded
+	// ahead together (float32s: 16 Mi is 64 MiB, 17 minutes).
+	prefetchBudget = int64(16 << 20)
 	// joinLeadSeconds: a range's decoder starts this long before the
 	// range, to warm up; it is also how far the join looks either side
 	// of the range's nominal start.
@@ -104,14 +108,18 @@ func parallelKind(hp headerProbe) bool {
 // openParallel starts the ranged decoders for a file ffmpeg would decode.
 func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, info Info) (*Decoder, error) {
 	p := hp.probeInfo
-	total := int64(math.Ceil(p.duration * float64(p.rate)))
-	if p.frames >= 0 {
-		total = p.frames
+	total := int64(math.Round(p.duration * SampleRate))
+	if info.Samples >= 0 {
+		total = info.Samples
 	}
-	rangeLen := max(int64(rangeMinSeconds*float64(p.rate)), (total+int64(decoders)-1)/int64(decoders))
-	if decoders > 1 {
-		rangeLen = min(rangeLen, max(int64(rangeMinSeconds*float64(p.rate)), prefetchBudget/int64(decoders-1)))
-	}
+	// Ranges start on a grid of whole source and output samples (and of
+	// 10 ms, so that -ss is exact in ffmpeg's microseconds).
+	unit := int64(SampleRate / gcd(gcd(p.rate, SampleRate), 100))
+	lead := (int64(joinLeadSeconds*SampleRate) + unit - 1) / unit * unit
+	minLen := int64(rangeMinSeconds * SampleRate)
+	rangeLen := max(minLen, (total+int64(decoders)-1)/int64(decoders))
+	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(decoders-1)))
+	rangeLen = (rangeLen + unit - 1) / unit * unit
 	var starts []int64
 	for s := int64(0); s < total; s += rangeLen {
 		if s > 0 && total-s < rangeLen/4 {
@@ -123,15 +131,14 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 		starts = starts[:maxRanges]
 	}
 	rs := &rangeSource{
-		ffmpeg: t.ffmpeg, path: path, p: p, sel: sel, rate: p.rate,
-		starts: starts, window: decoders, want: -1, declaredTrunc: hp.truncated,
-		lead: int64(joinLeadSeconds * float64(p.rate)),
+		ffmpeg: t.ffmpeg, path: path, p: p, sel: sel,
+		starts: starts, window: decoders, want: -1, declaredTrunc: hp.truncated, lead: lead,
 	}
 	switch {
-	case p.frames >= 0:
-		rs.want, rs.exact = p.frames, true
+	case info.Samples >= 0:
+		rs.want, rs.exact = info.Samples, true
 	case p.duration > 0 && !p.estimated:
-		rs.want = int64(math.Round(p.duration * float64(p.rate)))
+		rs.want = int64(math.Round(p.duration * SampleRate))
 	}
 	rs.ranges = make([]*decRange, len(starts))
 	if err := rs.startAhead(); err != nil {
@@ -139,13 +146,7 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 		return nil, err
 	}
 	rs.cur = rs.ranges[0]
-	d := newSourceDecoder(rs, info, p.frames, false)
-	d.info.Decoder = "ffmpeg"
-	d.info.Duration = info.Duration
-	if p.frames < 0 {
-		d.info.Frames, d.info.Samples = -1, -1
-	}
-	return d, nil
+	return &Decoder{info: info, src: rs}, nil
 }
 
 // rangeSource joins the ranges into one stream of source-rate mono
@@ -153,8 +154,8 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 type rangeSource struct {
 	ffmpeg, path string
 	p            probeInfo
-	sel, rate    int
-	starts       []int64 // nominal first sample of each range
+	sel          int
+	starts       []int64 // first output sample of each range
 	ranges       []*decRange
 	window       int   // decoders at once
 	lead         int64 // warm-up and search span, in samples
@@ -201,21 +202,20 @@ func (rs *rangeSource) startAhead() error {
 }
 
 func (rs *rangeSource) startRange(k int) (*decRange, error) {
-	args := []string{"-nostdin", "-hide_banner", "-nostats", "-v", "error", "-threads", "1"}
 	seek := int64(0)
 	if k > 0 {
 		seek = max(0, rs.starts[k]-rs.lead)
-		args = append(args, "-ss", strconv.FormatFloat(float64(seek)/float64(rs.rate), 'f', 6, 64))
 	}
-	args = append(args, "-i", fileURL(rs.path), "-map", streamSpec(rs.p.index), "-vn", "-sn", "-dn")
-	// Mixed in float, as the single process does (pan on 16-bit samples
-	// would round the mix to 16 bits).
-	filter := "aformat=sample_fmts=fltp"
-	if pan := panFilter(rs.p.channels, rs.sel); pan != "" {
-		filter += "," + pan
+	args := ffmpegArgs(rs.path, rs.p, rs.sel)
+	for i, a := range args {
+		if a == "-threads" {
+			args[i+1] = "1" // the ranges are the parallelism
+		}
+		if a == "-i" && seek > 0 {
+			args = slices.Insert(args, i, "-ss", strconv.FormatFloat(float64(seek)/SampleRate, 'f', 6, 64))
+			break
+		}
 	}
-	args = append(args, "-af", filter)
-	args = append(args, "-f", "f32le", "-c:a", "pcm_f32le", "-ac", "1", "-flush_packets", "0", "pipe:1")
 	// A range decoded ahead buffers up to its own length and the join's
 	// span; the one being delivered only a few blocks.
 	end := int64(math.MaxInt64)
@@ -243,12 +243,24 @@ func (rs *rangeSource) readMono(dst []float32) (int, error) {
 	}
 	for {
 		if len(rs.pending) > 0 {
+			if rs.exact && rs.pos+int64(len(rs.pending)) > rs.want {
+				rs.pending = rs.pending[:max(0, rs.want-rs.pos)]
+				continue
+			}
 			n := copy(dst, rs.pending)
 			rs.pending = rs.pending[n:]
 			rs.pos += int64(n)
 			return n, nil
 		}
 		if rs.ended {
+			// Pad the last samples ffmpeg's resampler left off, as the
+			// single process does.
+			if rs.exact && rs.pos < rs.want && rs.want-rs.pos <= padLimit {
+				n := int(min(int64(len(dst)), rs.want-rs.pos))
+				clear(dst[:n])
+				rs.pos += int64(n)
+				return n, nil
+			}
 			return 0, io.EOF
 		}
 		limit := len(dst)
@@ -265,6 +277,13 @@ func (rs *rangeSource) readMono(dst []float32) (int, error) {
 				continue
 			}
 			limit = int(min(int64(limit), at-rs.pos))
+		}
+		if rs.exact {
+			if rs.pos >= rs.want {
+				rs.finish()
+				continue
+			}
+			limit = int(min(int64(limit), rs.want-rs.pos))
 		}
 		b, err := rs.cur.take(limit)
 		if len(b) > 0 {
@@ -296,10 +315,22 @@ func (rs *rangeSource) finish() {
 	}
 	missing := rs.want - rs.pos
 	if rs.exact {
-		rs.short = missing > 0
+		rs.short = missing > padLimit
 		return
 	}
-	rs.short = float64(missing) > max(0.2*float64(rs.rate), 0.005*float64(rs.want))
+	rs.short = float64(missing) > max(0.2*SampleRate, 0.005*float64(rs.want))
+}
+
+// finish makes Info describe what was delivered (as ffmpegSource does).
+func (rs *rangeSource) finishInfo(info *Info) {
+	info.Samples = rs.pos
+	if rs.short || info.Frames < 0 {
+		info.Frames = -1
+		info.Duration = float64(rs.pos) / SampleRate
+	}
+	if rs.short {
+		info.Truncated = true
+	}
 }
 
 // join tries to hand the stream over to range rs.next. It takes the
@@ -420,10 +451,10 @@ func (rs *rangeSource) status() sourceStatus {
 	st := sourceStatus{frames: rs.pos, truncated: rs.declaredTrunc || rs.short}
 	if st.truncated {
 		st.warning = fmt.Errorf("audio: %w file: it holds %.2f s of audio but announces %.2f s",
-			ErrTruncated, float64(rs.pos)/float64(rs.rate), float64(rs.want)/float64(rs.rate))
+			ErrTruncated, float64(rs.pos)/SampleRate, float64(rs.want)/SampleRate)
 		if rs.declaredTrunc && rs.exact {
 			st.warning = fmt.Errorf("audio: %w file: the header declares more audio than the file holds (%.2f s are present)",
-				ErrTruncated, float64(rs.want)/float64(rs.rate))
+				ErrTruncated, float64(rs.want)/SampleRate)
 		}
 	}
 	return st

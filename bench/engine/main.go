@@ -67,7 +67,13 @@ func main() {
 type gpuModel struct{ tritontest.Model }
 
 func (m gpuModel) Execute(_ context.Context, in []tritontest.Tensor, _ map[string]*pb.InferParameter) ([]tritontest.Tensor, error) {
-	rows := in[0].Shape[0]
+	rows := int64(1)
+	for _, t := range in { // whatever form the audio takes (FP32, INT16, ...)
+		if len(t.Shape) > 0 {
+			rows = t.Shape[0]
+			break
+		}
+	}
 	texts, times := make([][]byte, rows), make([][]byte, rows)
 	for i := range rows {
 		texts[i] = []byte("x")
