@@ -35,6 +35,7 @@ const usage = `usage:
   nemo-transcribe history list [--limit N] [--json]
   nemo-transcribe history search [--json] WORDS...
   nemo-transcribe history export [--out DIR] [--format LIST] ID...
+  nemo-transcribe history rename-speaker ID OLD NEW
 
 Run "nemo-transcribe COMMAND -h" for a command's flags.
 `

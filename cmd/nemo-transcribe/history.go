@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,23 +15,27 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/history"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/speakers"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
 const historyUsage = `usage:
   nemo-transcribe history list [--limit N] [--json] [--data-dir DIR]
   nemo-transcribe history search [--limit N] [--json] [--data-dir DIR] WORDS...
   nemo-transcribe history export [--out DIR|-] [--format LIST] [--overwrite] [--txt-timestamps] [--data-dir DIR] ID...
+  nemo-transcribe history rename-speaker [--data-dir DIR] ID OLD NEW
 `
 
 // runHistory lists, searches and exports finished transcripts from the
-// database.
+// database, and renames their speakers.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return dispatch(ctx, "nemo-transcribe history", historyUsage, map[string]command{
-		"list":   historyList,
-		"search": historySearch,
-		"export": historyExport,
+		"list":           historyList,
+		"search":         historySearch,
+		"export":         historyExport,
+		"rename-speaker": historyRenameSpeaker,
 	}, args, stdout, stderr)
 }
 
@@ -79,14 +84,37 @@ func historyList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *asJSON {
 		return printJSON(stdout, entries)
 	}
+	// A SPEAKERS column only when some entry was diarized, so a history
+	// without speakers looks as it always did.
+	withSpeakers := slices.ContainsFunc(entries, func(e store.Entry) bool { return len(e.Speakers) > 0 })
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWHEN\tLENGTH\tMODEL\tFILE\tTEXT")
+	if withSpeakers {
+		fmt.Fprintln(tw, "ID\tWHEN\tLENGTH\tMODEL\tFILE\tSPEAKERS\tTEXT")
+	} else {
+		fmt.Fprintln(tw, "ID\tWHEN\tLENGTH\tMODEL\tFILE\tTEXT")
+	}
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.UpdatedAt.Local().Format("2006-01-02 15:04"),
-			length(e.Duration), e.Model, e.Name, preview(e.Preview, 50))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t", e.ID, e.UpdatedAt.Local().Format("2006-01-02 15:04"),
+			length(e.Duration), e.Model, e.Name)
+		if withSpeakers {
+			fmt.Fprintf(tw, "%s\t", preview(speakerNames(e.Speakers), 40))
+		}
+		fmt.Fprintf(tw, "%s\n", preview(e.Preview, 50))
 	}
 	tw.Flush()
 	return exitOK
+}
+
+// speakerNames lists speakers' labels, "-" for none.
+func speakerNames(sp []transcript.Speaker) string {
+	if len(sp) == 0 {
+		return "-"
+	}
+	names := make([]string, 0, len(sp))
+	for _, s := range sp {
+		names = append(names, s.Label)
+	}
+	return strings.Join(names, ", ")
 }
 
 func historySearch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -120,9 +148,78 @@ func historySearch(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitOK
 	}
 	for _, h := range hits {
-		fmt.Fprintf(stdout, "%d  %s  %s  %s\n    %s\n", h.ID, h.UpdatedAt.Local().Format("2006-01-02 15:04"), h.Name, length(h.Duration), oneLine(h.Snippet))
+		who := ""
+		if len(h.Speakers) > 0 {
+			who = "  " + oneLine(speakerNames(h.Speakers))
+		}
+		fmt.Fprintf(stdout, "%d  %s  %s  %s%s\n    %s\n", h.ID, h.UpdatedAt.Local().Format("2006-01-02 15:04"), h.Name, length(h.Duration), who, oneLine(h.Snippet))
 	}
 	return exitOK
+}
+
+// historyRenameSpeaker renames one speaker of a diarized transcript in
+// the history, once for the whole transcript.
+func historyRenameSpeaker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("history rename-speaker", stderr)
+	dataDir := dataDirFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: nemo-transcribe history rename-speaker [--data-dir DIR] ID OLD NEW\n"+
+			"OLD is the speaker's current name (\"Speaker 2\") or its id (\"S2\", as history list --json shows); quote names with spaces.\n")
+		fs.PrintDefaults()
+	}
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(rest) != 3 {
+		fmt.Fprintf(stderr, "nemo-transcribe history rename-speaker: give ID OLD NEW (got %d arguments; quote names with spaces)\n", len(rest))
+		return exitUsage
+	}
+	id, err := strconv.ParseInt(rest[0], 10, 64)
+	if err != nil || id <= 0 {
+		fmt.Fprintf(stderr, "nemo-transcribe history rename-speaker: %q is not an entry ID (see history list)\n", rest[0])
+		return exitUsage
+	}
+	old := rest[1]
+	label, err := speakers.CleanLabel(rest[2])
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe history rename-speaker: %v\n", err)
+		return exitUsage
+	}
+	db, ok := openHistory(dataDir, stderr)
+	if !ok {
+		return exitFailed
+	}
+	defer db.Close()
+	_, t, err := db.Transcript(ctx, id)
+	var before transcript.Speaker
+	if err == nil {
+		var i int
+		if i, err = speakers.Find(t, old); err == nil {
+			before = t.Speakers[i]
+		}
+	}
+	var after transcript.Speaker
+	if err == nil {
+		after, err = db.RenameSpeaker(ctx, id, old, label)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "nemo-transcribe: %d: %s\n", id, renameReason(id, err))
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%d: %s %q -> %q\n", id, after.ID, before.Label, after.Label)
+	return exitOK
+}
+
+// renameReason is why a speaker of entry id was not renamed.
+func renameReason(id int64, err error) string {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Sprintf("no history entry %d (see history list)", id)
+	case errors.Is(err, speakers.ErrNotDiarized):
+		return fmt.Sprintf("entry %d has no speakers: it was transcribed without diarization", id)
+	}
+	return err.Error()
 }
 
 func historyExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
