@@ -10,6 +10,7 @@ package flacenc
 import (
 	"crypto/md5"
 	"encoding/binary"
+	"math/bits"
 )
 
 const (
@@ -78,9 +79,7 @@ func put24(b []byte, v int) {
 }
 
 type encoder struct {
-	res []int32 // residual of the order being tried
-	// best residual so far and its coding
-	best []int32
+	res []int32 // the residual of the block being written
 }
 
 // frame appends one frame holding block to out.
@@ -149,22 +148,13 @@ func (e *encoder) subframe(w *bitWriter, block []int16) {
 		return
 	}
 	verbatim := 8 + n*bps
-	bestBits, bestOrder := verbatim, -1
-	var bestPlan plan
-	if cap(e.best) < n {
-		e.best = make([]int32, n)
-	}
-	for order := 0; order <= maxOrder && order < n; order++ {
-		res := residual(e.res[:n-order], block, order)
-		p := planRice(res, n, order)
-		bitsUsed := 8 + order*bps + p.bits
-		if bitsUsed < bestBits {
-			bestBits, bestOrder, bestPlan = bitsUsed, order, p
-			e.best = e.best[:len(res)]
-			copy(e.best, res)
-		}
-	}
-	if bestOrder < 0 {
+	// The fixed predictor whose residual is smallest in absolute sum, as
+	// libFLAC estimates it (one pass over the block), then the Rice
+	// coding of that one residual.
+	order := bestFixedOrder(block)
+	res := residual(e.res[:n-order], block, order)
+	p := planRice(res, n, order)
+	if 8+order*bps+p.bits >= verbatim {
 		w.write(0, 1)
 		w.write(1, 6) // SUBFRAME_VERBATIM
 		w.write(0, 1)
@@ -174,33 +164,86 @@ func (e *encoder) subframe(w *bitWriter, block []int16) {
 		return
 	}
 	w.write(0, 1)
-	w.write(uint64(8|bestOrder), 6) // SUBFRAME_FIXED, order
+	w.write(uint64(8|order), 6) // SUBFRAME_FIXED, order
 	w.write(0, 1)
-	for _, s := range block[:bestOrder] {
+	for _, s := range block[:order] {
 		w.write(uint64(uint16(s)), bps)
 	}
-	writeRice(w, e.best, n, bestOrder, bestPlan)
+	writeRice(w, res, n, order, p)
+}
+
+// bestFixedOrder is the order (0 to 4) of the fixed predictor with the
+// smallest sum of absolute residuals over block.
+func bestFixedOrder(block []int16) int {
+	n := len(block)
+	if n <= maxOrder {
+		return 0
+	}
+	var sum [maxOrder + 1]uint64
+	x := func(i int) int32 { return int32(block[i]) }
+	// Differences of the first samples, carried along: d1 = x - x', etc.
+	p1 := x(3) - x(2)
+	p2 := p1 - (x(2) - x(1))
+	p3 := p2 - ((x(2) - x(1)) - (x(1) - x(0)))
+	prev := x(3)
+	for i := maxOrder; i < n; i++ {
+		e0 := x(i)
+		e1 := e0 - prev
+		e2 := e1 - p1
+		e3 := e2 - p2
+		e4 := e3 - p3
+		sum[0] += abs(e0)
+		sum[1] += abs(e1)
+		sum[2] += abs(e2)
+		sum[3] += abs(e3)
+		sum[4] += abs(e4)
+		prev, p1, p2, p3 = e0, e1, e2, e3
+	}
+	best := 0
+	for k := 1; k <= maxOrder; k++ {
+		if sum[k] < sum[best] {
+			best = k
+		}
+	}
+	return best
+}
+
+func abs(v int32) uint64 {
+	if v < 0 {
+		return uint64(-int64(v))
+	}
+	return uint64(v)
 }
 
 // residual fills dst with block's residual after the fixed predictor of
-// order (section 9.2.5): dst[i] is the error of sample order+i.
+// order (RFC 9639 section 9.2.5): dst[i] is the error of sample order+i.
 func residual(dst []int32, block []int16, order int) []int32 {
-	for i := order; i < len(block); i++ {
-		s := func(k int) int32 { return int32(block[i-k]) }
-		var r int32
-		switch order {
-		case 0:
-			r = s(0)
-		case 1:
-			r = s(0) - s(1)
-		case 2:
-			r = s(0) - 2*s(1) + s(2)
-		case 3:
-			r = s(0) - 3*s(1) + 3*s(2) - s(3)
-		case 4:
-			r = s(0) - 4*s(1) + 6*s(2) - 4*s(3) + s(4)
+	x := block
+	switch order {
+	case 0:
+		for i := range dst {
+			dst[i] = int32(x[i])
 		}
-		dst[i-order] = r
+	case 1:
+		for i := range dst {
+			j := i + 1
+			dst[i] = int32(x[j]) - int32(x[j-1])
+		}
+	case 2:
+		for i := range dst {
+			j := i + 2
+			dst[i] = int32(x[j]) - 2*int32(x[j-1]) + int32(x[j-2])
+		}
+	case 3:
+		for i := range dst {
+			j := i + 3
+			dst[i] = int32(x[j]) - 3*int32(x[j-1]) + 3*int32(x[j-2]) - int32(x[j-3])
+		}
+	case 4:
+		for i := range dst {
+			j := i + 4
+			dst[i] = int32(x[j]) - 4*int32(x[j-1]) + 6*int32(x[j-2]) - 4*int32(x[j-3]) + int32(x[j-4])
+		}
 	}
 	return dst
 }
@@ -216,17 +259,20 @@ type plan struct {
 
 func zigzag(r int32) uint64 { return uint64(uint32(r<<1) ^ uint32(r>>31)) }
 
-// riceBits estimates the bits for count values summing to sum with
-// parameter k: count*(k+1) + sum>>k (the unary parts, less rounding).
+// bestParam is the Rice parameter (at most maxK) that codes count values
+// summing to sum in the fewest bits, by the estimate count*(k+1) +
+// sum>>k, with that cost. The best k is near log2 of the mean, so only
+// the neighbours of that are tried.
 func bestParam(sum uint64, count int, maxK int) (k int, cost int) {
+	if count <= 0 {
+		return 0, 0
+	}
+	guess := bits.Len64(sum / uint64(count))
 	cost = -1
-	for kk := 0; kk <= maxK; kk++ {
+	for kk := max(guess-2, 0); kk <= min(guess+1, maxK); kk++ {
 		c := count*(kk+1) + int(sum>>uint(kk))
 		if cost < 0 || c < cost {
 			k, cost = kk, c
-		}
-		if sum>>uint(kk) == 0 {
-			break
 		}
 	}
 	return k, cost
@@ -296,9 +342,7 @@ func writeRice(w *bitWriter, res []int32, n, order int, p plan) {
 		k := uint(p.params[j])
 		w.write(uint64(k), pbits)
 		for _, r := range res[i : i+count] {
-			u := zigzag(r)
-			w.unary(u >> k)
-			w.write(u&(1<<k-1), k)
+			w.rice(zigzag(r), k)
 		}
 		i += count
 	}
@@ -307,38 +351,50 @@ func writeRice(w *bitWriter, res []int32, n, order int, p plan) {
 // bitWriter appends bits most significant first to a byte slice.
 type bitWriter struct {
 	out   []byte
-	cache uint64 // pending bits, right-aligned
-	n     uint   // pending bit count (< 8 between calls)
+	cache uint64 // pending bits are the low n bits
+	n     uint
 }
 
 func (w *bitWriter) reset(out []byte) { w.out, w.cache, w.n = out, 0, 0 }
 
 // write appends the low k bits of v (k <= 32).
 func (w *bitWriter) write(v uint64, k uint) {
-	if k == 0 {
-		return
+	if w.n+k > 64 {
+		w.spill()
 	}
 	w.cache = w.cache<<k | v&(1<<k-1)
 	w.n += k
+}
+
+// spill moves the whole bytes of the cache to out.
+func (w *bitWriter) spill() {
 	for w.n >= 8 {
 		w.n -= 8
 		w.out = append(w.out, byte(w.cache>>w.n))
 	}
 }
 
-// unary appends q zero bits and a one.
-func (w *bitWriter) unary(q uint64) {
+// rice appends u as q = u>>k zero bits, a one, and u's low k bits.
+func (w *bitWriter) rice(u uint64, k uint) {
+	q := u >> k
+	if q+1+uint64(k) <= 32 {
+		w.write(1<<k|u&(1<<k-1), uint(q)+1+k)
+		return
+	}
 	for q >= 32 {
 		w.write(0, 32)
 		q -= 32
 	}
 	w.write(1, uint(q)+1)
+	w.write(u&(1<<k-1), k)
 }
 
 // flush pads to a byte with zeros and returns the bytes.
 func (w *bitWriter) flush() []byte {
+	w.spill()
 	if w.n > 0 {
 		w.write(0, 8-w.n)
+		w.spill()
 	}
 	return w.out
 }

@@ -171,7 +171,9 @@ func batcherRun(tb testing.TB, inFlight, measured int) (rate float64, st ServerS
 		addr = tritontest.Start(tb, tritontest.Options{Models: skipCompute(),
 			Batching: &tritontest.Batching{MaxBatch: batch, Latency: latency}})
 	}
-	s, err := Connect(addr)
+	// FP32, as before the compact forms: this measures how the client
+	// keeps a batcher busy, not the FLAC encoder (BenchmarkRecognizeForms).
+	s, err := ConnectConfig(Config{Addresses: []string{addr}, AudioInput: models.InputAudio})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -28,6 +29,14 @@ type Model struct {
 	MaxBatchSize    int  // 0: the model does not batch
 	DynamicBatching bool // the server gathers requests into batches
 	Instances       int  // model instances executing at once (at least 1)
+
+	// AudioInput is the input Recognize sends the audio as: the most
+	// compact form the model declares (models.InputAudioFLAC, then
+	// models.InputAudioPCM16), else models.InputAudio (FP32).
+	AudioInput string
+	// Warnings name compact inputs the model declares wrongly (another
+	// datatype or shape than the contract's), which are never sent.
+	Warnings []string
 }
 
 // SuggestedInFlight is how many requests keep this model busy without
@@ -92,7 +101,44 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 		return nil, mismatch("no %s output %s", models.DatatypeBytes, models.OutputTranscript)
 	}
 	m.hasTimestamp = hasTensor(md.Outputs, models.OutputTimestamps, models.DatatypeBytes)
+	m.AudioInput, m.Warnings = s.audioInput(ctx, name, md, cfg)
+	for _, w := range m.Warnings {
+		s.warn(w)
+	}
 	return m, nil
+}
+
+// audioInput chooses the form of the audio for model name. With replicas,
+// requests go round-robin to every one of them, so it asks each on its own
+// connection (md and cfg may come from different replicas) and takes the
+// least compact form any of them needs; a replica that does not answer
+// now is left out, and when none does, md and cfg decide.
+func (s *Server) audioInput(ctx context.Context, name string, md triton.ModelMetadata, cfg *pb.ModelConfig) (string, []string) {
+	var form string
+	var warnings []string
+	for _, r := range s.replicas {
+		rmd, err := r.ModelMetadata(ctx, name, "")
+		if err != nil {
+			continue
+		}
+		rcfg, err := r.ModelConfig(ctx, name, "")
+		if err != nil {
+			continue
+		}
+		f, ws := chooseAudioInput(rmd.Inputs, rcfg, s.cfg.AudioInput)
+		if form == "" || slices.Index(audioPreference, f) > slices.Index(audioPreference, form) {
+			form = f
+		}
+		for _, w := range ws {
+			if !slices.Contains(warnings, w) {
+				warnings = append(warnings, w)
+			}
+		}
+	}
+	if form == "" {
+		return chooseAudioInput(md.Inputs, cfg, s.cfg.AudioInput)
+	}
+	return form, warnings
 }
 
 func hasTensor(ts []triton.TensorMetadata, name, datatype string) bool {
@@ -150,13 +196,11 @@ func (o Options) params(priority int) map[string]any {
 // Recognize sends one chunk of 16 kHz mono samples and returns what the
 // model heard, times relative to the chunk. Transient failures are retried
 // as Config.Retry allows; cancelling ctx cancels the call in flight and
-// stops retrying at once. samples are sent as they are, without a copy:
-// leave them unchanged until Recognize returns.
+// stops retrying at once. samples go as the model's AudioInput: FP32 as
+// they are, without a copy (leave them unchanged until Recognize returns);
+// AUDIO_PCM16 and AUDIO_FLAC as 16-bit samples (ToPCM16), which is
+// lossless for a 16-bit source.
 func (m *Model) Recognize(ctx context.Context, id int, samples []float32, opts Options) (transcript.ChunkResult, error) {
-	shape := []int64{int64(len(samples))}
-	if m.batched {
-		shape = []int64{1, int64(len(samples))}
-	}
 	outputs := []string{models.OutputTranscript}
 	if m.hasTimestamp {
 		outputs = append(outputs, models.OutputTimestamps)
@@ -164,7 +208,7 @@ func (m *Model) Recognize(ctx context.Context, id int, samples []float32, opts O
 	req := triton.InferRequest{
 		Model:   m.Name,
 		ID:      strconv.Itoa(id),
-		Inputs:  []triton.Input{{Name: models.InputAudio, Datatype: models.DatatypeFP32, Shape: shape, Raw: triton.FP32Bytes(samples)}},
+		Inputs:  []triton.Input{audioTensor(m.AudioInput, samples, m.batched)},
 		Outputs: outputs,
 		Params:  opts.params(m.server.cfg.Priority),
 	}

@@ -736,7 +736,8 @@ func TestRequestTooLarge(t *testing.T) {
 	var arrivals atomic.Int32
 	addr := tritontest.Start(t, tritontest.Options{MaxMessageBytes: 1 << 20,
 		Inspect: func(context.Context, *pb.ModelInferRequest) { arrivals.Add(1) }})
-	m := open(t, connectConfig(t, Config{Addresses: []string{addr}, Retry: fastRetry}), "dtmf")
+	// FP32: silence in FLAC would fit any limit.
+	m := open(t, connectConfig(t, Config{Addresses: []string{addr}, Retry: fastRetry, AudioInput: models.InputAudio}), "dtmf")
 	var log retryLog
 	_, err := m.Recognize(testCtx(t), 0, make([]float32, 30*models.SampleRate), Options{OnRetry: log.add})
 	if apperr.CodeOf(err) != apperr.CodeTooLarge || !strings.Contains(apperr.Message(err), "too large") || log.len() != 0 || arrivals.Load() != 0 {

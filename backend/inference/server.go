@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -45,6 +46,24 @@ type Config struct {
 	// ReconnectDelay is the first wait before connecting again after a
 	// connection failed (default 250 ms, growing to 5 s).
 	ReconnectDelay time.Duration
+	// AudioInput limits the audio form Recognize sends: "" = the most
+	// compact the model declares (AUDIO_FLAC, AUDIO_PCM16, then AUDIO);
+	// models.InputAudio forces FP32; a compact input's name uses it when
+	// the model declares it, else FP32.
+	AudioInput string
+	// OnWarning hears about what the client works around, such as a
+	// compact audio input a model declares wrongly; nil logs it with
+	// log/slog.
+	OnWarning func(message string)
+}
+
+// warn reports a problem the client works around.
+func (s *Server) warn(msg string) {
+	if s.cfg.OnWarning != nil {
+		s.cfg.OnWarning(msg)
+		return
+	}
+	slog.Warn(msg)
 }
 
 // TLSConfig turns on TLS. Setting any file or the server name turns it on
@@ -86,6 +105,11 @@ func ConnectConfig(cfg Config) (*Server, error) {
 	}
 	cfg.Addresses = addrs
 	cfg.Retry = cfg.Retry.withDefaults()
+	switch cfg.AudioInput {
+	case "", models.InputAudio, models.InputAudioPCM16, models.InputAudioFLAC:
+	default:
+		return nil, apperr.New(apperr.CodeSettings, nil, "audio input %q is not one the contract knows: use %s, %s or %s, or leave it empty for the most compact one", cfg.AudioInput, models.InputAudio, models.InputAudioPCM16, models.InputAudioFLAC)
+	}
 	if cfg.Priority < 0 {
 		return nil, apperr.New(apperr.CodeSettings, nil, "request priority %d is negative: use 0 for the model's default, 1 for the highest", cfg.Priority)
 	}
@@ -244,6 +268,16 @@ func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (S
 			}
 			m.Instances = instances(cfg)
 			m.Kind = cfg.GetParameters()[models.ParamKind].GetStringValue()
+			if m.Kind == "" {
+				// An ASR model: which form of the audio this client sends it.
+				md, err := c.ModelMetadata(ctx, m.Name, "")
+				if err != nil {
+					return st, s.explainAt(err, m.Name, addr)
+				}
+				if hasTensor(md.Inputs, models.InputAudio, models.DatatypeFP32) {
+					m.AudioInput, m.Warnings = chooseAudioInput(md.Inputs, cfg, s.cfg.AudioInput)
+				}
+			}
 		}
 		for _, ms := range stats {
 			if ms.GetName() != m.Name {

@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
@@ -43,7 +44,14 @@ type ModelStatus struct {
 	Instances int `json:"instances,omitempty"`
 	// Kind is what a ready model is, from its config's "kind" parameter:
 	// "speaker_embedding" for a speaker model, "" for speech recognition.
-	Kind            string       `json:"kind,omitempty"`
+	Kind string `json:"kind,omitempty"`
+	// AudioInput is the input this client sends a ready speech model's
+	// audio as: "AUDIO_FLAC", "AUDIO_PCM16" or "AUDIO" (FP32); "" for a
+	// speaker model or one that does not fit the contract.
+	AudioInput string `json:"audio_input,omitempty"`
+	// Warnings are what the client works around for this model, such as
+	// a compact audio input declared with the wrong datatype or shape.
+	Warnings        []string     `json:"warnings,omitempty"`
 	ComputeInputNs  uint64       `json:"compute_input_ns"`
 	ComputeOutputNs uint64       `json:"compute_output_ns"`
 	LastInferenceMs uint64       `json:"last_inference_ms"` // ms since the Unix epoch; 0 = never
@@ -90,6 +98,15 @@ func (m *ModelStatus) addBatch(b BatchStats) {
 func (m *ModelStatus) merge(o ModelStatus) {
 	m.Ready = m.Ready || o.Ready
 	m.Instances += o.Instances
+	if m.AudioInput == "" || (o.AudioInput != "" && slices.Index(audioPreference, o.AudioInput) > slices.Index(audioPreference, m.AudioInput)) {
+		// Replicas that differ: the least compact form any of them takes.
+		m.AudioInput = cmp.Or(o.AudioInput, m.AudioInput)
+	}
+	for _, w := range o.Warnings {
+		if !slices.Contains(m.Warnings, w) {
+			m.Warnings = append(m.Warnings, w)
+		}
+	}
 	if o.State == "READY" || m.State == "" {
 		m.State, m.Reason = o.State, o.Reason
 	}
