@@ -75,6 +75,8 @@ fail() {
 . "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 apt_need xvfb xauth xdotool x11-utils imagemagick tesseract-ocr pulseaudio pulseaudio-utils
+# Japanese and Chinese UI text in the window's screenshots.
+apt_need fonts-noto-cjk
 
 # The real ImageMagick, whatever else is first on PATH.
 im() { if [ -x "/usr/bin/$1" ]; then "/usr/bin/$1" "${@:2}"; else "$@"; fi; }

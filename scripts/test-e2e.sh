@@ -19,6 +19,8 @@ log() { printf 'test-e2e: %s\n' "$*"; }
 . "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 apt_need chromium xvfb xauth
+# Japanese and Chinese UI text in the screenshots (languages.test.mjs).
+apt_need fonts-noto-cjk
 # The dev-tag app links GTK and WebKitGTK (4.1, with its build tag, where a
 # release has no 4.0).
 webkit=libwebkit2gtk-4.0-dev

@@ -5,58 +5,11 @@
 // critical violation of the WCAG 2.x A/AA rules is allowed. Each view must
 // also fit a 900x600 window without scrolling sideways.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { Session, makeDtmfRecording } from './lib/stack.mjs';
 import { AppView, eventually } from './lib/ui.mjs';
-
-const axeSource = /** @type {{ source: string }} */ (createRequire(import.meta.url)('axe-core')).source;
-const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
-
-/**
- * Runs axe on the page and fails on serious or critical violations; the
- * rest are reported as diagnostics.
- * @param {import('node:test').TestContext} t
- * @param {import('playwright-core').Page} page
- */
-async function assertAccessible(t, page) {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
-  const violations = await page.evaluate(
-    async (runOnly) => {
-      // @ts-ignore axe is injected above
-      const res = await window.axe.run(document, { runOnly: { type: 'tag', values: runOnly }, resultTypes: ['violations'] });
-      return res.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1).join(' ')}`),
-      }));
-    },
-    tags,
-  );
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of violations.filter((v) => !bad.includes(v))) {
-    t.diagnostic(`${v.impact}: ${v.id} (${v.help}) on ${v.nodes.length} element(s)`);
-  }
-  assert.deepEqual(bad, [], `serious or critical accessibility violations:\n${JSON.stringify(bad, null, 2)}`);
-}
-
-/**
- * Fails when the page scrolls sideways at its current size (the views must
- * fit from 900x600 up).
- * @param {import('playwright-core').Page} page
- */
-async function assertFits(page, what) {
-  const over = await page.evaluate(() => {
-    const out = [];
-    for (const el of [document.documentElement, ...document.querySelectorAll('main, nav, footer')]) {
-      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()} ${el.scrollWidth} > ${el.clientWidth}`);
-    }
-    return out;
-  });
-  assert.deepEqual(over, [], `${what} scrolls sideways at ${JSON.stringify(page.viewportSize())}`);
-}
+import { assertAccessible, assertFits } from './lib/checks.mjs';
 
 describe('accessibility of every view (axe-core)', () => {
   const s = new Session('a11y');
@@ -68,7 +21,7 @@ describe('accessibility of every view (axe-core)', () => {
   before(async () => {
     await s.open();
     page = /** @type {import('playwright-core').Page} */ (s.page);
-    ui = new AppView(page);
+    ui = await AppView.create(page);
     await fs.writeFile(`${s.dir}/notes.txt`, 'not audio');
   });
   after(() => s.close());

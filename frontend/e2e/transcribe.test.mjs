@@ -71,7 +71,7 @@ describe('transcribing a recording against a real server', () => {
 
   before(async () => {
     await s.open();
-    ui = new AppView(/** @type {import('playwright-core').Page} */ (s.page));
+    ui = await AppView.create(/** @type {import('playwright-core').Page} */ (s.page));
     rec = await makeDtmfRecording(s.dir);
     await fs.writeFile(path.join(s.dir, 'notes.txt'), 'not audio');
   });
@@ -285,7 +285,7 @@ describe('transcribing a recording against a real server', () => {
     await s.openPage();
     // The old page lost its connection while the app was down: expected.
     s.pageErrors.splice(errorsBefore, s.pageErrors.length - errorsBefore, ...s.pageErrors.slice(errorsBefore).filter((e) => !e.includes('/wails/ipc')));
-    ui = new AppView(/** @type {import('playwright-core').Page} */ (s.page));
+    ui = await AppView.create(/** @type {import('playwright-core').Page} */ (s.page));
     await ui.page.getByRole('heading', { level: 1, name: 'Transcribe' }).waitFor();
     assert.equal(await ui.firstRun.visible(), false, 'no connection step once a server is saved');
     await ui.go('Settings');

@@ -2,6 +2,10 @@
 // view, things found by their label, role or data-testid, never by layout
 // or CSS classes. AppView holds them all and the sidebar between them.
 import { sleep } from './processes.mjs';
+import { exactly, translator } from './catalogs.mjs';
+
+/** @typedef {import('./catalogs.mjs').T} T */
+
 
 /**
  * Polls fn until it returns a value that is not undefined/false, or throws
@@ -33,12 +37,18 @@ export async function eventually(fn, timeoutMs, what) {
 
 /** The connection step of a first start. */
 export class FirstRunView {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
+    this.t = t;
     this.root = page.getByTestId('first-run');
-    this.server = this.root.getByLabel('Server address');
-    this.checkButton = this.root.getByRole('button', { name: /^(Check server|Checking…)$/ });
+    this.server = this.root.getByLabel(t('settings.server'));
+    this.checkButton = this.root.getByRole('button', { name: exactly(t('settings.check'), t('settings.checking')) });
+  }
+
+  /** Chooses the UI language in the step ('' = the system's). */
+  async language(tag) {
+    await this.root.getByTestId('setup-language').selectOption(tag);
   }
 
   async visible() {
@@ -53,14 +63,14 @@ export class FirstRunView {
   async connect(addr, model) {
     await this.server.fill(addr);
     await this.checkButton.click();
-    const list = this.root.getByRole('group', { name: 'Model to transcribe with' });
+    const list = this.root.getByRole('group', { name: this.t('setup.chooseModel') });
     await eventually(async () => (await list.isVisible()) || (await this.root.getByTestId('server-error').isVisible()), 20_000, 'the server check');
     const offered = [];
     for (const radio of await list.getByRole('radio').all()) {
       offered.push({ name: (await radio.getAttribute('value')) ?? '', enabled: await radio.isEnabled() });
     }
     await list.getByRole('radio', { name: new RegExp(`^${model}\\b`) }).check();
-    await this.root.getByRole('button', { name: 'Continue' }).click();
+    await this.root.getByRole('button', { name: this.t('setup.continue') }).click();
     await this.root.waitFor({ state: 'detached', timeout: 10_000 });
     return offered;
   }
@@ -68,14 +78,20 @@ export class FirstRunView {
 
 /** Settings: its own page. */
 export class SettingsView {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
-    this.server = page.getByLabel('Server address');
-    this.model = page.getByLabel('Model', { exact: true });
-    this.checkButton = page.getByRole('button', { name: /^(Check server|Checking…)$/ });
-    this.saveButton = page.getByRole('button', { name: /^(Save settings|Saving…)$/ });
+    this.t = t;
+    this.server = page.getByLabel(t('settings.server'));
+    this.model = page.getByLabel(t('settings.model'), { exact: true });
+    this.checkButton = page.getByRole('button', { name: exactly(t('settings.check'), t('settings.checking')) });
+    this.saveButton = page.getByRole('button', { name: exactly(t('settings.save'), t('settings.saving')) });
     this.serverError = page.getByTestId('server-error');
+  }
+
+  /** Chooses the UI language ('' = the system's). */
+  async language(tag) {
+    await this.page.getByTestId('ui-language').selectOption(tag);
   }
 
   /** Types a server address and model as a person would, and saves. */
@@ -101,10 +117,10 @@ export class SettingsView {
    */
   async checkServer(timeoutMs = 20_000) {
     await this.checkButton.click();
-    await eventually(async () => (await this.checkButton.textContent())?.trim() === 'Check server', timeoutMs, 'Check server to finish');
+    await eventually(async () => (await this.checkButton.textContent())?.trim() === this.t('settings.check'), timeoutMs, 'Check server to finish');
     if (await this.serverError.isVisible()) return { ok: false, error: (await this.serverError.innerText()).trim() };
     const text = async (id) => (await this.page.getByTestId(id).innerText()).trim();
-    const models = await this.page.getByRole('list', { name: 'Models on this server' }).getByRole('listitem').allInnerTexts();
+    const models = await this.page.getByRole('list', { name: this.t('settings.models') }).getByRole('listitem').allInnerTexts();
     return {
       ok: true,
       live: await text('server-live'),
@@ -117,10 +133,11 @@ export class SettingsView {
 
 /** Transcribe: the drop zone and the queue. */
 export class QueueView {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
-    this.jobs = page.getByRole('list', { name: 'Files in the queue' });
+    this.t = t;
+    this.jobs = page.getByRole('list', { name: t('queue.list') });
   }
 
   /** The queue row of the file with this base name (the latest one). */
@@ -149,26 +166,27 @@ export class QueueView {
 
   /** Clicks Open on the file's row. */
   async open(name) {
-    await this.job(name).getByRole('button', { name: `Open the transcript of ${name}` }).click();
+    await this.job(name).getByRole('button', { name: this.t('queue.open.label', { name }) }).click();
   }
 
   /** Clicks Retry on the file's latest job. */
   async retry(name) {
     const row = this.job(name);
     const before = Number(await row.getAttribute('data-attempts'));
-    await row.getByRole('button', { name: `Retry ${name}` }).click();
+    await row.getByRole('button', { name: this.t('queue.retry.label', { name }) }).click();
     await eventually(async () => Number(await row.getAttribute('data-attempts')) > before, 10_000, `${name} to be queued again`);
   }
 }
 
 /** The transcript workspace. */
 export class TranscriptView {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
-    this.root = page.getByRole('region', { name: 'Transcript' });
-    this.toolbar = this.root.getByRole('toolbar', { name: 'Transcript tools' });
-    this.playButton = this.root.getByRole('group', { name: 'Player' }).getByRole('button', { name: /^(Play|Pause)$/ });
+    this.t = t;
+    this.root = page.getByRole('region', { name: t('transcript.region') });
+    this.toolbar = this.root.getByRole('toolbar', { name: t('transcript.tools') });
+    this.playButton = this.root.getByRole('group', { name: t('player.region') }).getByRole('button', { name: exactly(t('player.play'), t('player.pause')) });
   }
 
   /** Waits for the workspace to show segments; resolves with them. */
@@ -234,9 +252,9 @@ export class TranscriptView {
 
   /** Edits segment i's text in place and saves it. */
   async editSegment(i, text) {
-    await this.root.getByRole('button', { name: `Edit segment ${i + 1}`, exact: true }).click();
-    await this.root.getByLabel(`Text of segment ${i + 1}`, { exact: true }).fill(text);
-    await this.root.getByRole('button', { name: 'Save', exact: true }).click();
+    await this.root.getByRole('button', { name: this.t('transcript.edit.label', { n: i + 1 }), exact: true }).click();
+    await this.root.getByLabel(this.t('transcript.segmentText', { n: i + 1 }), { exact: true }).fill(text);
+    await this.root.getByRole('button', { name: this.t('common.save'), exact: true }).click();
     await this.textIs(i, text);
   }
 
@@ -252,7 +270,7 @@ export class TranscriptView {
   /** Opens Find & replace with Ctrl+F and types what to find. */
   async find(query) {
     await this.page.keyboard.press('Control+f');
-    const box = this.root.getByLabel('Find', { exact: true });
+    const box = this.root.getByLabel(this.t('find.find'), { exact: true });
     await box.waitFor();
     await box.fill(query);
     return (await this.root.getByTestId('search-count').innerText()).trim();
@@ -260,53 +278,54 @@ export class TranscriptView {
 
   /** Fills Replace with and clicks Replace (one) or Replace all. */
   async replace(replacement, all = false) {
-    await this.root.getByLabel('Replace with').fill(replacement);
-    await this.root.getByRole('button', { name: all ? 'Replace all' : 'Replace', exact: true }).click();
+    await this.root.getByLabel(this.t('find.replace')).fill(replacement);
+    await this.root.getByRole('button', { name: this.t(all ? 'find.replaceAll' : 'find.replaceOne'), exact: true }).click();
   }
 
   async closeFind() {
-    await this.root.getByLabel('Find', { exact: true }).press('Escape');
+    await this.root.getByLabel(this.t('find.find'), { exact: true }).press('Escape');
     await this.root.getByTestId('find-bar').waitFor({ state: 'detached' });
   }
 
   async undo() {
-    await this.toolbar.getByRole('button', { name: 'Undo' }).click();
+    await this.toolbar.getByRole('button', { name: this.t('transcript.undo') }).click();
   }
 
   async redo() {
-    await this.toolbar.getByRole('button', { name: 'Redo' }).click();
+    await this.toolbar.getByRole('button', { name: this.t('transcript.redo') }).click();
   }
 
   /** Opens the export dialog from the toolbar. */
   async openExport() {
-    await this.toolbar.getByRole('button', { name: 'Export…' }).click();
-    const dialog = new ExportDialog(this.page);
+    await this.toolbar.getByRole('button', { name: this.t('transcript.export') }).click();
+    const dialog = new ExportDialog(this.page, this.t);
     await dialog.root.waitFor();
     return dialog;
   }
 
   async back() {
-    await this.root.getByRole('button', { name: 'Back', exact: true }).click();
+    await this.root.getByRole('button', { name: this.t('transcript.back'), exact: true }).click();
   }
 }
 
 /** The Export… dialog. */
 export class ExportDialog {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
-    this.root = page.getByRole('dialog', { name: 'Export' });
+    this.t = t;
+    this.root = page.getByRole('dialog', { name: t('export.title') });
   }
 
   /** Chooses the formats (ids such as 'srt') and a folder to write into. */
   async choose(formats, dir) {
-    for (const box of await this.root.getByRole('group', { name: 'Formats' }).getByRole('checkbox').all()) {
+    for (const box of await this.root.getByRole('group', { name: this.t('export.formats') }).getByRole('checkbox').all()) {
       const label = (await box.locator('xpath=..').innerText()).trim();
       const id = label.match(/\((\w+)\)$/)?.[1]?.toLowerCase() ?? label.toLowerCase();
       await box.setChecked(formats.includes(id === 'markdown' ? 'md' : id));
     }
-    await this.root.getByRole('radio', { name: 'In a folder' }).check();
-    await this.root.getByLabel('Export folder').fill(dir);
+    await this.root.getByRole('radio', { name: this.t('export.where.folder') }).check();
+    await this.root.getByLabel(this.t('export.folder')).fill(dir);
   }
 
   /**
@@ -315,7 +334,7 @@ export class ExportDialog {
    * @returns {Promise<{ written: string[] } | { existing: string[] }>}
    */
   async run() {
-    await this.root.getByRole('button', { name: 'Export', exact: true }).click();
+    await this.root.getByRole('button', { name: this.t('export.run'), exact: true }).click();
     const written = this.root.getByTestId('export-written');
     const prompt = this.root.getByTestId('export-overwrite');
     await eventually(async () => (await written.isVisible()) || (await prompt.isVisible()), 10_000, 'the export to finish');
@@ -326,7 +345,7 @@ export class ExportDialog {
   /** Answers the overwrite prompt: Replace (resolving with what was written) or Keep them. */
   async answer(replace) {
     const prompt = this.root.getByTestId('export-overwrite');
-    await prompt.getByRole('button', { name: replace ? 'Replace' : 'Keep them' }).click();
+    await prompt.getByRole('button', { name: this.t(replace ? 'export.replace' : 'export.keep') }).click();
     if (!replace) {
       await prompt.waitFor({ state: 'detached' });
       return [];
@@ -345,56 +364,81 @@ export class ExportDialog {
 
 /** Library: past transcripts. */
 export class LibraryView {
-  /** @param {Page} page */
-  constructor(page) {
+  /** @param {Page} page @param {T} t */
+  constructor(page, t) {
     this.page = page;
-    this.items = page.getByRole('list', { name: 'Past transcripts' }).getByTestId('history-item');
+    this.t = t;
+    this.items = page.getByRole('list', { name: t('library.list') }).getByTestId('history-item');
     this.count = page.getByTestId('library-count');
   }
 
   /** Types into the search box; the search goes out once typing pauses. */
   async search(q) {
-    await this.page.getByLabel('Search all transcripts').pressSequentially(q, { delay: 30 });
+    await this.page.getByLabel(this.t('library.search')).pressSequentially(q, { delay: 30 });
   }
 
   async clearSearch() {
-    await this.page.getByLabel('Search all transcripts').fill('');
+    await this.page.getByLabel(this.t('library.search')).fill('');
   }
 
   /** Chooses the date and model filters by their labels. */
   async filter({ date, model }) {
-    if (date) await this.page.getByLabel('Date', { exact: true }).selectOption({ label: date });
-    if (model !== undefined) await this.page.getByLabel('Model', { exact: true }).selectOption(model === '' ? { label: 'All models' } : { label: model });
+    if (date) await this.page.getByLabel(this.t('library.date'), { exact: true }).selectOption({ label: date });
+    if (model !== undefined) {
+      await this.page.getByLabel(this.t('library.model'), { exact: true }).selectOption(model === '' ? { label: this.t('library.model.any') } : { label: model });
+    }
   }
 
   /** Waits until the list shows n entries; resolves with their names. */
   async shows(n, timeoutMs = 10_000) {
-    await eventually(async () => (await this.items.count()) === n && !/Searching/.test(await this.count.innerText()), timeoutMs, `the library to list ${n} transcript(s)`);
+    await eventually(async () => (await this.items.count()) === n && !(await this.count.innerText()).includes(this.t('library.searching')), timeoutMs, `the library to list ${n} transcript(s)`);
     return (await this.items.locator('.name').allInnerTexts()).map((t) => t.trim());
   }
 
   async open(name, nth = 0) {
-    await this.items.getByRole('button', { name: `Open the transcript of ${name}` }).nth(nth).click();
+    await this.items.getByRole('button', { name: this.t('queue.open.label', { name }) }).nth(nth).click();
   }
 }
 
+/** The sidebar's places: their button's and their heading's messages. */
+const places = {
+  Transcribe: ['nav.transcribe', 'transcribe.title'],
+  Library: ['nav.library', 'library.title'],
+  Settings: ['nav.settings', 'settings.title'],
+};
+
 export class AppView {
-  /** @param {Page} page */
-  constructor(page) {
+  /**
+   * The views with their labels in one language: `await AppView.create(page)`
+   * (English) or `AppView.create(page, 'de')`.
+   * @param {Page} page
+   * @param {string} [tag]
+   */
+  static async create(page, tag = 'en') {
+    return new AppView(page, await translator(tag));
+  }
+
+  /** @param {Page} page @param {T} t  from translator(tag) in catalogs.mjs */
+  constructor(page, t) {
     this.page = page;
-    this.nav = page.getByRole('navigation', { name: 'Main' });
-    this.firstRun = new FirstRunView(page);
-    this.settings = new SettingsView(page);
-    this.queue = new QueueView(page);
-    this.transcript = new TranscriptView(page);
-    this.library = new LibraryView(page);
-    this.exportDialog = new ExportDialog(page);
+    this.t = t;
+    this.firstRun = new FirstRunView(page, t);
+    this.settings = new SettingsView(page, t);
+    this.queue = new QueueView(page, t);
+    this.transcript = new TranscriptView(page, t);
+    this.library = new LibraryView(page, t);
+    this.exportDialog = new ExportDialog(page, t);
+  }
+
+  get nav() {
+    return this.page.getByRole('navigation', { name: this.t('nav.label') });
   }
 
   /** Goes to a place in the sidebar: 'Transcribe', 'Library' or 'Settings'. */
   async go(place) {
-    await this.nav.getByRole('button', { name: place, exact: true }).click();
-    await this.page.getByRole('heading', { level: 1, name: place, exact: true }).waitFor({ timeout: 10_000 });
+    const [button, heading] = places[/** @type {keyof places} */ (place)];
+    await this.nav.getByRole('button', { name: this.t(button), exact: true }).click();
+    await this.page.getByRole('heading', { level: 1, name: this.t(heading), exact: true }).waitFor({ timeout: 10_000 });
   }
 
   /**

@@ -67,7 +67,7 @@ describe('ExportDialog', () => {
     expect(prompt.textContent).toContain('/out/take 1.srt');
     await fireEvent.click(screen.getByRole('button', { name: 'Replace' }));
     expect(api.exportJobs).toHaveBeenLastCalledWith([1], ['srt', 'txt'], '', true);
-    await fireEvent.click(await screen.findByRole('button', { name: 'Open the folder /out' }));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Open folder: /out' }));
     expect(api.openFolder).toHaveBeenCalledWith('/out');
   });
 

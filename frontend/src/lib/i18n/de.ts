@@ -36,7 +36,7 @@ export const de: Catalog = {
   'status.modelFailed': 'Modell konnte nicht geladen werden',
   'status.modelSpeaker': 'Modell ist nicht zum Transkribieren',
   'status.jobs': { one: '{count} Auftrag läuft', other: '{count} Aufträge laufen' },
-  'status.idle': 'Untätig',
+  'status.idle': 'Leerlauf',
   'status.refresh': 'Aktualisieren',
 
   'setup.title': 'Mit Ihrem Triton-Server verbinden',
@@ -177,7 +177,7 @@ export const de: Catalog = {
   'export.keep': 'Behalten',
   'export.wrote': { one: '{count} Datei geschrieben:', other: '{count} Dateien geschrieben:' },
   'export.openFolder': 'Ordner öffnen',
-  'export.openFolder.label': 'Den Ordner {dir} öffnen',
+  'export.openFolder.label': 'Ordner öffnen: {dir}',
 
   'settings.title': 'Einstellungen',
   'settings.language': 'Sprache der App',

@@ -179,7 +179,7 @@ export const en = {
   'export.keep': 'Keep them',
   'export.wrote': { one: 'Wrote {count} file:', other: 'Wrote {count} files:' },
   'export.openFolder': 'Open folder',
-  'export.openFolder.label': 'Open the folder {dir}',
+  'export.openFolder.label': 'Open folder: {dir}',
 
   'settings.title': 'Settings',
   'settings.language': 'Language of the app',

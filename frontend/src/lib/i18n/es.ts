@@ -177,7 +177,7 @@ export const es: Catalog = {
   'export.keep': 'Conservarlos',
   'export.wrote': { one: 'Se escribió {count} archivo:', many: 'Se escribieron {count} de archivos:', other: 'Se escribieron {count} archivos:' },
   'export.openFolder': 'Abrir carpeta',
-  'export.openFolder.label': 'Abrir la carpeta {dir}',
+  'export.openFolder.label': 'Abrir carpeta: {dir}',
 
   'settings.title': 'Ajustes',
   'settings.language': 'Idioma de la aplicación',

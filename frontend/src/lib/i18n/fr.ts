@@ -177,7 +177,7 @@ export const fr: Catalog = {
   'export.keep': 'Les conserver',
   'export.wrote': { one: '{count} fichier écrit :', many: '{count} de fichiers écrits :', other: '{count} fichiers écrits :' },
   'export.openFolder': 'Ouvrir le dossier',
-  'export.openFolder.label': 'Ouvrir le dossier {dir}',
+  'export.openFolder.label': 'Ouvrir le dossier : {dir}',
 
   'settings.title': 'Réglages',
   'settings.language': 'Langue de l’application',

@@ -177,7 +177,7 @@ export const ja: Catalog = {
   'export.keep': '残す',
   'export.wrote': { other: '{count} 個のファイルを書き出しました：' },
   'export.openFolder': 'フォルダーを開く',
-  'export.openFolder.label': 'フォルダー {dir} を開く',
+  'export.openFolder.label': 'フォルダーを開く：{dir}',
 
   'settings.title': '設定',
   'settings.language': 'アプリの言語',

@@ -177,7 +177,7 @@ export const ptBR: Catalog = {
   'export.keep': 'Mantê-los',
   'export.wrote': { one: '{count} arquivo gravado:', many: '{count} de arquivos gravados:', other: '{count} arquivos gravados:' },
   'export.openFolder': 'Abrir pasta',
-  'export.openFolder.label': 'Abrir a pasta {dir}',
+  'export.openFolder.label': 'Abrir pasta: {dir}',
 
   'settings.title': 'Configurações',
   'settings.language': 'Idioma do aplicativo',

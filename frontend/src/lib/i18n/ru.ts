@@ -192,7 +192,7 @@ export const ru: Catalog = {
     other: 'Записано {count} файла:',
   },
   'export.openFolder': 'Открыть папку',
-  'export.openFolder.label': 'Открыть папку {dir}',
+  'export.openFolder.label': 'Открыть папку: {dir}',
 
   'settings.title': 'Настройки',
   'settings.language': 'Язык приложения',

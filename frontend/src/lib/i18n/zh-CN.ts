@@ -177,7 +177,7 @@ export const zhCN: Catalog = {
   'export.keep': '保留',
   'export.wrote': { other: '已写入 {count} 个文件：' },
   'export.openFolder': '打开文件夹',
-  'export.openFolder.label': '打开文件夹 {dir}',
+  'export.openFolder.label': '打开文件夹：{dir}',
 
   'settings.title': '设置',
   'settings.language': '应用语言',
