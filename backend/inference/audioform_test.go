@@ -264,14 +264,14 @@ func chunks(samples []float32, n int) [][]float32 {
 
 // speech is the LibriVox recordings of Debian's pocketsphinx-testdata
 // (16 kHz mono 16-bit WAV), one after the other; nil when not installed.
-func speech(t *testing.T) []float32 {
+func speech(tb testing.TB) []float32 {
 	paths, _ := filepath.Glob("/usr/share/pocketsphinx/test/data/librivox/*.wav")
 	var out []float32
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil || len(data) < 44 || string(data[:4]) != "RIFF" || binary.LittleEndian.Uint32(data[24:]) != models.SampleRate ||
 			binary.LittleEndian.Uint16(data[22:]) != 1 || binary.LittleEndian.Uint16(data[34:]) != 16 {
-			t.Logf("%s: not a 16 kHz mono 16-bit WAV, left out", p)
+			tb.Logf("%s: not a 16 kHz mono 16-bit WAV, left out", p)
 			continue
 		}
 		// The data chunk: these files have the canonical 44-byte header,
@@ -354,5 +354,47 @@ func TestBytesPerHour(t *testing.T) {
 				t.Logf("transcript: %.200s", texts[models.InputAudio])
 			}
 		}
+	}
+}
+
+// BenchmarkRecognizeForms measures 30 s chunks of real speech (or the
+// sawtooth of the other benchmarks when pocketsphinx-testdata is missing)
+// sent as each audio form over loopback to a server that skips the
+// compute, 4 in flight: the client's cost of each form, FLAC encoding
+// included, as audio seconds per second (x real time) and bytes sent per
+// chunk.
+func BenchmarkRecognizeForms(b *testing.B) {
+	var seen formsSeen
+	addr := tritontest.Start(b, tritontest.Options{Models: skipCompute(), Inspect: seen.inspect})
+	chunk := chunk30s()
+	if sp := quantize(speech(b)); len(sp) > 0 {
+		for len(sp) < len(chunk) {
+			sp = append(sp, sp...)
+		}
+		chunk = sp[:len(chunk)]
+	}
+	for _, form := range []string{models.InputAudio, models.InputAudioPCM16, models.InputAudioFLAC} {
+		b.Run(form, func(b *testing.B) {
+			s, err := ConnectConfig(Config{Addresses: []string{addr}, AudioInput: form})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			m, err := s.OpenModel(ctx, "dtmf", WaitOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			seen.reset()
+			b.ResetTimer()
+			if _, err := run(ctx, m, chunk, b.N, 4); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			b.ReportMetric(30*float64(b.N)/b.Elapsed().Seconds(), "x_realtime")
+			seen.mu.Lock()
+			b.ReportMetric(float64(seen.message)/float64(max(seen.requests, 1)), "B/chunk")
+			seen.mu.Unlock()
+		})
 	}
 }
