@@ -89,10 +89,7 @@ func (e *encoder) frame(w *bitWriter, out []byte, block []int16, num uint64, sam
 	// Header (section 9.1): sync code 0b11111111111110, reserved 0,
 	// fixed blocksize strategy 0.
 	out = append(out, 0xFF, 0xF8)
-	bsCode := byte(7) // 16-bit (n-1) after the coded number
-	if n == BlockSize {
-		bsCode = 12 // 256 * 2^(12-8)
-	}
+	bsCode := blockSizeCode(n)
 	srCode := byte(0) // from STREAMINFO
 	if sampleRate == 16000 {
 		srCode = 5
@@ -110,6 +107,26 @@ func (e *encoder) frame(w *bitWriter, out []byte, block []int16, num uint64, sam
 	e.subframe(w, block)
 	out = w.flush()
 	return binary.BigEndian.AppendUint16(out, crc16(out[start:]))
+}
+
+// blockSizeCode is the frame header's code for n samples (RFC 9639
+// section 9.1.1): 192, 576·2^k and 256·2^k have their own; any other
+// size is code 7, its n-1 following the coded number in 16 bits.
+func blockSizeCode(n int) byte {
+	if n == 192 {
+		return 1
+	}
+	for k := range 4 {
+		if n == 576<<k {
+			return byte(2 + k)
+		}
+	}
+	for k := range 8 {
+		if n == 256<<k {
+			return byte(8 + k)
+		}
+	}
+	return 7
 }
 
 // appendCodedNumber writes v in FLAC's UTF-8-like coding (up to 36 bits).

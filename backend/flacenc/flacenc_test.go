@@ -237,3 +237,11 @@ func BenchmarkEncode(b *testing.B) {
 		Encode(s, 16000)
 	}
 }
+
+func TestBlockSizeCode(t *testing.T) {
+	for n, want := range map[int]byte{192: 1, 576: 2, 1152: 3, 2304: 4, 4608: 5, 256: 8, 512: 9, 1024: 10, 2048: 11, 4096: 12, 8192: 13, 16384: 14, 32768: 15, 4095: 7, 17: 7} {
+		if got := blockSizeCode(n); got != want {
+			t.Errorf("blockSizeCode(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
