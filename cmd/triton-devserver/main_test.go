@@ -408,3 +408,31 @@ func TestRunInProcess(t *testing.T) {
 		t.Fatal("run did not return")
 	}
 }
+
+// TestDevserverFP32Only: --fp32-only hosts a dtmf that declares AUDIO
+// alone, required, as a plain Triton model; by default it declares the
+// compact forms too.
+func TestDevserverFP32Only(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, []string{models.InputAudio, models.InputAudioPCM16, models.InputAudioFLAC}},
+		{[]string{"--fp32-only"}, []string{models.InputAudio}},
+	} {
+		d := startDevserver(t, append([]string{"--addr", "127.0.0.1:0", "--models", "dtmf"}, tc.flags...)...)
+		md, err := client(t, d.addr).ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "dtmf"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, in := range md.GetInputs() {
+			got = append(got, in.GetName())
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%v: inputs %v, want %v", tc.flags, got, tc.want)
+		}
+	}
+}
