@@ -7,7 +7,7 @@
 //	triton-devserver --addr 127.0.0.1:8001 [--latency 200ms] [--fail-rate 0.1 --seed 1] [--ready-after 5s]
 //	    [--drop-rate 0.05] [--restart-every 30s --down-for 2s]
 //	    [--tls-cert server.pem --tls-key server-key.pem [--tls-client-ca ca.pem]]
-//	    [--max-batch 8 --batch-latency 100ms [--batch-window 5ms] [--max-queue N]] [--skip-compute]
+//	    [--max-batch 8 --batch-latency 100ms [--batch-window 5ms] [--max-queue N]] [--skip-compute] [--fp32-only]
 //	    [--models dtmf,voices]
 //
 // It listens at once and prints one line when it accepts connections:
