@@ -606,6 +606,11 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts
 			return openParallel(t, path, hp, sel, n, info)
 		}
 	}
+	if ok && batchable(p.duration) {
+		s.stderr = &limitedBuffer{max: 16 << 10, buf: &bytes.Buffer{}, keepTail: true}
+		bs := &batchedSource{bf: shortFiles.add(t.ffmpeg, ffmpegArgs(path, p, sel)), s: s}
+		return &Decoder{info: info, src: bs}, nil
+	}
 	if err := s.start(t.ffmpeg, ffmpegArgs(path, p, sel)); err != nil {
 		return nil, err
 	}
