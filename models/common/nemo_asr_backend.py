@@ -372,7 +372,8 @@ def read_audio(request: Any, settings: ModelSettings, decode_flac: Callable[[byt
     name, tensor = present[0]
     audio = tensor.as_numpy()
     if name == INPUT_AUDIO_FLAC:
-        rows = _flac_rows(audio, decode_flac or decode_flac_stream)
+        decode = decode_flac or (lambda data: decode_flac_stream(data, settings.max_audio_seconds))
+        rows = _flac_rows(audio, decode)
     else:
         want = np.float32 if name == INPUT_AUDIO else np.int16
         if audio.dtype != want:
@@ -428,11 +429,13 @@ def _flac_rows(audio: np.ndarray, decode: Callable[[bytes], np.ndarray]) -> list
     return rows
 
 
-def decode_flac_stream(data: bytes) -> np.ndarray:
+def decode_flac_stream(data: bytes, max_seconds: float | None = None) -> np.ndarray:
     """One FLAC stream (16 kHz, mono, 16-bit) as int16 samples, decoded in
     memory with soundfile (libsndfile), which NeMo's ASR requirements
     install. Any other rate, channel count or sample size is refused: the
-    samples must be the 16-bit samples the client had."""
+    samples must be the 16-bit samples the client had. A stream whose
+    header says it is longer than max_seconds is refused before it is
+    decoded (FLAC of silence is tiny, its samples are not)."""
     import io
 
     import soundfile  # a NeMo dependency; imported here so that the tests can do without it
@@ -444,6 +447,11 @@ def decode_flac_stream(data: bytes) -> np.ndarray:
             raise BadRequest(
                 f"input '{INPUT_AUDIO_FLAC}' must be {SAMPLE_RATE} Hz mono 16-bit FLAC, got "
                 f"{f.samplerate} Hz, {f.channels} channel(s), {f.subtype}"
+            )
+        if max_seconds is not None and f.frames > max_seconds * SAMPLE_RATE:
+            raise BadRequest(
+                f"a chunk of {f.frames / SAMPLE_RATE:.1f} s is longer than the {max_seconds:g} s this model "
+                "accepts; cut the audio into shorter chunks"
             )
         return f.read(dtype="int16", always_2d=False)
 
@@ -624,7 +632,7 @@ class Batcher:
         self.settings = settings
         self.engine = engine
         self.log = log or (lambda msg: None)
-        self.decode_flac = decode_flac or decode_flac_stream
+        self.decode_flac = decode_flac  # None: soundfile, within the model's max_audio_seconds
 
     def execute(self, requests: Sequence[Any]) -> list:
         responses: list = [None] * len(requests)

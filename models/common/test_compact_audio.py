@@ -195,6 +195,14 @@ class RealFLACTest(unittest.TestCase):
             outputs(r)
         self.assertEqual(engine.clips[0].tobytes(), engine.clips[1].tobytes())
 
+    def test_a_stream_too_long_is_refused_before_decoding(self):
+        with open(FLAC_FIXTURE, "rb") as f:
+            data = f.read()
+        with self.assertRaises(backend.BadRequest) as cm:
+            backend.decode_flac_stream(data, max_seconds=0.5)
+        self.assertIn("a chunk of 1.0 s is longer than the 0.5 s", str(cm.exception))
+        self.assertEqual(len(backend.decode_flac_stream(data, max_seconds=1.0)), SR)
+
     def test_other_formats_are_refused(self):
         import io
 
