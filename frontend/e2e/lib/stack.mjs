@@ -70,15 +70,17 @@ export async function startXvfb() {
  * keeps it, so a restart comes back at the address the UI already has.
  */
 export class Devserver {
-  constructor() {
+  /** @param {string[]} [args]  more flags (--on-disk, --fail-load, …) */
+  constructor(args = []) {
     /** @type {Proc | null} */
     this.proc = null;
     this.addr = '';
+    this.args = args;
   }
 
   async start() {
     if (this.proc?.alive) throw new Error('the devserver is already running');
-    this.proc = new Proc('triton-devserver', paths.devserver, ['--addr', this.addr || '127.0.0.1:0']);
+    this.proc = new Proc('triton-devserver', paths.devserver, ['--addr', this.addr || '127.0.0.1:0', ...this.args]);
     const m = await this.proc.waitForOutput(/triton-devserver listening on (\S+) \(models: ([^)]*)\)/, 15_000);
     this.addr = m[1];
     this.models = m[2].split(/,\s*/);
@@ -158,12 +160,15 @@ export class AppProcess {
  * app restarting with the same profile) use the fields directly.
  */
 export class Session {
-  /** @param {string} name  the test file's name, for screenshots */
-  constructor(name) {
+  /**
+   * @param {string} name  the test file's name, for screenshots
+   * @param {{ devserverArgs?: string[] }} [opts]
+   */
+  constructor(name, { devserverArgs = [] } = {}) {
     this.name = name;
     this.dir = '';
     this.display = '';
-    this.devserver = new Devserver();
+    this.devserver = new Devserver(devserverArgs);
     /** @type {AppProcess | null} */
     this.app = null;
     /** @type {import('playwright-core').Browser | null} */

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
-import { FakeOut, api, emitAdded, emitQueue, job, resetApi, result, settings } from './fake-api';
+import { FakeOut, api, emitAdded, emitQueue, job, resetApi, result, settings, status } from './fake-api';
 
 vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 
@@ -169,6 +169,15 @@ describe('App: settings page', () => {
     api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001', model: 'canary-1b-flash' }));
     await renderReady();
     await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Model loading'));
+    // A server that is not ready (a model failed to load) still serves the
+    // models that are: the chosen one's state is what the line says.
+    api.getServerStatus.mockResolvedValue({ ...status(), ready: false });
+    await fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Model loading'));
+    api.getServerStatus.mockResolvedValue({ ...status(), ready: false, live: false });
+    await fireEvent.click(screen.getByRole('button', { name: 'Refresh' }));
+    await vi.waitFor(() => expect(screen.getByTestId('status-ready').textContent).toBe('Server not live'));
+    api.getServerStatus.mockResolvedValue(status());
     await fireEvent.click(screen.getByRole('button', { name: 'Settings' }));
     await fireEvent.click(screen.getByRole('button', { name: 'Check server' }));
     expect((await screen.findByTestId('model-unusable')).textContent).toBe('The model “canary-1b-flash” cannot be used now: loading.');
