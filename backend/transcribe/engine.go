@@ -34,6 +34,15 @@ const DefaultChunkSeconds = 30
 // enough to overlap one copy's flush with the next one's reading.
 const stagingAtOnce = 2
 
+// Files up to smallStageBytes are copied smallAtOnce at a time, beside the
+// large ones' turns: such a copy is over in a moment, and a queue of short
+// recordings (one chunk each) otherwise waits on one copy's flush after
+// another while the server idles.
+const (
+	smallStageBytes = 8 << 20
+	smallAtOnce     = 8
+)
+
 // chunkRetention is how long finished chunks of a file that was never
 // completed are kept.
 const chunkRetention = 30 * 24 * time.Hour
@@ -124,6 +133,7 @@ type Engine struct {
 	running    map[string]chan struct{} // plans being transcribed, closed when done
 	order      atomic.Int64             // job runs started: a run's priority in the pools
 	staging    *prioSem                 // copies into the cache running at once
+	stagingSm  *prioSem                 // the same for small files
 	caches     map[string]*cache.Cache  // open cache folders by absolute path
 
 	// ModelWait bounds the wait for a model that is still loading.
@@ -197,6 +207,7 @@ func Open(cfg Config) (*Engine, error) {
 		pools:     map[string]*pool{},
 		running:   map[string]chan struct{}{},
 		staging:   newPrioSem(stagingAtOnce),
+		stagingSm: newPrioSem(smallAtOnce),
 		caches:    map[string]*cache.Cache{},
 		ModelWait: cfg.ModelWait,
 		drainWait: drainWait,

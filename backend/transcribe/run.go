@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -67,11 +68,15 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	}
 	// Copies take turns, oldest job first, so the first file is ready to
 	// decode soon instead of all files being copied at once.
-	if !e.staging.acquire(ctx, j.prio) {
+	turns := e.staging
+	if fi, err := os.Stat(req.Path); err == nil && fi.Size() <= smallStageBytes {
+		turns = e.stagingSm
+	}
+	if !turns.acquire(ctx, j.prio) {
 		return Result{}, ctx.Err()
 	}
 	lease, err := c.Stage(ctx, req.Path, staging.Options{Progress: rep.staging})
-	e.staging.release()
+	turns.release()
 	if err != nil {
 		return Result{}, err
 	}

@@ -188,23 +188,39 @@ func throughput(args []string) error {
 	return nil
 }
 
-// cutAll decodes and chunks every file as the engine would.
+// cutAll decodes and chunks every file as the engine would (all at once:
+// this is the anchor's preparation, not what is measured).
 func cutAll(paths []string) ([][]float32, error) {
-	var out [][]float32
-	for _, p := range paths {
-		dec, err := audio.Open(p, audio.Options{})
-		if err != nil {
-			return nil, err
-		}
-		c := audio.NewChunker(dec, audio.ChunkOptions{})
-		for {
-			ch, err := c.Next()
+	per := make([][][]float32, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dec, err := audio.Open(p, audio.Options{})
 			if err != nil {
-				break
+				errs[i] = err
+				return
 			}
-			out = append(out, ch.Samples)
+			defer dec.Close()
+			c := audio.NewChunker(dec, audio.ChunkOptions{})
+			for {
+				ch, err := c.Next()
+				if err != nil {
+					break
+				}
+				per[i] = append(per[i], ch.Samples)
+			}
+		}()
+	}
+	wg.Wait()
+	var out [][]float32
+	for i := range paths {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		dec.Close()
+		out = append(out, per[i]...)
 	}
 	return out, nil
 }
