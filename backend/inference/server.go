@@ -315,6 +315,15 @@ type WaitOptions struct {
 // its repository but not loaded (Triton's explicit model control), and one
 // whose load failed, with Triton's reason.
 func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) (*Model, error) {
+	if err := s.waitReady(ctx, model, wait); err != nil {
+		return nil, err
+	}
+	return s.describe(ctx, model)
+}
+
+// waitReady is OpenModel up to the contract check: the model is known,
+// loaded or loading, and ready when it returns nil.
+func (s *Server) waitReady(ctx context.Context, model string, wait WaitOptions) error {
 	if wait.Timeout <= 0 {
 		wait.Timeout = 60 * time.Second
 	}
@@ -323,7 +332,7 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 	}
 	index, err := s.models(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	state, reason, known := indexState(index, model)
 	if !known {
@@ -335,30 +344,30 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 		if len(names) > 0 {
 			have = strings.Join(dedupe(names), ", ")
 		}
-		return nil, apperr.New(apperr.CodeUnknownModel, nil, "server %s has no model %q (models there: %s)", s.addr, model, have)
+		return apperr.New(apperr.CodeUnknownModel, nil, "server %s has no model %q (models there: %s)", s.addr, model, have)
 	}
 	start := time.Now()
 	for {
 		if err := s.notLoading(model, state, reason); err != nil {
-			return nil, err
+			return err
 		}
 		ready, err := s.client.ModelReady(ctx, model, "")
 		if err != nil {
-			return nil, s.explain(err, model)
+			return s.explain(err, model)
 		}
 		if ready {
 			break
 		}
 		elapsed := time.Since(start)
 		if elapsed >= wait.Timeout {
-			return nil, apperr.New(apperr.CodeModelNotReady, nil, "model %q on %s is still not ready after %s (state %s): wait for the server to finish loading it, then try again", model, s.addr, elapsed.Round(time.Second), state)
+			return apperr.New(apperr.CodeModelNotReady, nil, "model %q on %s is still not ready after %s (state %s): wait for the server to finish loading it, then try again", model, s.addr, elapsed.Round(time.Second), state)
 		}
 		if wait.OnWait != nil {
 			wait.OnWait(elapsed, state)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(wait.Poll):
 		}
 		if idx, err := s.models(ctx); err == nil {
@@ -367,7 +376,7 @@ func (s *Server) OpenModel(ctx context.Context, model string, wait WaitOptions) 
 			}
 		}
 	}
-	return s.describe(ctx, model)
+	return nil
 }
 
 // indexState is the best state the repository index gives model's
