@@ -746,17 +746,31 @@ def _default_engine_factory(settings: ModelSettings, kind: str, device_id: int, 
 ENGINE_FACTORY: Callable[..., Engine] = _default_engine_factory
 
 
-class TritonPythonModel:
-    """Entry points Triton's Python backend calls (initialize, execute, finalize)."""
+class BackendModel:
+    """The entry points Triton's Python backend calls (initialize, execute,
+    finalize), shared by the speech and the speaker backends. A subclass says
+    how to read its settings, build its engine and batcher, and warm up."""
+
+    def load_settings(self, config: dict, model_dir: str):
+        raise NotImplementedError
+
+    def make_engine(self, kind: str, device_id: int):
+        raise NotImplementedError
+
+    def make_batcher(self):
+        raise NotImplementedError
+
+    def warm_up_engine(self) -> None:
+        raise NotImplementedError
 
     def initialize(self, args: dict) -> None:
         config = json.loads(args["model_config"])
         model_dir = args.get("model_repository") or ""
-        self.settings = ModelSettings.from_model_config(config, model_dir)
+        self.settings = self.load_settings(config, model_dir)
         kind = str(args.get("model_instance_kind", "GPU")).upper()
         device_id = int(args.get("model_instance_device_id") or 0)
         started = time.monotonic()
-        self.engine = ENGINE_FACTORY(self.settings, kind, device_id, _log_info)
+        self.engine = self.make_engine(kind, device_id)
         if self.settings.warmup:
             message = self._warm_up()
             if message is not None:
@@ -770,12 +784,12 @@ class TritonPythonModel:
             f"{self.settings.name}: {self.settings.nemo_model} ready on {kind} {device_id} "
             f"in {time.monotonic() - started:.1f} s"
         )
-        self.batcher = Batcher(self.settings, self.engine, _log_warn)
+        self.batcher = self.make_batcher()
 
     def _warm_up(self) -> str | None:
-        """None when the warm-up batch went through, else the log line saying why not."""
+        """None when the warm-up went through, else the log line saying why not."""
         try:
-            self.engine.warm_up(default_call_options(self.settings))
+            self.warm_up_engine()
         except Exception as exc:  # noqa: BLE001 - every failure fails the load, with its reason
             return warmup_failure_message(self.settings, exc, getattr(self.engine, "nemo_version", ""))
         return None
@@ -789,6 +803,22 @@ class TritonPythonModel:
         self.batcher = None
         if engine is not None:
             engine.close()
+
+
+class TritonPythonModel(BackendModel):
+    """A NeMo speech-recognition model on Triton's Python backend."""
+
+    def load_settings(self, config: dict, model_dir: str) -> ModelSettings:
+        return ModelSettings.from_model_config(config, model_dir)
+
+    def make_engine(self, kind: str, device_id: int) -> Engine:
+        return ENGINE_FACTORY(self.settings, kind, device_id, _log_info)
+
+    def make_batcher(self) -> Batcher:
+        return Batcher(self.settings, self.engine, _log_warn)
+
+    def warm_up_engine(self) -> None:
+        self.engine.warm_up(default_call_options(self.settings))
 
 
 def default_call_options(settings: ModelSettings) -> CallOptions:

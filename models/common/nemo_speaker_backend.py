@@ -19,10 +19,8 @@ never files.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -30,6 +28,7 @@ import triton_python_backend_utils as pb_utils
 
 from nemo_asr_backend import (
     INPUT_AUDIO,
+    BackendModel,
     SAMPLE_RATE,
     BadRequest,
     ClipFailure,
@@ -357,49 +356,17 @@ def _default_engine_factory(settings: SpeakerSettings, kind: str, device_id: int
 ENGINE_FACTORY: Callable[..., SpeakerEngine] = _default_engine_factory
 
 
-class TritonPythonModel:
-    """Entry points Triton's Python backend calls (initialize, execute, finalize)."""
+class TritonPythonModel(BackendModel):
+    """A NeMo speaker-embedding model on Triton's Python backend."""
 
-    def initialize(self, args: dict) -> None:
-        config = json.loads(args["model_config"])
-        model_dir = args.get("model_repository") or ""
-        self.settings = SpeakerSettings.from_model_config(config, model_dir)
-        kind = str(args.get("model_instance_kind", "GPU")).upper()
-        device_id = int(args.get("model_instance_device_id") or 0)
-        started = time.monotonic()
-        self.engine = ENGINE_FACTORY(self.settings, kind, device_id, _log_info)
-        if self.settings.warmup:
-            message = self._warm_up()
-            if message is not None:
-                # Freed outside the except block, so nothing of the failed
-                # call is held; one line says why, and the load fails.
-                self.finalize()
-                _log_error(message)
-                raise RuntimeError(message)
-        _log_info(
-            f"{self.settings.name}: {self.settings.nemo_model} ready on {kind} {device_id} "
-            f"in {time.monotonic() - started:.1f} s"
-        )
-        self.batcher = SpeakerBatcher(self.settings, self.engine, _log_warn)
+    def load_settings(self, config: dict, model_dir: str) -> SpeakerSettings:
+        return SpeakerSettings.from_model_config(config, model_dir)
 
-    def _warm_up(self) -> str | None:
-        try:
-            self.engine.warm_up()
-        except Exception as exc:  # noqa: BLE001 - every failure fails the load, with its reason
-            version = getattr(self.engine, "nemo_version", "")
-            with_version = f"nemo_toolkit {version}" if version else "this nemo_toolkit"
-            return (
-                f"{self.settings.name}: not loaded: warm-up failed with {with_version}: "
-                f"{type(exc).__name__}: {str(exc) or type(exc).__name__}"
-            )
-        return None
+    def make_engine(self, kind: str, device_id: int) -> SpeakerEngine:
+        return ENGINE_FACTORY(self.settings, kind, device_id, _log_info)
 
-    def execute(self, requests: list) -> list:
-        return self.batcher.execute(requests)
+    def make_batcher(self) -> SpeakerBatcher:
+        return SpeakerBatcher(self.settings, self.engine, _log_warn)
 
-    def finalize(self) -> None:
-        engine = getattr(self, "engine", None)
-        self.engine = None
-        self.batcher = None
-        if engine is not None:
-            engine.close()
+    def warm_up_engine(self) -> None:
+        self.engine.warm_up()
