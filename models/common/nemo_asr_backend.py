@@ -69,6 +69,28 @@ class ConfigError(ValueError):
 # Settings from config.pbtxt
 
 
+def read_parameters(config: dict, model_dir: str, known: Sequence[str]) -> tuple[str, dict, str]:
+    """The model's name, its config.pbtxt parameters (key -> stripped string;
+    unknown lower-case keys refused, upper-case ones are Triton's) and its
+    nemo_model (a pretrained name, or a .nemo path made absolute against the
+    model's folder)."""
+    name = str(config.get("name", "")) or os.path.basename(os.path.normpath(model_dir))
+    raw = {}
+    for key, value in (config.get("parameters") or {}).items():
+        if isinstance(value, dict):
+            value = value.get("string_value", "")
+        raw[key] = str(value).strip()
+    unknown = sorted(k for k in raw if k not in known and not k.isupper())
+    if unknown:
+        raise ConfigError(f"{name}: unknown parameter(s) {', '.join(unknown)} in config.pbtxt; known: {', '.join(known)}")
+    nemo_model = raw.get("nemo_model", "")
+    if not nemo_model:
+        raise ConfigError(f"{name}: parameter nemo_model is required (a pretrained name or a .nemo path)")
+    if nemo_model.endswith(".nemo") and not os.path.isabs(nemo_model):
+        nemo_model = os.path.normpath(os.path.join(model_dir, nemo_model))
+    return name, raw, nemo_model
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSettings:
     """The model's config.pbtxt parameters, checked.
@@ -128,27 +150,10 @@ class ModelSettings:
 
     @classmethod
     def from_model_config(cls, config: dict, model_dir: str) -> "ModelSettings":
-        name = str(config.get("name", "")) or os.path.basename(os.path.normpath(model_dir))
-        raw = {}
-        for key, value in (config.get("parameters") or {}).items():
-            if isinstance(value, dict):
-                value = value.get("string_value", "")
-            raw[key] = str(value).strip()
-        unknown = sorted(k for k in raw if k not in cls.KNOWN and not k.isupper())
-        if unknown:
-            raise ConfigError(
-                f"{name}: unknown parameter(s) {', '.join(unknown)} in config.pbtxt; "
-                f"known: {', '.join(cls.KNOWN)}"
-            )
+        name, raw, nemo_model = read_parameters(config, model_dir, cls.KNOWN)
 
         def get(key: str, default: str) -> str:
             return raw.get(key) or default
-
-        nemo_model = get("nemo_model", "")
-        if not nemo_model:
-            raise ConfigError(f"{name}: parameter nemo_model is required (a pretrained name or a .nemo path)")
-        if nemo_model.endswith(".nemo") and not os.path.isabs(nemo_model):
-            nemo_model = os.path.normpath(os.path.join(model_dir, nemo_model))
 
         languages = tuple(dict.fromkeys(_lang_code(x) for x in get("languages", "en").split(",") if x.strip()))
         if not languages:

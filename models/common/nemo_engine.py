@@ -40,12 +40,7 @@ class NemoEngine(Engine):
         self.log = log
         self.device = select_device(settings.name, kind, device_id)
 
-        model = self._load(settings.nemo_model)
-        model = model.to(self.device)
-        model.eval()
-        featurizer = getattr(getattr(model, "preprocessor", None), "featurizer", None)
-        if featurizer is not None and hasattr(featurizer, "dither"):
-            featurizer.dither = 0.0  # the same audio always gives the same text
+        model = for_inference(self._load(settings.nemo_model), self.device)
         if settings.local_attention_context is not None:
             if not hasattr(model, "change_attention_model"):
                 raise ConfigError(f"{settings.name}: {settings.nemo_model} cannot switch to local attention")
@@ -82,13 +77,7 @@ class NemoEngine(Engine):
         return True
 
     def _load(self, name: str):
-        if name.endswith(".nemo"):
-            if not os.path.isfile(name):
-                raise FileNotFoundError(f"{self.settings.name}: no .nemo file at {name}")
-            self.log(f"{self.settings.name}: restoring {name}")
-            return ASRModel.restore_from(restore_path=name, map_location=self.device)
-        self.log(f"{self.settings.name}: loading pretrained {name} (downloaded into the cache on first start)")
-        return ASRModel.from_pretrained(model_name=name, map_location=self.device)
+        return load_model(ASRModel, name, self.settings.name, self.device, self.log)
 
     def _autocast_dtype(self, precision: str):
         return autocast_dtype(self.settings.name, self.device, precision, self.log)
@@ -154,6 +143,29 @@ class NemoEngine(Engine):
 # ---------------------------------------------------------------------------
 # Shared with nemo_speaker_engine: the instance's device, its autocast type
 # and how a CUDA out-of-memory error looks.
+
+
+def load_model(model_class, name: str, label: str, device, log: Callable[[str], None]):
+    """A NeMo model of model_class from a .nemo file or a pretrained name
+    (downloaded into the cache on first start), onto device."""
+    if name.endswith(".nemo"):
+        if not os.path.isfile(name):
+            raise FileNotFoundError(f"{label}: no .nemo file at {name}")
+        log(f"{label}: restoring {name}")
+        return model_class.restore_from(restore_path=name, map_location=device)
+    log(f"{label}: loading pretrained {name} (downloaded into the cache on first start)")
+    return model_class.from_pretrained(model_name=name, map_location=device)
+
+
+def for_inference(model, device):
+    """model on device, in eval mode, without dither: the same audio always
+    gives the same answer."""
+    model = model.to(device)
+    model.eval()
+    featurizer = getattr(getattr(model, "preprocessor", None), "featurizer", None)
+    if featurizer is not None and hasattr(featurizer, "dither"):
+        featurizer.dither = 0.0
+    return model
 
 
 def select_device(name: str, kind: str, device_id: int):

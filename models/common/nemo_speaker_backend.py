@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -40,6 +39,7 @@ from nemo_asr_backend import (
     _positive_float,
     error_response,
     read_audio,
+    read_parameters,
 )
 
 # The speaker contract (models/contract.json "speaker"; test_speaker_backend
@@ -97,24 +97,9 @@ class SpeakerSettings:
 
     @classmethod
     def from_model_config(cls, config: dict, model_dir: str) -> "SpeakerSettings":
-        name = str(config.get("name", "")) or os.path.basename(os.path.normpath(model_dir))
-        raw = {}
-        for key, value in (config.get("parameters") or {}).items():
-            if isinstance(value, dict):
-                value = value.get("string_value", "")
-            raw[key] = str(value).strip()
-        unknown = sorted(k for k in raw if k not in cls.KNOWN and not k.isupper())
-        if unknown:
-            raise ConfigError(
-                f"{name}: unknown parameter(s) {', '.join(unknown)} in config.pbtxt; known: {', '.join(cls.KNOWN)}"
-            )
+        name, raw, nemo_model = read_parameters(config, model_dir, cls.KNOWN)
         if raw.get("kind") != KIND:
             raise ConfigError(f"{name}: parameter kind must be {KIND!r}, got {raw.get('kind', '')!r}")
-        nemo_model = raw.get("nemo_model", "")
-        if not nemo_model:
-            raise ConfigError(f"{name}: parameter nemo_model is required (a pretrained name or a .nemo path)")
-        if nemo_model.endswith(".nemo") and not os.path.isabs(nemo_model):
-            nemo_model = os.path.normpath(os.path.join(model_dir, nemo_model))
         size = _positive_int(name, "embedding_size", raw.get("embedding_size", ""))
         spans = _positive_int(name, "max_spans", raw.get("max_spans") or "256")
         min_s = _positive_float(name, "min_span_seconds", raw.get("min_span_seconds") or "0.5")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 from typing import Callable
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 from nemo.collections.asr.models import EncDecSpeakerLabelModel
 
 from nemo_asr_backend import SAMPLE_RATE, ConfigError
-from nemo_engine import _nemo_version, autocast_dtype, is_out_of_memory, select_device
+from nemo_engine import _nemo_version, autocast_dtype, for_inference, is_out_of_memory, load_model, select_device
 from nemo_speaker_backend import SpeakerEngine, SpeakerSettings
 
 
@@ -35,12 +34,7 @@ class NemoSpeakerEngine(SpeakerEngine):
         self.settings = settings
         self.log = log
         self.device = select_device(settings.name, kind, device_id)
-        model = self._load(settings.nemo_model)
-        model = model.to(self.device)
-        model.eval()
-        featurizer = getattr(getattr(model, "preprocessor", None), "featurizer", None)
-        if featurizer is not None and hasattr(featurizer, "dither"):
-            featurizer.dither = 0.0  # the same audio always gives the same embedding
+        model = for_inference(self._load(settings.nemo_model), self.device)
         self.model = model
         size = _embedding_size(model)
         if size is not None and size != settings.embedding_size:
@@ -52,13 +46,7 @@ class NemoSpeakerEngine(SpeakerEngine):
         self.dtype = autocast_dtype(settings.name, self.device, settings.precision, log)
 
     def _load(self, name: str):
-        if name.endswith(".nemo"):
-            if not os.path.isfile(name):
-                raise FileNotFoundError(f"{self.settings.name}: no .nemo file at {name}")
-            self.log(f"{self.settings.name}: restoring {name}")
-            return EncDecSpeakerLabelModel.restore_from(restore_path=name, map_location=self.device)
-        self.log(f"{self.settings.name}: loading pretrained {name} (downloaded into the cache on first start)")
-        return EncDecSpeakerLabelModel.from_pretrained(model_name=name, map_location=self.device)
+        return load_model(EncDecSpeakerLabelModel, name, self.settings.name, self.device, self.log)
 
     def _precision(self):
         if self.dtype is None:
