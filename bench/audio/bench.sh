@@ -22,7 +22,9 @@
 # 1.3 GB for two hours) is transcribed by the CLI against the protocol test
 # server (dtmf model), through ffmpeg and through the built-in decoder, and
 # /usr/bin/time -v reports the CLI's peak resident memory (target: under
-# 200 MB). A FLAC copy is measured through the built-in decoder too.
+# 200 MB). A FLAC copy is measured through the built-in decoder too, and
+# a 128 kb/s MP3 copy through ffmpeg (decoded, like the WAV, by one ffmpeg
+# per core on disjoint ranges).
 #
 # The recording is real speech when pocketsphinx-testdata is installed
 # (its LibriVox clips looped, over a quiet pink-noise room tone), else a
@@ -160,7 +162,9 @@ if [ "$memory" = 1 ]; then
   ff -f lavfi -i "anoisesrc=c=pink:r=44100:a=0.02:d=$seconds" -f lavfi -i "sine=f=697:r=44100:d=$seconds" \
     -filter_complex "[0][1]amix=inputs=2,aformat=channel_layouts=stereo" -c:a pcm_s16le "$long"
   ff -i "$long" -c:a flac "$tmp/long.flac"
-  echo "files: $(du -h "$long" | cut -f1) WAV, $(du -h "$tmp/long.flac" | cut -f1) FLAC"
+  ff -i "$long" -c:a libmp3lame -b:a 128k "$tmp/long.mp3"
+  echo "files: $(du -h "$long" | cut -f1) WAV, $(du -h "$tmp/long.flac" | cut -f1) FLAC, $(du -h "$tmp/long.mp3" | cut -f1) MP3"
+  echo "(through ffmpeg a file this long is decoded by one ffmpeg per core at once, on disjoint ranges)"
   log="$tmp/server.log"
   "$tmp/triton-devserver" --addr 127.0.0.1:0 >"$log" 2>&1 &
   server_pid=$!
@@ -168,7 +172,7 @@ if [ "$memory" = 1 ]; then
   addr=$(grep -o 'listening on [^ ]*' "$log" | awk '{print $3}')
   [ -n "$addr" ] || { cat "$log"; echo "the test server did not start" >&2; exit 1; }
   printf '\n%-22s %10s %9s  %s\n' "input / decoder" "peak RSS" "wall s" "target: peak RSS < 200 MB"
-  for run in "wav ffmpeg" "wav off" "flac off"; do
+  for run in "wav ffmpeg" "mp3 ffmpeg" "wav off" "flac off"; do
     read -r ext mode <<<"$run"
     set -- "$ext" "$mode"
     in="$tmp/long.$1"

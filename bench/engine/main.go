@@ -11,7 +11,9 @@
 //	                        (stage, decode, chunk, infer, stitch, store,
 //	                        export) against a zero-latency test server.
 //	                        Anchor: ffmpeg decoding the same file to 16 kHz
-//	                        mono float, and nothing else.
+//	                        mono float, and nothing else. -procs sets the
+//	                        GOMAXPROCS values measured (the number of
+//	                        ffmpeg processes decoding the file at once).
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -314,7 +317,18 @@ func hour(args []string) error {
 	profile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	verbose := fs.Bool("v", false, "print when each stage began")
 	instant := fs.Bool("instant", false, "the server answers at once without looking at the audio (else the dtmf model listens to every chunk)")
+	fp32 := fs.Bool("fp32", false, "the server's model declares FP32 audio alone (no compact form: nothing to compress)")
+	procsList := fs.String("procs", "0", "GOMAXPROCS values to measure, comma-separated (0: all cores); the file is decoded by that many ffmpeg processes at once")
 	fs.Parse(args)
+	var procs []int
+	for _, f := range strings.Split(*procsList, ",") {
+		var n int
+		fmt.Sscan(f, &n)
+		if n <= 0 {
+			n = runtime.NumCPU()
+		}
+		procs = append(procs, n)
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -335,8 +349,11 @@ func hour(args []string) error {
 		}
 	}
 	opts := tritontest.Options{}
-	if *instant {
-		opts.Models = []tritontest.Model{gpuModel{tritontest.DTMF()}}
+	switch {
+	case *instant:
+		opts.Models = []tritontest.Model{gpuModel{tritontest.DTMFWith(tritontest.DTMFOptions{FP32Only: *fp32})}}
+	case *fp32:
+		opts.Models = []tritontest.Model{tritontest.DTMFWith(tritontest.DTMFOptions{FP32Only: true})}
 	}
 	addr, stop, err := serve(opts)
 	if err != nil {
@@ -344,7 +361,8 @@ func hour(args []string) error {
 	}
 	defer stop()
 
-	var anchor, ours []float64
+	var anchor []float64
+	ours := make([][]float64, len(procs))
 	for r := range *rounds {
 		_, child0 := cpuTimes()
 		t0 := time.Now()
@@ -353,44 +371,64 @@ func hour(args []string) error {
 			return fmt.Errorf("ffmpeg: %v: %s", err, out)
 		}
 		anchor = append(anchor, time.Since(t0).Seconds())
-		self1, child1 := cpuTimes()
-
-		work, err := os.MkdirTemp("", "enginebench-hour-")
-		if err != nil {
-			return err
-		}
-		e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(work, "data"), CacheDir: filepath.Join(work, "cache")})
-		if err != nil {
-			return err
-		}
-		t0 = time.Now()
-		var marks []string
-		var last transcribe.Stage
-		res, err := e.Transcribe(context.Background(), transcribe.Request{Path: mp3, Server: addr, Model: tritontest.DTMFModelName,
-			Timestamps: true, OutDir: filepath.Join(work, "out"), Formats: []string{"json", "srt", "vtt", "txt"}}, func(p transcribe.Progress) {
-			if p.Stage != last {
-				marks = append(marks, fmt.Sprintf("%s %.2f", p.Stage, time.Since(t0).Seconds()))
-				last = p.Stage
-			}
-		})
-		ours = append(ours, time.Since(t0).Seconds())
-		self2, child2 := cpuTimes()
+		_, child1 := cpuTimes()
 		if *verbose {
-			fmt.Println("  stages (s from start):", strings.Join(marks, ", "))
-			fmt.Printf("  CPU: anchor's ffmpeg %.2f s; pipeline: its ffmpeg/ffprobe %.2f s, this process (engine and test server) %.2f s\n",
-				(child1 - child0).Seconds(), (child2 - child1).Seconds(), (self2 - self1).Seconds())
+			fmt.Printf("  round %d: anchor's ffmpeg %.2f s wall, %.2f s CPU\n", r+1, anchor[r], (child1 - child0).Seconds())
 		}
-		e.Close()
-		os.RemoveAll(work)
-		if err != nil {
-			return err
+		for k, p := range procs {
+			wall, line, err := hourOnce(mp3, addr, p, *verbose)
+			if err != nil {
+				return err
+			}
+			ours[k] = append(ours[k], wall)
+			fmt.Printf("round %d: ffmpeg decode %.2f s; pipeline with GOMAXPROCS %d (%d decoders) %.2f s%s\n", r+1, anchor[r], p, p, wall, line)
 		}
-		fmt.Printf("round %d: ffmpeg decode %.2f s, pipeline %.2f s (%.0f s of audio, %d segments)\n",
-			r+1, anchor[r], ours[r], res.Transcript.Duration, len(res.Transcript.Segments))
 	}
-	a, o := median(anchor), median(ours)
-	fmt.Printf("median: ffmpeg decode alone %.2f s, whole pipeline %.2f s: ratio %.2f (target at most 1.5)\n", a, o, o/a)
+	a := median(anchor)
+	fmt.Printf("median of %d rounds: ffmpeg decode alone %.2f s (the anchor)\n", *rounds, a)
+	for k, p := range procs {
+		o := median(ours[k])
+		fmt.Printf("  GOMAXPROCS %d, %d decoders: whole pipeline %.2f s = %.2fx the anchor (target at most 0.75x on 2 cores)\n", p, p, o, o/a)
+	}
 	return nil
+}
+
+// hourOnce runs the whole pipeline once on mp3 with GOMAXPROCS procs.
+func hourOnce(mp3, addr string, procs int, verbose bool) (float64, string, error) {
+	old := runtime.GOMAXPROCS(procs)
+	defer runtime.GOMAXPROCS(old)
+	self1, child1 := cpuTimes()
+	work, err := os.MkdirTemp("", "enginebench-hour-")
+	if err != nil {
+		return 0, "", err
+	}
+	defer os.RemoveAll(work)
+	e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(work, "data"), CacheDir: filepath.Join(work, "cache")})
+	if err != nil {
+		return 0, "", err
+	}
+	defer e.Close()
+	t0 := time.Now()
+	var marks []string
+	var last transcribe.Stage
+	res, err := e.Transcribe(context.Background(), transcribe.Request{Path: mp3, Server: addr, Model: tritontest.DTMFModelName,
+		Timestamps: true, OutDir: filepath.Join(work, "out"), Formats: []string{"json", "srt", "vtt", "txt"}}, func(p transcribe.Progress) {
+		if p.Stage != last {
+			marks = append(marks, fmt.Sprintf("%s %.2f", p.Stage, time.Since(t0).Seconds()))
+			last = p.Stage
+		}
+	})
+	wall := time.Since(t0).Seconds()
+	self2, child2 := cpuTimes()
+	if err != nil {
+		return 0, "", err
+	}
+	if verbose {
+		fmt.Println("    stages (s from start):", strings.Join(marks, ", "))
+		fmt.Printf("    CPU: its ffmpeg/ffprobe %.2f s, this process (engine and test server) %.2f s\n",
+			(child2 - child1).Seconds(), (self2 - self1).Seconds())
+	}
+	return wall, fmt.Sprintf(" (%.0f s of audio, %d segments)", res.Transcript.Duration, len(res.Transcript.Segments)), nil
 }
 
 // makeMP3 encodes quiet noise with a key press ("5") every 7.3 s, made by
