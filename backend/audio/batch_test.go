@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// TestBatchedShortFiles opens every short fixture at once (as a queue's
+// TestFFmpegBatchedShortFiles opens every short fixture at once (as a queue's
 // jobs do), so they share ffmpeg processes, and checks each file against
 // its decode by a process of its own: the same samples, Info and warning.
 // A damaged file in the batch makes its batch decode again one by one,
 // and gets its own warning.
-func TestBatchedShortFiles(t *testing.T) {
+func TestFFmpegBatchedShortFiles(t *testing.T) {
 	sets := fixtures(t)
 	var paths []string
 	for _, fs := range sets {

@@ -78,10 +78,10 @@ func joinsOf(d *Decoder) int {
 	return -1
 }
 
-// TestParallelJoinsExact decodes each format in 2 to 8 ranges at once and
+// TestFFmpegParallelJoinsExact decodes each format in 2 to 8 ranges at once and
 // checks that the joined stream is bit for bit the single process's, as
 // long, with the same Info, and that every join was made.
-func TestParallelJoinsExact(t *testing.T) {
+func TestFFmpegParallelJoinsExact(t *testing.T) {
 	files := longFixtures(t)
 	for _, c := range codecs {
 		t.Run(c.name, func(t *testing.T) {
@@ -130,10 +130,10 @@ func runFFmpeg(args ...string) error {
 	return nil
 }
 
-// TestParallelDecoderKilled: a range's ffmpeg that dies in the middle
+// TestFFmpegParallelDecoderKilled: a range's ffmpeg that dies in the middle
 // fails the file with ErrFFmpeg and a message that says so; the stream
 // gives no more samples after it.
-func TestParallelDecoderKilled(t *testing.T) {
+func TestFFmpegParallelDecoderKilled(t *testing.T) {
 	files := longFixtures(t)
 	real, err := exec.LookPath("ffmpeg")
 	if err != nil {
@@ -178,9 +178,9 @@ func TestParallelDecoderKilled(t *testing.T) {
 	}
 }
 
-// TestParallelTruncated: a file cut short decodes in ranges as far as it
+// TestFFmpegParallelTruncated: a file cut short decodes in ranges as far as it
 // goes, with the single decode's length and warning.
-func TestParallelTruncated(t *testing.T) {
+func TestFFmpegParallelTruncated(t *testing.T) {
 	files := longFixtures(t)
 	withRanges(t, 4, 0)
 	dir := t.TempDir()
