@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -56,8 +57,8 @@ var (
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
 	// prefetchBudget bounds the samples buffered by all ranges decoded
-	// ahead together (float32s: 16 Mi is 64 MiB, 17 minutes).
-	prefetchBudget = int64(16 << 20)
+	// ahead together (float32s: 12 Mi is 48 MiB, 13 minutes).
+	prefetchBudget = int64(12 << 20)
 	// joinLeadSeconds: a range's decoder starts this long before the
 	// range, to warm up; it is also how far the join looks either side
 	// of the range's nominal start.
@@ -146,6 +147,7 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 		return nil, err
 	}
 	rs.cur = rs.ranges[0]
+	rs.cur.limit.Store(deliverLimit)
 	return &Decoder{info: info, src: rs}, nil
 }
 
@@ -229,7 +231,9 @@ func (rs *rangeSource) startRange(k int) (*decRange, error) {
 		capSamples = end - seek + 3*rs.lead + joinWindow*joinTries
 	}
 	r := &decRange{idx: k, seek: seek, path: rs.path,
-		blocks: make(chan []float32, capSamples/rangeBlock+2), quit: make(chan struct{}), done: make(chan struct{})}
+		blocks: make(chan []float32, capSamples/rangeBlock+2), more: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	r.limit.Store(capSamples/rangeBlock + 2)
 	if err := r.start(rs.ffmpeg, args); err != nil {
 		return nil, err
 	}
@@ -401,6 +405,7 @@ func (rs *rangeSource) join() error {
 		rs.cur.close()
 		rs.ranges[rs.cur.idx] = rs.cur
 		rs.cur = nr
+		nr.limit.Store(deliverLimit)
 		rs.joined++
 		return nil
 	}
@@ -474,6 +479,13 @@ func (rs *rangeSource) Close() error {
 	return nil
 }
 
+// blockPool recycles the ranges' blocks (a two-hour file would otherwise
+// leave 460 MB of them to the garbage collector).
+var blockPool sync.Pool
+
+// deliverLimit is how many blocks the range being delivered reads ahead.
+const deliverLimit = 4
+
 // decRange is one ffmpeg decoding from its seek point on, read by a
 // goroutine into a bounded queue of blocks.
 type decRange struct {
@@ -485,6 +497,14 @@ type decRange struct {
 	stderr *limitedBuffer
 
 	blocks chan []float32
+	// limit is how many blocks the goroutine may have queued: a range's
+	// length while it is decoded ahead, a few once it is being delivered
+	// (its decoder then keeps pace with the reader instead of filling
+	// memory). queued counts them; more wakes the goroutine.
+	limit  atomic.Int64
+	queued atomic.Int64
+	more   chan struct{}
+	full   []float32 // the block buf was cut from, recycled once used
 	quit   chan struct{}
 	done   chan struct{}
 	err    error // why the goroutine stopped, other than the end; set before done closes
@@ -523,7 +543,17 @@ func (r *decRange) run() {
 	defer close(r.done)
 	defer close(r.blocks)
 	for {
-		b := make([]float32, rangeBlock)
+		for r.queued.Load() >= r.limit.Load() {
+			select {
+			case <-r.more:
+			case <-r.quit:
+				return
+			}
+		}
+		b, _ := blockPool.Get().([]float32)
+		if len(b) != rangeBlock {
+			b = make([]float32, rangeBlock)
+		}
 		n, err := io.ReadFull(r.out, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), 4*len(b)))
 		got := n / 4
 		if !littleEndian {
@@ -541,6 +571,7 @@ func (r *decRange) run() {
 		if got > 0 {
 			select {
 			case r.blocks <- b[:got]:
+				r.queued.Add(1)
 			case <-r.quit:
 				return
 			}
@@ -608,7 +639,19 @@ func (r *decRange) take(n int) ([]float32, error) {
 		return b, nil
 	}
 	if len(r.buf) == 0 {
+		if r.full != nil {
+			blockPool.Put(r.full[:rangeBlock])
+			r.full = nil
+		}
 		b, ok := <-r.blocks
+		if ok {
+			r.queued.Add(-1)
+			select {
+			case r.more <- struct{}{}:
+			default:
+			}
+			r.full = b
+		}
 		if !ok {
 			<-r.done
 			if r.err != nil {
