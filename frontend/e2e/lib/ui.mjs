@@ -158,7 +158,15 @@ export class QueueView {
       },
       timeoutMs,
       `${name} to finish`,
-    );
+    ).catch(async (err) => {
+      // What Go's queue says, beside what the row shows: a row stuck on
+      // a finished job, or a job stuck in Go.
+      const jobs = await this.page
+        .evaluate(() => window.go.main.App.Jobs())
+        .then((js) => JSON.stringify((js ?? []).map((j) => ({ id: j.id, state: j.state, stage: j.progress?.stage, chunks: `${j.progress?.chunksDone}/${j.progress?.chunksTotal}`, error: j.error }))))
+        .catch((e) => `unknown (${e})`);
+      throw new Error(`${err.message}; the row says ${await row.getAttribute('data-state')}, Go's queue: ${jobs}`);
+    });
     if (state === 'done') return { ok: true };
     const err = row.getByTestId('job-error');
     return { ok: false, state, error: (await err.count()) ? (await err.innerText()).trim() : '' };
