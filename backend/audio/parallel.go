@@ -56,9 +56,9 @@ var (
 	parallelMinSeconds = 90.0
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
-	// prefetchBudget bounds the samples buffered by all ranges decoded
-	// ahead together (float32s: 12 Mi is 48 MiB, 13 minutes).
-	prefetchBudget = int64(12 << 20)
+	// prefetchBudget bounds the samples buffered by all ranges together
+	// (float32s: 16 Mi is 64 MiB, 17 minutes).
+	prefetchBudget = int64(16 << 20)
 	// joinLeadSeconds: a range's decoder starts this long before the
 	// range, to warm up; it is also how far the join looks either side
 	// of the range's nominal start.
@@ -119,7 +119,9 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 	lead := (int64(joinLeadSeconds*SampleRate) + unit - 1) / unit * unit
 	minLen := int64(rangeMinSeconds * SampleRate)
 	rangeLen := max(minLen, (total+int64(decoders)-1)/int64(decoders))
-	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(decoders-1)))
+	// While the range being delivered still drains what it decoded ahead,
+	// the next ones fill up: decoders ranges may be buffered at once.
+	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(decoders)))
 	rangeLen = (rangeLen + unit - 1) / unit * unit
 	var starts []int64
 	for s := int64(0); s < total; s += rangeLen {
