@@ -155,13 +155,14 @@ describe('App: settings page', () => {
     expect(api.getServerStatus).toHaveBeenCalledWith('gpu:8002');
     const models = screen.getByRole('list', { name: 'Models on this server' });
     expect(within(models).getAllByRole('listitem').map((li) => li.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
-      'parakeet-tdt-0.6b-v2 ready · 2 instances',
+      'parakeet-tdt-0.6b-v2 ready · 2 instances AUDIO_FLAC is declared but not BYTES: sending AUDIO.',
       "dtmf failed to load failed to load 'dtmf': no model.py in version 1",
       'canary-1b-flash loading',
       'parakeet-ctc-1.1b not loaded on the server',
       'titanet-large speaker model, not for transcription',
     ]);
     expect(screen.getByTestId('model-reason').textContent).toBe("failed to load 'dtmf': no model.py in version 1");
+    expect(screen.getByTestId('model-warning').textContent).toBe('AUDIO_FLAC is declared but not BYTES: sending AUDIO.');
     expect(screen.queryByTestId('model-unusable')).toBeNull();
   });
 

@@ -207,7 +207,7 @@ export function status(): ServerStatus {
     tls: false,
     // Every state the backend reports (inference.ModelStatus).
     models: [
-      { ...model('parakeet-tdt-0.6b-v2', true, 'READY'), instances: 2 },
+      { ...model('parakeet-tdt-0.6b-v2', true, 'READY'), instances: 2, audio_input: 'AUDIO', warnings: ['AUDIO_FLAC is declared but not BYTES: sending AUDIO.'] },
       { ...model('dtmf', false, 'UNAVAILABLE'), reason: "failed to load 'dtmf': no model.py in version 1" },
       model('canary-1b-flash', false, 'LOADING'),
       { ...model('parakeet-ctc-1.1b', false, ''), versions: [] },

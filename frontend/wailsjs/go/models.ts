@@ -46,6 +46,8 @@ export namespace inference {
 	    reason?: string;
 	    instances?: number;
 	    kind?: string;
+	    audio_input?: string;
+	    warnings?: string[];
 	    compute_input_ns: number;
 	    compute_output_ns: number;
 	    last_inference_ms: number;
@@ -112,6 +114,7 @@ export namespace store {
 	    createdAt: any;
 	    // Go type: time
 	    updatedAt: any;
+	    speakers?: transcript.Speaker[];
 	    snippet: string;
 	}
 
