@@ -57,8 +57,8 @@ var (
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
 	// prefetchBudget bounds the samples buffered by all ranges together
-	// (float32s: 16 Mi is 64 MiB, 17 minutes).
-	prefetchBudget = int64(16 << 20)
+	// (float32s: 10 Mi is 40 MiB, 11 minutes).
+	prefetchBudget = int64(10 << 20)
 	// joinLeadSeconds: a range's decoder starts this long before the
 	// range, to warm up; it is also how far the join looks either side
 	// of the range's nominal start.
