@@ -148,9 +148,9 @@ type Options struct {
 	FFmpegPath string
 	// Ranges is how many ffmpeg processes may decode one file at once,
 	// each its own part of it (parallel.go): 0 means GOMAXPROCS for files
-	// of 90 s or more, 1 a single process, n > 1 up to n processes for any
-	// file long enough to split. The samples are the same whatever the
-	// number.
+	// of 90 s or more when GOMAXPROCS is 4 or more (else one), 1 a single
+	// process, n > 1 up to n processes for any file long enough to split.
+	// The samples are the same whatever the number.
 	Ranges int
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -54,6 +55,12 @@ var (
 	// parallelMinSeconds: shorter files decode in one process, where
 	// starting more costs more than it saves.
 	parallelMinSeconds = 90.0
+	// autoMinCores: with fewer cores the ranges are not used unless asked
+	// for. Each range costs an ffmpeg start and a seek (for MP3 without a
+	// seek index ffmpeg reads every packet up to the place), and on two
+	// cores the decoders compete with the rest of the pipeline for the
+	// same CPU: bench/engine's hour measures it.
+	autoMinCores = 4
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
 	// prefetchBudget bounds the samples buffered by all ranges together
@@ -74,13 +81,20 @@ const (
 	rangeBlock = 1 << 14
 )
 
+// RangesEnv, when it holds a number, is the number of ffmpeg processes
+// that decode one long file when Options.Ranges is 0 (1: one process).
+const RangesEnv = "NEMO_TRANSCRIBE_RANGES"
+
 // parallelRanges decides how many decoders to run for a file of the given
 // length; 1 means the ordinary single process.
 func parallelRanges(opts Options, duration float64) int {
 	n := opts.Ranges
+	if v, err := strconv.Atoi(os.Getenv(RangesEnv)); n == 0 && err == nil && v > 0 {
+		n = v // benchmarks: the ranges asked for, whatever the cores
+	}
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
-		if duration < parallelMinSeconds {
+		if duration < parallelMinSeconds || n < autoMinCores {
 			return 1
 		}
 	}

@@ -397,6 +397,8 @@ func hour(args []string) error {
 func hourOnce(mp3, addr string, procs int, verbose bool) (float64, string, error) {
 	old := runtime.GOMAXPROCS(procs)
 	defer runtime.GOMAXPROCS(old)
+	os.Setenv(audio.RangesEnv, fmt.Sprint(procs)) // as many decoders, even on few cores
+	defer os.Unsetenv(audio.RangesEnv)
 	self1, child1 := cpuTimes()
 	work, err := os.MkdirTemp("", "enginebench-hour-")
 	if err != nil {
