@@ -164,7 +164,7 @@ if [ "$memory" = 1 ]; then
   ff -i "$long" -c:a flac "$tmp/long.flac"
   ff -i "$long" -c:a libmp3lame -b:a 128k "$tmp/long.mp3"
   echo "files: $(du -h "$long" | cut -f1) WAV, $(du -h "$tmp/long.flac" | cut -f1) FLAC, $(du -h "$tmp/long.mp3" | cut -f1) MP3"
-  echo "(through ffmpeg a file this long is decoded by one ffmpeg per core at once, on disjoint ranges)"
+  echo "(through ffmpeg a file this long is decoded by one ffmpeg per core at once, on disjoint ranges: NEMO_TRANSCRIBE_RANGES=$(nproc))"
   log="$tmp/server.log"
   "$tmp/triton-devserver" --addr 127.0.0.1:0 >"$log" 2>&1 &
   server_pid=$!
@@ -178,7 +178,7 @@ if [ "$memory" = 1 ]; then
     in="$tmp/long.$1"
     # Fresh folders each run: nothing staged, no stored result to reuse.
     rm -rf "$tmp/out" "$tmp/cache" "$tmp/data"
-    if ! NEMO_TRANSCRIBE_FFMPEG=$2 /usr/bin/time -v -o "$tmp/time.txt" "$tmp/nemo-transcribe" transcribe --server "$addr" \
+    if ! NEMO_TRANSCRIBE_RANGES=$(nproc) NEMO_TRANSCRIBE_FFMPEG=$2 /usr/bin/time -v -o "$tmp/time.txt" "$tmp/nemo-transcribe" transcribe --server "$addr" \
       --model dtmf --out "$tmp/out" --format json --cache-dir "$tmp/cache" --data-dir "$tmp/data" "$in" >/dev/null 2>"$tmp/cli.err"; then
       cat "$tmp/cli.err" >&2
       echo "the CLI failed on $in" >&2
