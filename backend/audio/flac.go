@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/mewkiz/flac/frame"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/internal/flaccrc"
 )
 
 // FLAC frames are independent of each other, so they decode in parallel:
@@ -75,30 +77,6 @@ func parseFLACHeader(br *bufio.Reader) (flacInfo, error) {
 	}
 }
 
-var flacCRC8Table, flacCRC16Table = func() (t8 [256]uint8, t16 [256]uint16) {
-	for i := range 256 {
-		c8 := uint8(i)
-		for range 8 {
-			if c8&0x80 != 0 {
-				c8 = c8<<1 ^ 0x07
-			} else {
-				c8 <<= 1
-			}
-		}
-		t8[i] = c8
-		c16 := uint16(i) << 8
-		for range 8 {
-			if c16&0x8000 != 0 {
-				c16 = c16<<1 ^ 0x8005
-			} else {
-				c16 <<= 1
-			}
-		}
-		t16[i] = c16
-	}
-	return
-}()
-
 // flacFrameHeader checks for a frame header at the start of b and returns
 // its frame (or sample) number.
 func flacFrameHeader(b []byte) (number uint64, ok bool) {
@@ -155,11 +133,7 @@ func flacFrameHeader(b []byte) (number uint64, ok bool) {
 	if p >= len(b) {
 		return 0, false
 	}
-	var crc uint8
-	for _, v := range b[:p] {
-		crc = flacCRC8Table[crc^v]
-	}
-	return n, crc == b[p]
+	return n, flaccrc.CRC8(b[:p]) == b[p]
 }
 
 // flacJob is a batch of whole frames for a worker; the decoded, mixed
@@ -307,7 +281,7 @@ func (s *flacSource) split(br *bufio.Reader, jobs chan<- flacJob) {
 					}
 				}
 			}
-			crc = crc<<8 ^ flacCRC16Table[byte(crc>>8)^buf[scan]]
+			crc = flaccrc.Update16(crc, buf[scan])
 			scan++
 			if scan-start > flacMaxFrame {
 				send(flacBatch{err: fmt.Errorf("%w: no FLAC frame boundary in %d bytes", ErrCorrupt, flacMaxFrame)}, true)
@@ -316,7 +290,7 @@ func (s *flacSource) split(br *bufio.Reader, jobs chan<- flacJob) {
 		}
 		if eof {
 			for ; haveHdr && scan < len(buf); scan++ {
-				crc = crc<<8 ^ flacCRC16Table[byte(crc>>8)^buf[scan]]
+				crc = flaccrc.Update16(crc, buf[scan])
 			}
 			end := flacBatch{err: io.EOF}
 			if haveHdr && crc == 0 {

@@ -11,6 +11,8 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/internal/flaccrc"
 )
 
 const (
@@ -101,12 +103,12 @@ func (e *encoder) frame(w *bitWriter, out []byte, block []int16, num uint64, sam
 	if bsCode == 7 {
 		out = binary.BigEndian.AppendUint16(out, uint16(n-1))
 	}
-	out = append(out, crc8(out[start:]))
+	out = append(out, flaccrc.CRC8(out[start:]))
 
 	w.reset(out)
 	e.subframe(w, block)
 	out = w.flush()
-	return binary.BigEndian.AppendUint16(out, crc16(out[start:]))
+	return binary.BigEndian.AppendUint16(out, flaccrc.CRC16(out[start:]))
 }
 
 // blockSizeCode is the frame header's code for n samples (RFC 9639
@@ -415,45 +417,3 @@ func (w *bitWriter) flush() []byte {
 	}
 	return w.out
 }
-
-// crc8 is FLAC's header CRC: polynomial x^8 + x^2 + x + 1, initial 0.
-func crc8(b []byte) byte {
-	var c byte
-	for _, x := range b {
-		c = crc8Table[c^x]
-	}
-	return c
-}
-
-// crc16 is FLAC's frame CRC: polynomial x^16 + x^15 + x^2 + 1, initial 0.
-func crc16(b []byte) uint16 {
-	var c uint16
-	for _, x := range b {
-		c = c<<8 ^ crc16Table[byte(c>>8)^x]
-	}
-	return c
-}
-
-var crc8Table, crc16Table = func() (t8 [256]byte, t16 [256]uint16) {
-	for i := range 256 {
-		c := byte(i)
-		for range 8 {
-			if c&0x80 != 0 {
-				c = c<<1 ^ 0x07
-			} else {
-				c <<= 1
-			}
-		}
-		t8[i] = c
-		d := uint16(i) << 8
-		for range 8 {
-			if d&0x8000 != 0 {
-				d = d<<1 ^ 0x8005
-			} else {
-				d <<= 1
-			}
-		}
-		t16[i] = d
-	}
-	return
-}()
