@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,44 +70,17 @@ func (d *DB) EditSegment(ctx context.Context, id int64, index int, text string) 
 	if text == "" {
 		return errors.New("a segment cannot be empty")
 	}
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("saving the edit: %w", err)
-	}
-	defer tx.Rollback()
-	var data string
-	err = tx.QueryRowContext(ctx, "SELECT transcript FROM transcripts WHERE id = ?", id).Scan(&data)
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("history entry %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("saving the edit: %w", err)
-	}
-	var t transcript.Transcript
-	if err := json.Unmarshal([]byte(data), &t); err != nil {
-		return fmt.Errorf("history entry %d is damaged: %w", id, err)
-	}
-	if index < 0 || index >= len(t.Segments) {
-		return fmt.Errorf("history entry %d has %d segments, not a segment %d: %w", id, len(t.Segments), index+1, ErrNoSegment)
-	}
-	if t.Segments[index].Text == text {
-		return nil
-	}
-	t.Segments[index] = retext(t.Segments[index], text)
-	t.Text = transcript.FullText(t.Segments)
-	out, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encoding the transcript: %w", err)
-	}
-	// The update trigger on text keeps transcripts_fts in step.
-	if _, err := tx.ExecContext(ctx, "UPDATE transcripts SET text = ?, transcript = ?, updated_at = ? WHERE id = ?",
-		t.Text, string(out), d.millis(), id); err != nil {
-		return fmt.Errorf("saving the edit: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("saving the edit: %w", err)
-	}
-	return nil
+	return d.changeTranscript(ctx, id, func(t transcript.Transcript) (transcript.Transcript, error) {
+		if index < 0 || index >= len(t.Segments) {
+			return t, fmt.Errorf("history entry %d has %d segments, not a segment %d: %w", id, len(t.Segments), index+1, ErrNoSegment)
+		}
+		if t.Segments[index].Text == text {
+			return t, errUnchanged
+		}
+		t.Segments[index] = retext(t.Segments[index], text)
+		t.Text = transcript.FullText(t.Segments)
+		return t, nil
+	})
 }
 
 // retext gives seg the text and, when it has word timestamps, words that

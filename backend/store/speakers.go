@@ -45,10 +45,13 @@ func (d *DB) MergeSpeakers(ctx context.Context, id int64, into, from string) err
 	})
 }
 
+// errUnchanged tells changeTranscript that change had nothing to do.
+var errUnchanged = errors.New("unchanged")
+
 // changeTranscript reads the transcript of entry id, has change make a new
 // one and stores it with its text and speakers columns (which the search
 // index follows), all in one transaction. An error from change stores
-// nothing and is returned as it is.
+// nothing and is returned as it is (errUnchanged as nil).
 func (d *DB) changeTranscript(ctx context.Context, id int64, change func(transcript.Transcript) (transcript.Transcript, error)) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -68,6 +71,9 @@ func (d *DB) changeTranscript(ctx context.Context, id int64, change func(transcr
 		return fmt.Errorf("history entry %d is damaged: %w", id, err)
 	}
 	t, err = change(t)
+	if errors.Is(err, errUnchanged) {
+		return nil // the entry keeps its place
+	}
 	if err != nil {
 		return err
 	}
