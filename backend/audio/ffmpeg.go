@@ -755,16 +755,7 @@ func (s *ffmpegSource) readMono(dst []float32) (int, error) {
 // checkLength decides whether the stream came out short of what the file
 // announced.
 func (s *ffmpegSource) checkLength() {
-	if s.want < 0 {
-		return
-	}
-	missing := s.want - s.delivered
-	if s.exact {
-		s.short = missing > padLimit
-		return
-	}
-	// Container durations are approximate: allow 0.2 s and 0.5 %.
-	s.short = float64(missing) > max(0.2*SampleRate, 0.005*float64(s.want))
+	s.short = fellShort(s.want, s.delivered, s.exact)
 }
 
 // wait reaps ffmpeg and turns a failure into an error about the file.
@@ -801,13 +792,33 @@ func (s *ffmpegSource) status() sourceStatus {
 }
 
 // finishInfo makes Info describe what was delivered.
-func (s *ffmpegSource) finishInfo(info *Info) {
-	info.Samples = s.delivered
-	if s.short || info.Frames < 0 {
-		info.Frames = -1
-		info.Duration = float64(s.delivered) / SampleRate
+func (s *ffmpegSource) finishInfo(info *Info) { describeDelivered(info, s.delivered, s.short) }
+
+// fellShort reports whether delivered samples fall short of the want
+// announced (-1: nothing announced): by more than ffmpeg's resampler pad
+// when the length is exact, else by more than container durations are
+// off, 0.2 s and 0.5 %.
+func fellShort(want, delivered int64, exact bool) bool {
+	if want < 0 {
+		return false
 	}
-	if s.short {
+	missing := want - delivered
+	if exact {
+		return missing > padLimit
+	}
+	return float64(missing) > max(0.2*SampleRate, 0.005*float64(want))
+}
+
+// describeDelivered makes info describe the delivered samples: their
+// count, and the duration they make when the stream fell short or the
+// header gave no length.
+func describeDelivered(info *Info, delivered int64, short bool) {
+	info.Samples = delivered
+	if short || info.Frames < 0 {
+		info.Frames = -1
+		info.Duration = float64(delivered) / SampleRate
+	}
+	if short {
 		info.Truncated = true
 	}
 }

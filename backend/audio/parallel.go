@@ -330,28 +330,11 @@ func (rs *rangeSource) finish() {
 	rs.ended = true
 	rs.next = len(rs.starts)
 	rs.Close()
-	if rs.want < 0 {
-		return
-	}
-	missing := rs.want - rs.pos
-	if rs.exact {
-		rs.short = missing > padLimit
-		return
-	}
-	rs.short = float64(missing) > max(0.2*SampleRate, 0.005*float64(rs.want))
+	rs.short = fellShort(rs.want, rs.pos, rs.exact)
 }
 
 // finish makes Info describe what was delivered (as ffmpegSource does).
-func (rs *rangeSource) finishInfo(info *Info) {
-	info.Samples = rs.pos
-	if rs.short || info.Frames < 0 {
-		info.Frames = -1
-		info.Duration = float64(rs.pos) / SampleRate
-	}
-	if rs.short {
-		info.Truncated = true
-	}
-}
+func (rs *rangeSource) finishInfo(info *Info) { describeDelivered(info, rs.pos, rs.short) }
 
 // join tries to hand the stream over to range rs.next. It takes the
 // current decoder's samples over the search span into pending (they are
