@@ -24,8 +24,17 @@ import numpy as np
 import torch
 from nemo.collections.asr.models import EncDecSpeakerLabelModel
 
-from nemo_asr_backend import SAMPLE_RATE, ConfigError
-from nemo_engine import _nemo_version, autocast_dtype, for_inference, is_out_of_memory, load_model, select_device
+from nemo_asr_backend import ConfigError
+from nemo_engine import (
+    _nemo_version,
+    autocast_dtype,
+    for_inference,
+    is_out_of_memory,
+    load_model,
+    release_model,
+    select_device,
+    warmup_clips,
+)
 from nemo_speaker_backend import SpeakerEngine, SpeakerSettings
 
 
@@ -79,10 +88,7 @@ class NemoSpeakerEngine(SpeakerEngine):
         # alone. The first calls pay for CUDA kernels and cuDNN autotuning,
         # not a user, and a model that cannot embed fails before it reports
         # ready.
-        rng = np.random.default_rng(0)
-        segments = [
-            (0.01 * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32) for seconds in (1.0, 2.5, 1.5)
-        ]
+        segments = warmup_clips()
         for batch in (segments[:2], segments[2:]):
             out = self.embed(batch)
             if out.shape != (len(batch), self.settings.embedding_size) or not np.isfinite(out).all():
@@ -90,12 +96,7 @@ class NemoSpeakerEngine(SpeakerEngine):
         self.log(f"{self.settings.name}: warm-up done")
 
     def close(self) -> None:
-        model = getattr(self, "model", None)
-        self.model = None
-        del model
-        gc.collect()
-        if getattr(self, "device", None) is not None and self.device.type == "cuda":
-            torch.cuda.empty_cache()
+        release_model(self)
 
 
 def _embedding_size(model) -> int | None:
