@@ -1,5 +1,9 @@
 // Deutsch. Keys and {placeholders} as in en.ts; see README.md.
 import type { Catalog } from './types';
+import { speakersDe } from './parts/speakers/de';
+import { liveDe } from './parts/live/de';
+import { localserverDe } from './parts/localserver/de';
+import { errorsDe } from './parts/errors/de';
 
 export const de: Catalog = {
   'language.name': 'Deutsch',
@@ -247,4 +251,8 @@ export const de: Catalog = {
   'model.cannotUse': 'Das Modell „{model}“ ist gerade nicht nutzbar: {why}.',
   'settings.noModels': 'Der Server nennt keine Modelle.',
   'settings.model.missing': 'Das Modell „{model}“ ist nicht auf diesem Server.',
+  ...speakersDe,
+  ...liveDe,
+  ...localserverDe,
+  ...errorsDe,
 };

@@ -3,6 +3,11 @@
 // the same keys (typed `Catalog`, see types.ts). {name} is a placeholder;
 // an object is plural forms chosen by {count} (Intl.PluralRules).
 // Transcripts and exports are data and are never translated.
+import { speakersEn } from './parts/speakers/en';
+import { liveEn } from './parts/live/en';
+import { localserverEn } from './parts/localserver/en';
+import { errorsEn } from './parts/errors/en';
+
 export const en = {
   'language.name': 'English',
   'app.name': 'NeMo Transcribe',
@@ -249,4 +254,8 @@ export const en = {
   'model.cannotUse': 'The model “{model}” cannot be used now: {why}.',
   'settings.noModels': 'The server lists no models.',
   'settings.model.missing': 'The model “{model}” is not on this server.',
+  ...speakersEn,
+  ...liveEn,
+  ...localserverEn,
+  ...errorsEn,
 } as const;

@@ -1,5 +1,9 @@
 // Español. Keys and {placeholders} as in en.ts; see README.md.
 import type { Catalog } from './types';
+import { speakersEs } from './parts/speakers/es';
+import { liveEs } from './parts/live/es';
+import { localserverEs } from './parts/localserver/es';
+import { errorsEs } from './parts/errors/es';
 
 export const es: Catalog = {
   'language.name': 'Español',
@@ -247,4 +251,8 @@ export const es: Catalog = {
   'model.cannotUse': 'Ahora no se puede usar el modelo «{model}»: {why}.',
   'settings.noModels': 'El servidor no ofrece ningún modelo.',
   'settings.model.missing': 'El modelo «{model}» no está en este servidor.',
+  ...speakersEs,
+  ...liveEs,
+  ...localserverEs,
+  ...errorsEs,
 };

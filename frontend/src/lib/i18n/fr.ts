@@ -1,5 +1,9 @@
 // Français. Keys and {placeholders} as in en.ts; see README.md.
 import type { Catalog } from './types';
+import { speakersFr } from './parts/speakers/fr';
+import { liveFr } from './parts/live/fr';
+import { localserverFr } from './parts/localserver/fr';
+import { errorsFr } from './parts/errors/fr';
 
 export const fr: Catalog = {
   'language.name': 'Français',
@@ -247,4 +251,8 @@ export const fr: Catalog = {
   'model.cannotUse': 'Le modèle « {model} » n’est pas utilisable pour l’instant : {why}.',
   'settings.noModels': 'Le serveur ne propose aucun modèle.',
   'settings.model.missing': 'Le modèle « {model} » n’est pas sur ce serveur.',
+  ...speakersFr,
+  ...liveFr,
+  ...localserverFr,
+  ...errorsFr,
 };

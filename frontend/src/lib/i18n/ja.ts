@@ -1,5 +1,9 @@
 // 日本語. Keys and {placeholders} as in en.ts; see README.md. Plurals: other only.
 import type { Catalog } from './types';
+import { speakersJa } from './parts/speakers/ja';
+import { liveJa } from './parts/live/ja';
+import { localserverJa } from './parts/localserver/ja';
+import { errorsJa } from './parts/errors/ja';
 
 export const ja: Catalog = {
   'language.name': '日本語',
@@ -247,4 +251,8 @@ export const ja: Catalog = {
   'model.cannotUse': 'モデル「{model}」は現在使えません：{why}。',
   'settings.noModels': 'このサーバーにはモデルがありません。',
   'settings.model.missing': 'モデル「{model}」はこのサーバーにありません。',
+  ...speakersJa,
+  ...liveJa,
+  ...localserverJa,
+  ...errorsJa,
 };

@@ -1,5 +1,9 @@
 // Português (Brasil). Keys and {placeholders} as in en.ts; see README.md.
 import type { Catalog } from './types';
+import { speakersPtBR } from './parts/speakers/pt-BR';
+import { livePtBR } from './parts/live/pt-BR';
+import { localserverPtBR } from './parts/localserver/pt-BR';
+import { errorsPtBR } from './parts/errors/pt-BR';
 
 export const ptBR: Catalog = {
   'language.name': 'Português (Brasil)',
@@ -247,4 +251,8 @@ export const ptBR: Catalog = {
   'model.cannotUse': 'O modelo “{model}” não pode ser usado agora: {why}.',
   'settings.noModels': 'O servidor não lista nenhum modelo.',
   'settings.model.missing': 'O modelo “{model}” não está neste servidor.',
+  ...speakersPtBR,
+  ...livePtBR,
+  ...localserverPtBR,
+  ...errorsPtBR,
 };

@@ -1,5 +1,9 @@
 // Русский. Keys and {placeholders} as in en.ts; see README.md. Plurals: one, few, many, other.
 import type { Catalog } from './types';
+import { speakersRu } from './parts/speakers/ru';
+import { liveRu } from './parts/live/ru';
+import { localserverRu } from './parts/localserver/ru';
+import { errorsRu } from './parts/errors/ru';
 
 export const ru: Catalog = {
   'language.name': 'Русский',
@@ -262,4 +266,8 @@ export const ru: Catalog = {
   'model.cannotUse': 'Модель «{model}» сейчас нельзя использовать: {why}.',
   'settings.noModels': 'Сервер не сообщает ни одной модели.',
   'settings.model.missing': 'Модели «{model}» нет на этом сервере.',
+  ...speakersRu,
+  ...liveRu,
+  ...localserverRu,
+  ...errorsRu,
 };

@@ -18,3 +18,7 @@ export type Catalog = { readonly [K in MessageKey]: English[K] extends string ? 
 
 /** Values for a message's {name} placeholders; numbers are formatted for the locale. */
 export type Params = Record<string, string | number>;
+
+/** A part of the catalog kept in its own file (parts/<feature>/<tag>.ts),
+ * typed from that part's English file the way Catalog is from en.ts. */
+export type Part<T> = { readonly [K in keyof T]: T[K] extends string ? string : PluralForms };

@@ -1,5 +1,9 @@
 // 简体中文. Keys and {placeholders} as in en.ts; see README.md. Plurals: other only.
 import type { Catalog } from './types';
+import { speakersZhCN } from './parts/speakers/zh-CN';
+import { liveZhCN } from './parts/live/zh-CN';
+import { localserverZhCN } from './parts/localserver/zh-CN';
+import { errorsZhCN } from './parts/errors/zh-CN';
 
 export const zhCN: Catalog = {
   'language.name': '简体中文',
@@ -247,4 +251,8 @@ export const zhCN: Catalog = {
   'model.cannotUse': '模型“{model}”目前无法使用：{why}。',
   'settings.noModels': '服务器未列出任何模型。',
   'settings.model.missing': '此服务器上没有模型“{model}”。',
+  ...speakersZhCN,
+  ...liveZhCN,
+  ...localserverZhCN,
+  ...errorsZhCN,
 };

@@ -1,0 +1,6 @@
+// es: messages for sentences for the errors Go reports, chosen by their code; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { errorsEn } from './en';
+
+export const errorsEs: Part<typeof errorsEn> = {
+};

@@ -1,0 +1,6 @@
+// fr: messages for sentences for the errors Go reports, chosen by their code; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { errorsEn } from './en';
+
+export const errorsFr: Part<typeof errorsEn> = {
+};

@@ -1,0 +1,6 @@
+// pt-BR: messages for sentences for the errors Go reports, chosen by their code; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { errorsEn } from './en';
+
+export const errorsPtBR: Part<typeof errorsEn> = {
+};

@@ -1,0 +1,6 @@
+// pt-BR: messages for Settings → Local server: the Triton server the app runs in Docker; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { localserverEn } from './en';
+
+export const localserverPtBR: Part<typeof localserverEn> = {
+};

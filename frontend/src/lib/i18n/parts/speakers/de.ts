@@ -1,0 +1,6 @@
+// de: messages for speakers (diarization): choices, chips, rename and merge; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { speakersEn } from './en';
+
+export const speakersDe: Part<typeof speakersEn> = {
+};

@@ -1,0 +1,6 @@
+// ja: messages for speakers (diarization): choices, chips, rename and merge; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { speakersEn } from './en';
+
+export const speakersJa: Part<typeof speakersEn> = {
+};

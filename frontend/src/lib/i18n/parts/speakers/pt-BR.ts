@@ -1,0 +1,6 @@
+// pt-BR: messages for speakers (diarization): choices, chips, rename and merge; keys and {placeholders} as in ./en.ts.
+import type { Part } from '../../types';
+import type { speakersEn } from './en';
+
+export const speakersPtBR: Part<typeof speakersEn> = {
+};
