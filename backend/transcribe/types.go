@@ -53,7 +53,32 @@ type Request struct {
 	// side of an interview recorded on two channels. nil or negative
 	// averages all channels.
 	Channel *int `json:"channel,omitempty"`
+
+	// Speakers asks for diarization (who said what); nil = off, the
+	// default.
+	Speakers *SpeakerOptions `json:"speakers,omitempty"`
 }
+
+// SpeakerOptions say how to find the speakers of one file. With Count 0
+// the count is found from the audio, between Min and Max when they are
+// set.
+type SpeakerOptions struct {
+	Count int `json:"count,omitempty"` // exactly this many; 0 = auto
+	Min   int `json:"min,omitempty"`   // auto finds at least this many; 0 = 1
+	Max   int `json:"max,omitempty"`   // auto finds at most this many; 0 = no cap
+	// Model is the speaker-embedding model on the same server; "" = the
+	// one the server lists (inference.FindSpeakerModel).
+	Model string `json:"model,omitempty"`
+}
+
+// Diarization says how asking for speakers went.
+type Diarization string
+
+const (
+	DiarizationNone   Diarization = ""       // not asked for
+	DiarizationDone   Diarization = "done"   // every word has a speaker
+	DiarizationFailed Diarization = "failed" // the transcript stands without speakers; see DiarizationError
+)
 
 // Stage names a step of one file's journey, as shown to the user. A job's
 // state is its stage.
@@ -115,6 +140,10 @@ type Result struct {
 	// should hear about, one sentence each: a file cut short, damage the
 	// decoder skipped.
 	Warnings []string `json:"warnings,omitempty"`
+	// Diarization is how finding the speakers went, when asked for;
+	// DiarizationError is the failure as one sentence for the user.
+	Diarization      Diarization `json:"diarization,omitempty"`
+	DiarizationError string      `json:"diarizationError,omitempty"`
 }
 
 // JobID names a job in a Queue.
@@ -139,6 +168,9 @@ type Job struct {
 	Reused          bool     `json:"reused,omitempty"`
 	// Warnings are the finished job's Result.Warnings.
 	Warnings []string `json:"warnings,omitempty"`
+	// Diarization and DiarizationError are the finished job's.
+	Diarization      Diarization `json:"diarization,omitempty"`
+	DiarizationError string      `json:"diarizationError,omitempty"`
 	// Attempts counts runs: 1, then one more for every Retry.
 	Attempts int       `json:"attempts"`
 	Added    time.Time `json:"added"`
