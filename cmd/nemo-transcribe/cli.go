@@ -387,8 +387,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "server %s: live=%v ready=%v %s %s\n", st.Address, st.Live, st.Ready, st.Name, st.Version)
 	for _, m := range st.Models {
-		fmt.Fprintf(stdout, "  %-28s ready=%-5v versions=%s inferences=%d executions=%d\n",
-			m.Name, m.Ready, strings.Join(m.Versions, ","), m.InferenceCount, m.ExecutionCount)
+		fmt.Fprintf(stdout, "  %-28s ready=%-5v versions=%s inferences=%d executions=%d audio=%s\n",
+			m.Name, m.Ready, strings.Join(m.Versions, ","), m.InferenceCount, m.ExecutionCount, audioFormWord(m.AudioInput))
+		for _, w := range m.Warnings {
+			fmt.Fprintf(stdout, "    warning: %s\n", w)
+		}
 	}
 	return exitOK
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/models"
 )
 
 // addConnFlags registers the flags that say how to reach the Triton server
@@ -38,6 +39,7 @@ func addConnFlags(fs *flag.FlagSet, defaultAddr string) func() (inference.Config
 	priority := fs.Int("priority", 0, "Triton request priority `N`: 1 is the highest, larger is lower; 0 leaves the model's default")
 	attempts := fs.Int("retry-attempts", def.Attempts, "attempts per chunk when the server fails transiently (the first included)")
 	maxWait := fs.Duration("retry-max-wait", def.MaxWait, "stop retrying a chunk after this long")
+	audioInput := fs.String("audio-input", "auto", "form the audio is sent in: `auto` (the most compact the model declares: flac, then pcm16, then fp32), flac, pcm16 or fp32; a form the model lacks falls back to fp32")
 
 	return func() (inference.Config, error) {
 		var addrs []string
@@ -60,19 +62,45 @@ func addConnFlags(fs *flag.FlagSet, defaultAddr string) func() (inference.Config
 		case (*certFile == "") != (*keyFile == ""):
 			return inference.Config{}, errors.New("--tls-cert and --tls-key go together")
 		}
+		input, ok := audioInputs[strings.ToLower(strings.TrimSpace(*audioInput))]
+		if !ok {
+			return inference.Config{}, fmt.Errorf("--audio-input %q: use auto, flac, pcm16 or fp32", *audioInput)
+		}
 		cfg := inference.Config{
 			Addresses: addrs,
 			TLS: inference.TLSConfig{
 				Enabled: *useTLS, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, ServerName: *serverName,
 			},
-			Priority: *priority,
-			Retry:    inference.RetryPolicy{Attempts: *attempts, MaxWait: *maxWait},
+			Priority:   *priority,
+			Retry:      inference.RetryPolicy{Attempts: *attempts, MaxWait: *maxWait},
+			AudioInput: input,
 		}
 		if len(headers) > 0 {
 			cfg.Headers = headers
 		}
 		return cfg, nil
 	}
+}
+
+// audioInputs maps --audio-input's words to inference.Config.AudioInput
+// (the contract's input names; "" lets the client choose).
+var audioInputs = map[string]string{
+	"auto":  "",
+	"flac":  models.InputAudioFLAC,
+	"pcm16": models.InputAudioPCM16,
+	"fp32":  models.InputAudio,
+}
+
+// audioFormWord is how plain output names the audio form a model gets:
+// --audio-input's word for it, or "-" for a model that takes no speech
+// audio (a speaker model, or one not fitting the contract).
+func audioFormWord(input string) string {
+	for w, in := range audioInputs {
+		if in == input && in != "" {
+			return w
+		}
+	}
+	return "-"
 }
 
 // connLabel is how messages name the server(s) of cfg.
