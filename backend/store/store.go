@@ -193,6 +193,26 @@ CREATE TRIGGER transcripts_au AFTER UPDATE OF name, text, speaker_names ON trans
 	INSERT INTO transcripts_fts(rowid, name, text, speaker_names) VALUES (new.id, new.name, new.text, new.speaker_names);
 END;
 `,
+	// Speaker embeddings per chunk, kept like chunk results so a resumed
+	// job or a later diarization re-sends nothing done; and how each
+	// transcript's audio was decoded and cut, so it can be diarized later
+	// from the same samples.
+	`
+CREATE TABLE embeddings (
+	plan       TEXT    NOT NULL,  -- content, server, speaker model and version, decoding, chunk plan
+	idx        INTEGER NOT NULL,  -- chunk number from 0
+	offset     INTEGER NOT NULL,  -- first sample, 16 kHz
+	samples    INTEGER NOT NULL,  -- length, 16 kHz samples
+	audio_hash TEXT    NOT NULL,  -- hash of the chunk's samples
+	dim        INTEGER NOT NULL,  -- values per embedding
+	spans      BLOB    NOT NULL,  -- [start, end) sample pairs in the chunk, int64 little-endian
+	vectors    BLOB    NOT NULL,  -- one embedding per span, float32 little-endian
+	created_at INTEGER NOT NULL,  -- unix ms
+	PRIMARY KEY (plan, idx)
+) WITHOUT ROWID;
+CREATE INDEX embeddings_created ON embeddings(created_at);
+ALTER TABLE transcripts ADD COLUMN audio TEXT NOT NULL DEFAULT '{}';  -- JSON: decoding and chunking of the samples
+`,
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -34,6 +34,10 @@ type Entry struct {
 	// Speakers are the transcript's speakers, with the names the user
 	// gave them; absent when it was not diarized.
 	Speakers []transcript.Speaker `json:"speakers,omitempty"`
+	// Audio is how the engine decoded and cut the samples (JSON, the
+	// engine's to read), so the entry can be diarized later from the
+	// same samples; "{}" when not known.
+	Audio json.RawMessage `json:"-"`
 }
 
 // previewRunes is how much of the text List and Search return.
@@ -58,6 +62,10 @@ func (d *DB) PutTranscript(ctx context.Context, e Entry, t transcript.Transcript
 	if e.Name == "" {
 		e.Name = baseName(e.Source)
 	}
+	audio := string(e.Audio)
+	if audio == "" {
+		audio = "{}"
+	}
 	now := d.millis()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -65,13 +73,13 @@ func (d *DB) PutTranscript(ctx context.Context, e Entry, t transcript.Transcript
 	}
 	defer tx.Rollback()
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO transcripts(plan, source, name, sha256, server, model, model_version, options, duration, text, transcript, speakers, speaker_names, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = tx.QueryRowContext(ctx, `INSERT INTO transcripts(plan, source, name, sha256, server, model, model_version, options, duration, text, transcript, speakers, speaker_names, audio, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(plan) DO UPDATE SET source = excluded.source, name = excluded.name, duration = excluded.duration,
 			text = excluded.text, transcript = excluded.transcript, speakers = excluded.speakers,
-			speaker_names = excluded.speaker_names, updated_at = excluded.updated_at
+			speaker_names = excluded.speaker_names, audio = excluded.audio, updated_at = excluded.updated_at
 		RETURNING id`,
-		e.Plan, e.Source, e.Name, e.SHA256, e.Server, e.Model, e.ModelVersion, opts, e.Duration, t.Text, string(data), spk, names, now, now).Scan(&id)
+		e.Plan, e.Source, e.Name, e.SHA256, e.Server, e.Model, e.ModelVersion, opts, e.Duration, t.Text, string(data), spk, names, audio, now, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("saving the transcript: %w", err)
 	}
@@ -115,7 +123,7 @@ func (d *DB) Touch(ctx context.Context, id int64, source string) error {
 // entryColumns are the columns scanEntry reads, each behind prefix.
 func entryColumns(prefix string) string {
 	cols := []string{"id", "plan", "source", "name", "sha256", "server", "model", "model_version", "options", "duration",
-		"substr(" + prefix + "text, 1, " + strconv.Itoa(previewRunes) + ")", "created_at", "updated_at", "speakers"}
+		"substr(" + prefix + "text, 1, " + strconv.Itoa(previewRunes) + ")", "created_at", "updated_at", "speakers", "audio"}
 	for i, c := range cols {
 		if !strings.Contains(c, "(") {
 			cols[i] = prefix + c
@@ -126,17 +134,17 @@ func entryColumns(prefix string) string {
 
 func scanEntry(row interface{ Scan(...any) error }, extra ...any) (Entry, error) {
 	var e Entry
-	var opts, spk string
+	var opts, spk, audio string
 	var created, updated int64
 	dest := append([]any{&e.ID, &e.Plan, &e.Source, &e.Name, &e.SHA256, &e.Server, &e.Model, &e.ModelVersion,
-		&opts, &e.Duration, &e.Preview, &created, &updated, &spk}, extra...)
+		&opts, &e.Duration, &e.Preview, &created, &updated, &spk, &audio}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Entry{}, err
 	}
 	if err := json.Unmarshal([]byte(spk), &e.Speakers); err != nil || len(e.Speakers) == 0 {
 		e.Speakers = nil // a damaged list only costs the listing its names
 	}
-	e.Options = json.RawMessage(opts)
+	e.Options, e.Audio = json.RawMessage(opts), json.RawMessage(audio)
 	e.CreatedAt, e.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return e, nil
 }
