@@ -1,12 +1,13 @@
 // Package apperr is where errors become sentences a user can act on. Lower
 // packages return wrapped errors with context; the CLI and the app call
-// Message once, at the edge.
+// Message once, at the edge. The app also calls Localize, so the UI can
+// show the sentence in its own language (see text.go).
 package apperr
 
 import (
 	"context"
 	"errors"
-	"fmt"
+
 	"io/fs"
 )
 
@@ -34,14 +35,17 @@ type Error struct {
 	Code    Code
 	Message string // a whole sentence, no trailing period needed
 	Err     error  // the cause, for logs
+	text    Text   // Message as a catalog key and parameters; zero for an Error built by hand
 }
 
 func (e *Error) Error() string { return e.Message }
 func (e *Error) Unwrap() error { return e.Err }
 
-// New makes an *Error.
+// New makes an *Error. The format must be a constant string: its words are
+// the key of the sentence in the UI's catalog (TestCatalog lists them).
 func New(code Code, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+	t := Textf(format, args...)
+	return &Error{Code: code, Message: t.Text, Err: err, text: t}
 }
 
 // CodeOf returns the code of the first *Error in err's chain.
