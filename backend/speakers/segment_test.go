@@ -65,7 +65,9 @@ func TestSnapshotUndoesEveryEdit(t *testing.T) {
 		do   func(transcript.Transcript) (transcript.Transcript, error)
 	}{
 		{"rename", func(t transcript.Transcript) (transcript.Transcript, error) { return Rename(t, "Speaker 2", "Ana") }},
-		{"merge", func(t transcript.Transcript) (transcript.Transcript, error) { return Merge(t, "Speaker 1", "Speaker 3") }},
+		{"merge", func(t transcript.Transcript) (transcript.Transcript, error) {
+			return Merge(t, "Speaker 1", "Speaker 3")
+		}},
 		{"reassign emptying a speaker", func(t transcript.Transcript) (transcript.Transcript, error) { return Reassign(t, 1, "Speaker 3") }},
 	}
 	for _, e := range edits {
