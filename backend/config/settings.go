@@ -50,6 +50,10 @@ type Settings struct {
 	FFmpegPath string `json:"ffmpegPath"`
 	// Notifications: a desktop notification when the queue finishes.
 	Notifications bool `json:"notifications"`
+	// Speakers is the diarization asked for files added from now on:
+	// "" = off, "auto" = the count found from the audio, or a count from
+	// 2 to MaxSpeakers ("3").
+	Speakers string `json:"speakers,omitempty"`
 
 	// TLS to the server: on, the certificates to trust ("" = the
 	// system's), a client certificate for mutual TLS, and the name
@@ -105,6 +109,7 @@ func (s Settings) Normalise() (Settings, error) {
 	s.ClientKey = strings.TrimSpace(s.ClientKey)
 	s.ServerName = strings.TrimSpace(s.ServerName)
 	s.UILanguage = strings.TrimSpace(s.UILanguage)
+	s.Speakers = strings.ToLower(strings.TrimSpace(s.Speakers))
 	switch {
 	case s.Server == "":
 		return s, errors.New("enter the server's address, such as localhost:8001")
@@ -120,6 +125,8 @@ func (s Settings) Normalise() (Settings, error) {
 		return s, errors.New("a client certificate and its key go together: choose the key file too, or remove the certificate")
 	case s.Task != "" && s.Task != "asr" && s.Task != "ast":
 		return s, fmt.Errorf("the task must be asr (transcribe) or ast (translate), not %q", s.Task)
+	case !validSpeakers(s.Speakers):
+		return s, fmt.Errorf("speakers must be off, auto or a number from 2 to %d, not %q", MaxSpeakers, s.Speakers)
 	case s.UILanguage != "" && !languageTag.MatchString(s.UILanguage):
 		return s, fmt.Errorf("the app's language must be a language tag such as de or pt-BR (empty for the system's), not %q", s.UILanguage)
 	}
