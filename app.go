@@ -75,6 +75,8 @@ type App struct {
 	secrets secrets.Store
 	// logDir holds the rotating log files for ExportDiagnostics.
 	logDir string
+	// local runs the local server; made on first use (app_localserver.go).
+	local LocalServer
 	// openAtStart are the files named on the command line ("Open with"
 	// from a file manager): queued once the window has started.
 	openAtStart []string
