@@ -13,6 +13,7 @@ export namespace config {
 	    cacheMaxMB: number;
 	    ffmpegPath: string;
 	    notifications: boolean;
+	    speakers?: string;
 	    tls: boolean;
 	    caFile: string;
 	    certFile: string;
@@ -68,6 +69,84 @@ export namespace inference {
 
 }
 
+export namespace localserver {
+	
+	export interface Check {
+	    id: string;
+	    title: string;
+	    state: string;
+	    found: string;
+	    fix?: string;
+	}
+	export interface DockerInfo {
+	    clientVersion: string;
+	    serverVersion: string;
+	    platform: string;
+	    desktop: boolean;
+	    running: boolean;
+	    composeVersion: string;
+	    osType: string;
+	    kernelVersion: string;
+	    wsl2: boolean;
+	    runtimes: string[];
+	    gpuDevices?: string[];
+	    rootDir: string;
+	}
+	export interface GPU {
+	    name: string;
+	    driver: string;
+	    memoryMiB: number;
+	}
+	export interface ModelHealth {
+	    name: string;
+	    ready: boolean;
+	    state: string;
+	    reason?: string;
+	}
+	export interface ModelInfo {
+	    name: string;
+	    nemoModel: string;
+	    shipped: boolean;
+	}
+	export interface Report {
+	    os: string;
+	    checks: Check[];
+	    docker: DockerInfo;
+	    gpus: GPU[];
+	    tritonImage: string;
+	    cuda: string;
+	    minDriver: string;
+	    diskPath: string;
+	    freeBytes: number;
+	    needBytes: number;
+	    profile: string;
+	    profileNote: string;
+	    gpuReady: boolean;
+	    canStart: boolean;
+	}
+	export interface StartOptions {
+	    models: string[];
+	    profile: string;
+	    shareLAN: boolean;
+	    grpcPort: number;
+	    httpPort: number;
+	    metricsPort: number;
+	}
+	export interface Status {
+	    state: string;
+	    message: string;
+	    code?: string;
+	    label: string;
+	    address: string;
+	    options: StartOptions;
+	    container: string;
+	    health?: string;
+	    exitCode?: number;
+	    models?: ModelHealth[];
+	}
+
+}
+
 export namespace main {
 	
 	export interface Skipped {
@@ -93,6 +172,34 @@ export namespace main {
 	export interface FFmpegInfo {
 	    found: boolean;
 	    path: string;
+	}
+	export interface LiveInfo {
+	    id: string;
+	    server: string;
+	    model: string;
+	    sampleRate: number;
+	}
+	export interface LiveRecovered {
+	    id: string;
+	    historyId: number;
+	    warnings: string[];
+	}
+	export interface LiveStopped {
+	    id: string;
+	    historyId: number;
+	    audioPath: string;
+	    duration: number;
+	    untranscribed: number;
+	    warnings: string[];
+	}
+
+}
+
+export namespace speakers {
+	
+	export interface Snapshot {
+	    speakers: transcript.Speaker[];
+	    segments: string[];
 	}
 
 }
@@ -137,6 +244,12 @@ export namespace transcribe {
 	    reused?: boolean;
 	    note?: string;
 	}
+	export interface SpeakerOptions {
+	    count?: number;
+	    min?: number;
+	    max?: number;
+	    model?: string;
+	}
 	export interface Request {
 	    path: string;
 	    server: string;
@@ -158,6 +271,7 @@ export namespace transcribe {
 	    decoder?: string;
 	    ffmpegPath?: string;
 	    channel?: number;
+	    speakers?: SpeakerOptions;
 	}
 	export interface Job {
 	    id: number;
@@ -171,6 +285,8 @@ export namespace transcribe {
 	    historyId?: number;
 	    reused?: boolean;
 	    warnings?: string[];
+	    diarization?: string;
+	    diarizationError?: string;
 	    attempts: number;
 	    // Go type: time
 	    added: any;
@@ -187,6 +303,8 @@ export namespace transcribe {
 	    historyId?: number;
 	    reused?: boolean;
 	    warnings?: string[];
+	    diarization?: string;
+	    diarizationError?: string;
 	}
 
 }

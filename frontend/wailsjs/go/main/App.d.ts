@@ -5,6 +5,8 @@ import {config} from '../models';
 import {store} from '../models';
 import {transcript} from '../models';
 import {transcribe} from '../models';
+import {localserver} from '../models';
+import {speakers} from '../models';
 import {inference} from '../models';
 
 export function AddFiles(arg1:Array<string>):Promise<main.AddResult>;
@@ -35,9 +37,41 @@ export function HistoryAudioSamples(arg1:number):Promise<main.AudioData>;
 
 export function HistoryTranscript(arg1:number):Promise<transcript.Transcript>;
 
+export function IsLocalServer(arg1:string):Promise<boolean>;
+
 export function JobResult(arg1:number):Promise<transcribe.Result>;
 
 export function Jobs():Promise<Array<transcribe.Job>>;
+
+export function LiveFeed(arg1:string,arg2:Array<number>):Promise<void>;
+
+export function LivePause(arg1:string):Promise<void>;
+
+export function LiveRecovered():Promise<Array<main.LiveRecovered>>;
+
+export function LiveResume(arg1:string):Promise<void>;
+
+export function LiveStart():Promise<main.LiveInfo>;
+
+export function LiveStop(arg1:string):Promise<main.LiveStopped>;
+
+export function LocalServerDetect():Promise<localserver.Report>;
+
+export function LocalServerLogs(arg1:number):Promise<string>;
+
+export function LocalServerModels(arg1:string):Promise<Array<localserver.ModelInfo>>;
+
+export function LocalServerRemove(arg1:boolean):Promise<void>;
+
+export function LocalServerRestart():Promise<void>;
+
+export function LocalServerStart(arg1:localserver.StartOptions):Promise<config.Settings>;
+
+export function LocalServerStatus():Promise<localserver.Status>;
+
+export function LocalServerStop():Promise<void>;
+
+export function MergeSpeakers(arg1:number,arg2:string,arg3:string):Promise<transcript.Transcript>;
 
 export function OpenFolder(arg1:string):Promise<void>;
 
@@ -55,6 +89,10 @@ export function RemoveFinished():Promise<void>;
 
 export function RemoveJob(arg1:number):Promise<void>;
 
+export function RenameSpeaker(arg1:number,arg2:string,arg3:string):Promise<transcript.Transcript>;
+
+export function RestoreSpeakers(arg1:number,arg2:speakers.Snapshot):Promise<transcript.Transcript>;
+
 export function RetryJob(arg1:number):Promise<void>;
 
 export function RetryWithOverwrite(arg1:number):Promise<void>;
@@ -66,5 +104,9 @@ export function ServerStatus(arg1:string):Promise<inference.ServerStatus>;
 export function SetClientKey(arg1:string,arg2:string):Promise<config.Settings>;
 
 export function SetHeader(arg1:string,arg2:string):Promise<config.Settings>;
+
+export function SetSegmentSpeaker(arg1:number,arg2:number,arg3:string):Promise<transcript.Transcript>;
+
+export function SetSpeakers(arg1:string):Promise<config.Settings>;
 
 export function SettingsSaved():Promise<boolean>;

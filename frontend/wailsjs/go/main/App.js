@@ -58,12 +58,76 @@ export function HistoryTranscript(arg1) {
   return window['go']['main']['App']['HistoryTranscript'](arg1);
 }
 
+export function IsLocalServer(arg1) {
+  return window['go']['main']['App']['IsLocalServer'](arg1);
+}
+
 export function JobResult(arg1) {
   return window['go']['main']['App']['JobResult'](arg1);
 }
 
 export function Jobs() {
   return window['go']['main']['App']['Jobs']();
+}
+
+export function LiveFeed(arg1, arg2) {
+  return window['go']['main']['App']['LiveFeed'](arg1, arg2);
+}
+
+export function LivePause(arg1) {
+  return window['go']['main']['App']['LivePause'](arg1);
+}
+
+export function LiveRecovered() {
+  return window['go']['main']['App']['LiveRecovered']();
+}
+
+export function LiveResume(arg1) {
+  return window['go']['main']['App']['LiveResume'](arg1);
+}
+
+export function LiveStart() {
+  return window['go']['main']['App']['LiveStart']();
+}
+
+export function LiveStop(arg1) {
+  return window['go']['main']['App']['LiveStop'](arg1);
+}
+
+export function LocalServerDetect() {
+  return window['go']['main']['App']['LocalServerDetect']();
+}
+
+export function LocalServerLogs(arg1) {
+  return window['go']['main']['App']['LocalServerLogs'](arg1);
+}
+
+export function LocalServerModels(arg1) {
+  return window['go']['main']['App']['LocalServerModels'](arg1);
+}
+
+export function LocalServerRemove(arg1) {
+  return window['go']['main']['App']['LocalServerRemove'](arg1);
+}
+
+export function LocalServerRestart() {
+  return window['go']['main']['App']['LocalServerRestart']();
+}
+
+export function LocalServerStart(arg1) {
+  return window['go']['main']['App']['LocalServerStart'](arg1);
+}
+
+export function LocalServerStatus() {
+  return window['go']['main']['App']['LocalServerStatus']();
+}
+
+export function LocalServerStop() {
+  return window['go']['main']['App']['LocalServerStop']();
+}
+
+export function MergeSpeakers(arg1, arg2, arg3) {
+  return window['go']['main']['App']['MergeSpeakers'](arg1, arg2, arg3);
 }
 
 export function OpenFolder(arg1) {
@@ -98,6 +162,14 @@ export function RemoveJob(arg1) {
   return window['go']['main']['App']['RemoveJob'](arg1);
 }
 
+export function RenameSpeaker(arg1, arg2, arg3) {
+  return window['go']['main']['App']['RenameSpeaker'](arg1, arg2, arg3);
+}
+
+export function RestoreSpeakers(arg1, arg2) {
+  return window['go']['main']['App']['RestoreSpeakers'](arg1, arg2);
+}
+
 export function RetryJob(arg1) {
   return window['go']['main']['App']['RetryJob'](arg1);
 }
@@ -120,6 +192,14 @@ export function SetClientKey(arg1, arg2) {
 
 export function SetHeader(arg1, arg2) {
   return window['go']['main']['App']['SetHeader'](arg1, arg2);
+}
+
+export function SetSegmentSpeaker(arg1, arg2, arg3) {
+  return window['go']['main']['App']['SetSegmentSpeaker'](arg1, arg2, arg3);
+}
+
+export function SetSpeakers(arg1) {
+  return window['go']['main']['App']['SetSpeakers'](arg1);
 }
 
 export function SettingsSaved() {
