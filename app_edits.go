@@ -38,8 +38,9 @@ func (a *App) JobResult(id int64) (transcribe.Result, error) {
 	case err != nil:
 		return res, fmt.Errorf("reading the transcript: %w", err)
 	default:
-		// Only the text: the job knows its own source path and metadata.
-		res.Transcript.Text, res.Transcript.Segments = t.Text, t.Segments
+		// Only the text and who said it (renamed speakers): the job knows
+		// its own source path and metadata.
+		res.Transcript.Text, res.Transcript.Segments, res.Transcript.Speakers = t.Text, t.Segments, t.Speakers
 	}
 	return res, nil
 }

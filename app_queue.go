@@ -69,7 +69,9 @@ func (a *App) AddFiles(paths []string) AddResult {
 	}
 	s := a.settings.Get()
 	for _, f := range files {
-		id, err := a.queue.Add(jobRequest(s, f))
+		req := jobRequest(s, f)
+		req.Speakers = speakerRequest(s)
+		id, err := a.queue.Add(req)
 		if err != nil {
 			res.Skipped = append(res.Skipped, Skipped{Path: f, Reason: sentence(err.Error())})
 			continue
