@@ -36,11 +36,9 @@ func speakerRequest(s config.Settings) *transcribe.SpeakerOptions {
 // SetSpeakers saves the Speakers choice for files added from now on ("" =
 // off, "auto", or a count such as "3") and returns the settings saved.
 // Only that field changes, so the choice beside the drop zone never saves
-// a half-edited Settings form.
+// a half-edited Settings form (and SaveSettings leaves the choice alone).
 func (a *App) SetSpeakers(choice string) (config.Settings, error) {
-	s := a.settings.Get()
-	s.Speakers = choice
-	return a.settings.Set(s)
+	return a.settings.SetSpeakers(choice)
 }
 
 // speakers is the store the speaker edits go to, or why there is none.

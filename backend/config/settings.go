@@ -202,13 +202,22 @@ func (f *File) Get() Settings {
 // never leaves half a file, and a file another program holds for a
 // moment (Windows) is retried. It returns what was saved (normalised),
 // or the settings kept and why s was not saved.
+//
+// Speakers is kept as it is: only SetSpeakers changes it, so a settings
+// form loaded before the choice changed cannot undo it.
 func (f *File) Set(s Settings) (Settings, error) {
-	s, err := s.Normalise()
-	if err != nil {
-		return f.Get(), err
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	s.Speakers = f.cur.Speakers
+	return f.save(s)
+}
+
+// save is Set without keeping Speakers; f.mu is held.
+func (f *File) save(s Settings) (Settings, error) {
+	s, err := s.Normalise()
+	if err != nil {
+		return f.cur, err
+	}
 	if f.path != "" {
 		b, err := json.MarshalIndent(s, "", "  ")
 		if err != nil {

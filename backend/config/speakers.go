@@ -25,3 +25,13 @@ func validSpeakers(setting string) bool {
 	_, on := SpeakerCount(setting)
 	return on || setting == ""
 }
+
+// SetSpeakers saves the Speakers choice alone ("" = off, "auto" or a
+// count) and returns the settings saved, or those kept and why not.
+func (f *File) SetSpeakers(choice string) (Settings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.cur
+	s.Speakers = choice
+	return f.save(s)
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -27,9 +28,7 @@ func TestSpeakersSetting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			s := Defaults()
-			s.Speakers = tt.in
-			got, err := s.Normalise()
+			got, err := (&File{cur: Defaults()}).SetSpeakers(tt.in)
 			if tt.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "speakers must be off, auto or a number from 2 to 32") {
 					t.Fatalf("err = %v", err)
@@ -43,5 +42,30 @@ func TestSpeakersSetting(t *testing.T) {
 				t.Errorf("SpeakerCount = %d, %v; want %d, %v", n, on, tt.count, tt.on)
 			}
 		})
+	}
+}
+
+// Only SetSpeakers changes the choice: a form saved with an older value
+// (or none) keeps it, across a restart too.
+func TestSpeakersSurviveOtherSaves(t *testing.T) {
+	path := filepath.Join(t.TempDir(), SettingsFileName)
+	f, err := OpenSettings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := f.Get()
+	if s, err := f.SetSpeakers(" 4 "); err != nil || s.Speakers != "4" {
+		t.Fatalf("SetSpeakers: %+v, %v", s, err)
+	}
+	form.Server = "gpu:9001"
+	if s, err := f.Set(form); err != nil || s.Speakers != "4" || s.Server != "gpu:9001" {
+		t.Fatalf("a form saved after the choice: %+v, %v", s, err)
+	}
+	if _, err := f.SetSpeakers("one"); err == nil || f.Get().Speakers != "4" {
+		t.Errorf("a bad choice: %v, kept %q", err, f.Get().Speakers)
+	}
+	again, err := OpenSettings(path)
+	if err != nil || again.Get().Speakers != "4" || again.Get().Server != "gpu:9001" {
+		t.Errorf("after a restart %+v, %v", again.Get(), err)
 	}
 }
