@@ -80,6 +80,8 @@ type App struct {
 	// openAtStart are the files named on the command line ("Open with"
 	// from a file manager): queued once the window has started.
 	openAtStart []string
+	// live runs the microphone sessions (app_live.go); nil: none.
+	live *liveService
 
 	// Seams for tests; startup fills the nil ones with Wails' runtime.
 	emit      Emitter
@@ -94,6 +96,10 @@ type App struct {
 	ctx    context.Context // cancelled on shutdown; carries Wails' values after startup
 	cancel context.CancelFunc
 	unsubs []func() // the queue subscriptions: the UI's, the notifications'
+
+	// finds cancels the FindSpeakers runs in flight, by history entry.
+	findMu sync.Mutex
+	finds  map[int64]context.CancelFunc
 }
 
 // setNotifier turns on desktop notifications through n, as the settings
@@ -165,6 +171,8 @@ func (a *App) startup(ctx context.Context) {
 
 	runtime.OnFileDrop(ctx, func(_, _ int, paths []string) { a.AddFiles(paths) })
 	a.restore()
+	a.recoverLive(ctx)
+	go a.enableMicrophone(ctx) // waits for the GTK main loop
 	if len(a.openAtStart) > 0 {
 		a.AddFiles(a.openAtStart)
 	}
@@ -225,6 +233,7 @@ func (a *App) restore() {
 // shutdown is Wails' OnShutdown: it stops forwarding events and cancels
 // work still in flight.
 func (a *App) shutdown(context.Context) {
+	a.stopLive()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, unsub := range a.unsubs {
@@ -294,12 +303,21 @@ func orDefault(v, def string) string {
 }
 
 // formatError is Wails' ErrorFormatter: every error a bound method returns
-// reaches the frontend as one readable sentence, worded by apperr.
+// reaches the frontend as one readable English sentence, worded by apperr,
+// with the code and the sentence's catalog key and parameters, so the UI
+// can show it in its own language (frontend/src/lib/api.ts toError).
 func formatError(err error) any {
 	if err == nil {
 		return nil
 	}
-	return sentence(apperr.Message(err))
+	return rejection{Message: sentence(apperr.Message(err)), Code: string(apperr.CodeOf(err)), Text: apperr.Localize(err)}
+}
+
+// rejection is what a bound method's promise rejects with.
+type rejection struct {
+	Message string      `json:"message"`
+	Code    string      `json:"code"`
+	Text    apperr.Text `json:"text"`
 }
 
 // sentence folds whitespace, capitalises a leading plain word (never a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/speakers"
@@ -114,4 +116,99 @@ func (a *App) changeSpeakers(historyID int64, doing string, change func(context.
 		return t, fmt.Errorf("%s: %w", doing, err)
 	}
 	return t, nil
+}
+
+// EventSpeakersProgress carries a FindSpeakers run's progress: a
+// SpeakersProgress, at most about ten a second (the engine holds them back).
+const EventSpeakersProgress = "speakers:progress"
+
+// findSpeakersTimeout bounds one FindSpeakers run; the engine bounds each
+// request to the server within it.
+const findSpeakersTimeout = 2 * time.Hour
+
+// diarizer is what finding speakers later asks of the engine;
+// *transcribe.Engine has it.
+type diarizer interface {
+	Diarize(ctx context.Context, req transcribe.DiarizeRequest, progress func(transcribe.Progress)) (transcribe.Result, error)
+}
+
+// SpeakersProgress is one step of a FindSpeakers run for the UI.
+type SpeakersProgress struct {
+	HistoryID int64               `json:"historyId"`
+	Progress  transcribe.Progress `json:"progress"`
+}
+
+// FindSpeakers diarizes a finished transcript of the history without
+// transcribing it again ("Find speakers…"): choice is "auto" (or "") or a
+// count. It returns the transcript as the history now keeps it, with its
+// speakers; a failure is one sentence and leaves the transcript as it was.
+// CancelFindSpeakers stops it.
+func (a *App) FindSpeakers(historyID int64, choice string) (transcript.Transcript, error) {
+	d, ok := a.engine.(diarizer)
+	if !ok || a.editStore == nil || historyID == 0 {
+		return transcript.Transcript{}, errors.New("speakers are found for transcripts in the history, and this transcript is not in it")
+	}
+	opts := transcribe.SpeakerOptions{}
+	if choice != "" && choice != "auto" {
+		n, on := config.SpeakerCount(choice)
+		if !on {
+			return transcript.Transcript{}, fmt.Errorf("the number of speakers must be auto or from 2 to %d, not %q", config.MaxSpeakers, choice)
+		}
+		opts.Count = n
+	}
+	s := a.settings.Get()
+	base, emit := a.runtimeSeams()
+	ctx, cancel := context.WithTimeout(base, findSpeakersTimeout)
+	defer cancel()
+	if !a.finding(historyID, cancel) {
+		return transcript.Transcript{}, errors.New("speakers are being found for this transcript already")
+	}
+	defer a.finding(historyID, nil)
+	res, err := d.Diarize(ctx, transcribe.DiarizeRequest{
+		HistoryID: historyID, Server: orDefault(s.Server, config.DefaultServer), Speakers: opts,
+		CacheDir: s.CacheDir, FFmpegPath: s.FFmpegPath,
+	}, func(p transcribe.Progress) {
+		emit(EventSpeakersProgress, SpeakersProgress{HistoryID: historyID, Progress: p})
+	})
+	switch {
+	case err != nil && errors.Is(err, context.Canceled) && base.Err() == nil:
+		return res.Transcript, errors.New("finding speakers was cancelled; the transcript is as it was")
+	case err != nil && res.DiarizationError != "":
+		return res.Transcript, fmt.Errorf("the speakers could not be found: %s", strings.TrimRight(res.DiarizationError, "."))
+	case err != nil:
+		return res.Transcript, fmt.Errorf("finding speakers: %w", err)
+	}
+	t := res.Transcript
+	if e, _, err := a.editStore.Transcript(ctx, historyID); err == nil {
+		t.Source = e.Source
+	}
+	return t, nil
+}
+
+// CancelFindSpeakers stops a FindSpeakers run for the entry, if one runs.
+func (a *App) CancelFindSpeakers(historyID int64) {
+	a.findMu.Lock()
+	defer a.findMu.Unlock()
+	if cancel := a.finds[historyID]; cancel != nil {
+		cancel()
+	}
+}
+
+// finding registers the cancel of a run for historyID (false when one is
+// registered already), or with nil forgets it.
+func (a *App) finding(historyID int64, cancel context.CancelFunc) bool {
+	a.findMu.Lock()
+	defer a.findMu.Unlock()
+	if cancel == nil {
+		delete(a.finds, historyID)
+		return true
+	}
+	if a.finds[historyID] != nil {
+		return false
+	}
+	if a.finds == nil {
+		a.finds = map[int64]context.CancelFunc{}
+	}
+	a.finds[historyID] = cancel
+	return true
 }

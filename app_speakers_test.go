@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/config"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/speakers"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
@@ -162,8 +166,118 @@ func TestSpeakerEditsAreKeptSearchedAndExported(t *testing.T) {
 		{"a deleted entry", func() (transcript.Transcript, error) { return a.RenameSpeaker(id+1, "Bea", "X") }, "no longer in the history"},
 	}
 	for _, b := range bad {
-		if _, err := b.do(); err == nil || !strings.Contains(strings.ToLower(formatError(err).(string)), strings.ToLower(b.want)) {
+		if _, err := b.do(); err == nil || !strings.Contains(strings.ToLower(sentence(err.Error())), strings.ToLower(b.want)) {
 			t.Errorf("%s: %v, want %q", b.name, err, b.want)
 		}
+	}
+}
+
+// fakeDiarizer is an engine that finds speakers: it records the request,
+// reports two steps, and answers with do.
+type fakeDiarizer struct {
+	fakeEngine
+	started chan transcribe.DiarizeRequest
+	do      func(ctx context.Context) (transcribe.Result, error)
+}
+
+func (f *fakeDiarizer) Diarize(ctx context.Context, req transcribe.DiarizeRequest, progress func(transcribe.Progress)) (transcribe.Result, error) {
+	progress(transcribe.Progress{Stage: transcribe.StageTranscribing, Fraction: 0.5})
+	f.started <- req
+	res, err := f.do(ctx)
+	if err == nil {
+		progress(transcribe.Progress{Stage: transcribe.StageDone, Fraction: 1})
+	}
+	return res, err
+}
+
+func TestFindSpeakers(t *testing.T) {
+	db := openStore(t)
+	id, plain := putTranscript(t, db, "/a/talk.wav", "one", "two")
+	found := diarizedTalk()
+	tests := []struct {
+		name    string
+		choice  string
+		do      func(ctx context.Context) (transcribe.Result, error)
+		cancel  bool
+		want    *transcribe.SpeakerOptions
+		wantErr string
+	}{
+		{name: "auto", choice: "auto", want: &transcribe.SpeakerOptions{},
+			do: func(context.Context) (transcribe.Result, error) {
+				return transcribe.Result{Transcript: found, HistoryID: id, Diarization: transcribe.DiarizationDone}, nil
+			}},
+		{name: "a count", choice: "3", want: &transcribe.SpeakerOptions{Count: 3},
+			do: func(context.Context) (transcribe.Result, error) {
+				return transcribe.Result{Transcript: found, HistoryID: id, Diarization: transcribe.DiarizationDone}, nil
+			}},
+		{name: "the speaker model fails", choice: "", want: &transcribe.SpeakerOptions{},
+			do: func(context.Context) (transcribe.Result, error) {
+				return transcribe.Result{Transcript: plain, Diarization: transcribe.DiarizationFailed, DiarizationError: "The speaker model voices failed: out of memory."},
+					errors.New("voices: out of memory")
+			}, wantErr: "The speakers could not be found: The speaker model voices failed: out of memory."},
+		{name: "cancelled", choice: "auto", want: &transcribe.SpeakerOptions{}, cancel: true,
+			do: func(ctx context.Context) (transcribe.Result, error) {
+				<-ctx.Done()
+				return transcribe.Result{Transcript: plain}, fmt.Errorf("talk.wav: %w", ctx.Err())
+			}, wantErr: "Finding speakers was cancelled; the transcript is as it was."},
+		{name: "a bad count", choice: "1", wantErr: "must be auto or from 2 to 32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eng := &fakeDiarizer{started: make(chan transcribe.DiarizeRequest, 1), do: tt.do}
+			rec := &recorder{}
+			s, err := config.OpenSettings("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := NewApp(eng, &fakeQueue{}, s, rec.emit)
+			a.editStore = db
+			type answer struct {
+				t   transcript.Transcript
+				err error
+			}
+			done := make(chan answer, 1)
+			go func() {
+				tr, err := a.FindSpeakers(id, tt.choice)
+				done <- answer{tr, err}
+			}()
+			if tt.want != nil {
+				select {
+				case req := <-eng.started:
+					if req.HistoryID != id || req.Server != config.DefaultServer || !reflect.DeepEqual(&req.Speakers, tt.want) {
+						t.Errorf("asked %+v", req)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("Diarize was not called")
+				}
+				if tt.cancel {
+					if _, err := a.FindSpeakers(id, "auto"); err == nil || !strings.Contains(err.Error(), "already") {
+						t.Errorf("a second run at once: %v", err)
+					}
+					a.CancelFindSpeakers(id)
+				}
+			}
+			var got answer
+			select {
+			case got = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("FindSpeakers did not return")
+			}
+			if tt.wantErr != "" {
+				if got.err == nil || sentence(got.err.Error()) != tt.wantErr && !strings.Contains(got.err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", got.err, tt.wantErr)
+				}
+				return
+			}
+			if got.err != nil || !reflect.DeepEqual(got.t.Speakers, found.Speakers) || got.t.Source != "/a/talk.wav" {
+				t.Fatalf("found %+v, %v", got.t, got.err)
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.events) != 2 || rec.events[0].name != EventSpeakersProgress ||
+				rec.events[1].data[0].(SpeakersProgress) != (SpeakersProgress{HistoryID: id, Progress: transcribe.Progress{Stage: transcribe.StageDone, Fraction: 1}}) {
+				t.Errorf("events %+v", rec.events)
+			}
+		})
 	}
 }
