@@ -1,3 +1,15 @@
+export namespace apperr {
+	
+	export interface Text {
+	    text: string;
+	    key?: string;
+	    params?: Text[];
+	    before?: string;
+	    after?: string;
+	}
+
+}
+
 export namespace config {
 	
 	export interface Settings {
@@ -243,6 +255,7 @@ export namespace transcribe {
 	    etaSeconds: number;
 	    reused?: boolean;
 	    note?: string;
+	    noteText?: apperr.Text;
 	}
 	export interface SpeakerOptions {
 	    count?: number;
@@ -280,6 +293,7 @@ export namespace transcribe {
 	    progress: Progress;
 	    error?: string;
 	    errorCode?: string;
+	    errorText?: apperr.Text;
 	    existingOutputs?: string[];
 	    outputs: string[];
 	    historyId?: number;

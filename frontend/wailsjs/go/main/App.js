@@ -14,6 +14,10 @@ export function CancelAll() {
   return window['go']['main']['App']['CancelAll']();
 }
 
+export function CancelFindSpeakers(arg1) {
+  return window['go']['main']['App']['CancelFindSpeakers'](arg1);
+}
+
 export function CancelJob(arg1) {
   return window['go']['main']['App']['CancelJob'](arg1);
 }
@@ -40,6 +44,10 @@ export function ExportHistory(arg1, arg2, arg3, arg4) {
 
 export function FFmpegStatus(arg1) {
   return window['go']['main']['App']['FFmpegStatus'](arg1);
+}
+
+export function FindSpeakers(arg1, arg2) {
+  return window['go']['main']['App']['FindSpeakers'](arg1, arg2);
 }
 
 export function GetSettings() {
