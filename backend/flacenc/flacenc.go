@@ -29,7 +29,11 @@ const (
 // Encode returns one FLAC stream of mono 16-bit samples at sampleRate Hz
 // (1 to 655350; 16000 is written as its own frame code).
 func Encode(samples []int16, sampleRate int) []byte {
-	out := make([]byte, 0, 42+len(samples)) // a rough guess: about 8 bits a sample
+	// Room for the worst case (every frame verbatim: a header of at most
+	// 16 bytes, the samples, the CRC), so the stream is never copied as
+	// it grows.
+	frames := (len(samples) + BlockSize - 1) / BlockSize
+	out := make([]byte, 0, 42+2*len(samples)+frames*(16+1+2))
 	out = append(out, 'f', 'L', 'a', 'C')
 	// Metadata block header: last block, type 0 (STREAMINFO), 34 bytes.
 	out = append(out, 0x80, 0, 0, 34)
@@ -211,11 +215,11 @@ func bestFixedOrder(block []int16) int {
 		e2 := e1 - p1
 		e3 := e2 - p2
 		e4 := e3 - p3
-		sum[0] += abs(e0)
-		sum[1] += abs(e1)
-		sum[2] += abs(e2)
-		sum[3] += abs(e3)
-		sum[4] += abs(e4)
+		sum[0] += uint64(abs(e0))
+		sum[1] += uint64(abs(e1))
+		sum[2] += uint64(abs(e2))
+		sum[3] += uint64(abs(e3))
+		sum[4] += uint64(abs(e4))
 		prev, p1, p2, p3 = e0, e1, e2, e3
 	}
 	best := 0
@@ -227,11 +231,11 @@ func bestFixedOrder(block []int16) int {
 	return best
 }
 
-func abs(v int32) uint64 {
-	if v < 0 {
-		return uint64(-int64(v))
-	}
-	return uint64(v)
+// abs is |v| without a branch (a sign test per residual per order
+// mispredicts on audio, whose signs are random).
+func abs(v int32) uint32 {
+	m := v >> 31
+	return uint32((v ^ m) - m)
 }
 
 // residual fills dst with block's residual after the fixed predictor of
@@ -360,9 +364,7 @@ func writeRice(w *bitWriter, res []int32, n, order int, p plan) {
 		}
 		k := uint(p.params[j])
 		w.write(uint64(k), pbits)
-		for _, r := range res[i : i+count] {
-			w.rice(zigzag(r), k)
-		}
+		w.riceAll(res[i:i+count], k)
 		i += count
 	}
 }
@@ -376,10 +378,12 @@ type bitWriter struct {
 
 func (w *bitWriter) reset(out []byte) { w.out, w.cache, w.n = out, 0, 0 }
 
-// write appends the low k bits of v (k <= 32).
+// write appends the low k bits of v (k <= 32). When they do not fit, the
+// 32 oldest pending bits go out first as one word, not byte by byte.
 func (w *bitWriter) write(v uint64, k uint) {
 	if w.n+k > 64 {
-		w.spill()
+		w.n -= 32
+		w.out = binary.BigEndian.AppendUint32(w.out, uint32(w.cache>>w.n))
 	}
 	w.cache = w.cache<<k | v&(1<<k-1)
 	w.n += k
@@ -406,6 +410,31 @@ func (w *bitWriter) rice(u uint64, k uint) {
 	}
 	w.write(1, uint(q)+1)
 	w.write(u&(1<<k-1), k)
+}
+
+// riceAll is rice for each of res zigzagged, with the writer's state in
+// locals: the slice is stored back once, not once per value.
+func (w *bitWriter) riceAll(res []int32, k uint) {
+	out, cache, n := w.out, w.cache, w.n
+	low := uint64(1)<<k - 1
+	for _, r := range res {
+		u := zigzag(r)
+		q := u >> k
+		if q+1+uint64(k) > 32 {
+			w.out, w.cache, w.n = out, cache, n
+			w.rice(u, k)
+			out, cache, n = w.out, w.cache, w.n
+			continue
+		}
+		m := uint(q) + 1 + k
+		if n+m > 64 {
+			n -= 32
+			out = binary.BigEndian.AppendUint32(out, uint32(cache>>n))
+		}
+		cache = cache<<m | (1<<k | u&low)
+		n += m
+	}
+	w.out, w.cache, w.n = out, cache, n
 }
 
 // flush pads to a byte with zeros and returns the bytes.

@@ -109,16 +109,21 @@ func audioTensor(form string, samples []float32, batched bool) triton.Input {
 func ToPCM16(samples []float32) []int16 {
 	out := make([]int16, len(samples))
 	for i, x := range samples {
-		v := math.Round(float64(x) * 32768)
+		// x·32768 is exact in float64, and so is adding ±0.5: truncating
+		// the sum is math.Round's halves-away-from-zero, without its
+		// branches (this runs on every sample sent compact).
+		v := float64(x) * 32768
+		v += math.Copysign(0.5, v)
 		switch {
 		case v != v: // NaN
-			v = 0
-		case v > math.MaxInt16:
-			v = math.MaxInt16
-		case v < math.MinInt16:
-			v = math.MinInt16
+			out[i] = 0
+		case v >= math.MaxInt16:
+			out[i] = math.MaxInt16
+		case v <= math.MinInt16:
+			out[i] = math.MinInt16
+		default:
+			out[i] = int16(v)
 		}
-		out[i] = int16(v)
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,6 +39,31 @@ func TestToPCM16(t *testing.T) {
 	}
 	if b := PCM16Bytes([]float32{-1, 0.5}); !slices.Equal(b, []byte{0x00, 0x80, 0x00, 0x40}) {
 		t.Errorf("PCM16Bytes = % x", b)
+	}
+	// The definition itself (x·32768 rounded half away from zero, then
+	// clamped), on every half and its neighbours and on random floats
+	// beyond full scale.
+	ref := func(x float32) int16 {
+		v := math.Round(float64(x) * 32768)
+		if v != v {
+			return 0
+		}
+		return int16(max(math.MinInt16, min(math.MaxInt16, v)))
+	}
+	var xs []float32
+	for s := -32770; s <= 32770; s++ {
+		h := float32((float64(s) + 0.5) / 32768)
+		xs = append(xs, h, math.Nextafter32(h, 2), math.Nextafter32(h, -2))
+	}
+	rng := rand.New(rand.NewPCG(16, 16))
+	for range 200000 {
+		xs = append(xs, float32(rng.Float64()*2.2-1.1))
+	}
+	got := ToPCM16(xs)
+	for i, x := range xs {
+		if want := ref(x); got[i] != want {
+			t.Fatalf("ToPCM16(%g) = %d, want %d", x, got[i], want)
+		}
 	}
 }
 

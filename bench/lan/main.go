@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ func run(args []string) error {
 	format := fs.String("format", "mp3", "the recording: mp3 (44.1 kHz stereo, 128 kb/s) or wav (16 kHz mono 16-bit)")
 	rounds := fs.Int("rounds", 3, "rounds of each measurement (the median is reported)")
 	dir := fs.String("dir", os.TempDir(), "where the fixture is kept between runs")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the compact runs to this file")
 	fs.Parse(args)
 
 	fixture, err := makeFixture(*dir, *format, *minutes)
@@ -91,14 +93,24 @@ func run(args []string) error {
 			return fmt.Errorf("fp32 run: %w", err)
 		}
 		fp32, fp32Bytes = append(fp32, wall), up
-		fmt.Printf("round %d: fp32 (%s) %.2f s, %.1f MB up, %.2f s CPU here\n", r+1, f, wall, mb(up), lastCPU)
+		fmt.Printf("round %d: fp32 (%s) %.2f s (bytes up from %.2f s to %.2f s), %.1f MB up, %.2f s CPU here\n", r+1, f, wall, firstSent, lastSent, mb(up), lastCPU)
 
+		if *profile != "" {
+			stop, err := startProfile(*profile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		wall, up, form, err = pipeline(toServer, fixture, "")
+		if *profile != "" {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			return fmt.Errorf("compact run: %w", err)
 		}
 		compact, compactBytes = append(compact, wall), up
-		fmt.Printf("round %d: compact (%s) %.2f s, %.1f MB up, %.2f s CPU here\n", r+1, form, wall, mb(up), lastCPU)
+		fmt.Printf("round %d: compact (%s) %.2f s (bytes up from %.2f s to %.2f s), %.1f MB up, %.2f s CPU here\n", r+1, form, wall, firstSent, lastSent, mb(up), lastCPU)
 
 		a, err := sendAlone(toSink.Addr().String(), compactBytes)
 		if err != nil {
@@ -125,6 +137,10 @@ func run(args []string) error {
 // lastCPU is the CPU seconds of the last pipeline run: client, relay and
 // ffmpeg (the devserver is another process).
 var lastCPU float64
+
+// lastSent is when, in seconds from the start, the last pipeline run's
+// last byte towards the server reached the relay.
+var lastSent, firstSent float64
 
 func mb(n int64) float64 { return float64(n) / 1e6 }
 
@@ -161,6 +177,7 @@ func pipeline(relay *relay, fixture, form string) (float64, int64, string, error
 			used = m.AudioInput
 		}
 	}
+	relay.firstNs.Store(0)
 	before, cpu0 := relay.up.Load(), cpuTime()
 	t0 := time.Now()
 	_, err = e.Transcribe(ctx, transcribe.Request{Path: fixture, Server: addr, Model: tritontest.DTMFModelName,
@@ -170,6 +187,8 @@ func pipeline(relay *relay, fixture, form string) (float64, int64, string, error
 		return 0, 0, "", err
 	}
 	lastCPU = (cpuTime() - cpu0).Seconds()
+	firstSent = time.Unix(0, relay.firstNs.Load()).Sub(t0).Seconds()
+	lastSent = time.Unix(0, relay.lastUpNs.Load()).Sub(t0).Seconds()
 	return wall, relay.up.Load() - before, used, nil
 }
 
@@ -248,7 +267,9 @@ func beUint64(b []byte) uint64 {
 // taking bandwidth (as netem's delay does).
 type relay struct {
 	net.Listener
-	up atomic.Int64 // bytes towards target, all connections
+	up       atomic.Int64 // bytes towards target, all connections
+	lastUpNs atomic.Int64 // when the last of them was read (Unix ns)
+	firstNs  atomic.Int64 // when the first after a reset was (0: none yet)
 }
 
 func startRelay(listen, target string, delay time.Duration) (*relay, error) {
@@ -278,7 +299,7 @@ func (r *relay) serve(c net.Conn, target string, delay time.Duration) {
 	defer t.Close()
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); delayCopy(t, c, delay, &r.up) }()
+	go func() { defer wg.Done(); delayCopy(t, c, delay, r) }()
 	go func() { defer wg.Done(); delayCopy(c, t, delay, nil) }()
 	wg.Wait()
 }
@@ -289,7 +310,8 @@ type piece struct {
 }
 
 // delayCopy copies src to dst through a delay line, then half-closes dst.
-func delayCopy(dst, src net.Conn, delay time.Duration, count *atomic.Int64) {
+// count, when set, counts what is read.
+func delayCopy(dst, src net.Conn, delay time.Duration, count *relay) {
 	line := make(chan piece, 4096)
 	go func() {
 		defer close(line)
@@ -298,7 +320,10 @@ func delayCopy(dst, src net.Conn, delay time.Duration, count *atomic.Int64) {
 			n, err := src.Read(buf)
 			if n > 0 {
 				if count != nil {
-					count.Add(int64(n))
+					count.up.Add(int64(n))
+					now := time.Now().UnixNano()
+					count.lastUpNs.Store(now)
+					count.firstNs.CompareAndSwap(0, now)
 				}
 				line <- piece{buf[:n], time.Now().Add(delay)}
 			}
@@ -360,6 +385,19 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// startProfile starts a CPU profile into path (rewritten each call).
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 // cpuTime is this process's and its children's (ffmpeg's) CPU time so far.

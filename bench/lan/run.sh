@@ -65,6 +65,6 @@ for _ in $(seq 200); do
 done
 grep -q 'listening on' "$bin/dev.out" || { echo "devserver did not start: $(cat "$bin/dev.err")" >&2; exit 1; }
 echo "load before: $(uptime)"
-nsx "$bin/lanbench" -server 127.0.0.1:8001 -rounds "$rounds" -format "$format" -dir "${BENCH_DIR:-/var/tmp}"
+nsx "$bin/lanbench" -server 127.0.0.1:8001 -rounds "$rounds" -format "$format" -dir "${BENCH_DIR:-/var/tmp}" ${LAN_ARGS:-}
 echo "load after: $(uptime)"
 nsx tc -s qdisc show dev lo | sed -n '/tbf/,+2p'

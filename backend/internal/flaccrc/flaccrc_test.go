@@ -13,3 +13,21 @@ func TestCheckValues(t *testing.T) {
 		t.Errorf("CRC16 = %#x, want 0xfee8", got)
 	}
 }
+
+// TestCRC16Slices checks the four-bytes-a-step CRC-16 against one byte at
+// a time, for every length up to 64 and every alignment of the tail.
+func TestCRC16Slices(t *testing.T) {
+	b := make([]byte, 64)
+	for i := range b {
+		b[i] = byte(i*131 + 7)
+	}
+	for n := range len(b) + 1 {
+		var want uint16
+		for _, x := range b[:n] {
+			want = Update16(want, x)
+		}
+		if got := CRC16(b[:n]); got != want {
+			t.Errorf("CRC16 of %d bytes = %#x, byte by byte %#x", n, got, want)
+		}
+	}
+}
