@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -468,7 +469,7 @@ func TestServerStatusTimeoutIsExplained(t *testing.T) {
 		t.Fatalf("error %v, want one wrapping context.DeadlineExceeded", err)
 	}
 	want := "The server at gpu:8001 did not answer within 20ms: dialing gpu:8001: context deadline exceeded."
-	if got := formatError(err); got != want {
+	if got := formatError(err).(rejection).Message; got != want {
 		t.Errorf("formatted %q, want %q", got, want)
 	}
 }
@@ -492,10 +493,32 @@ func TestFormatError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := formatError(tt.err); got != tt.want {
+			got := formatError(tt.err)
+			if r, ok := got.(rejection); ok {
+				got = r.Message
+			}
+			if got != tt.want {
 				t.Errorf("formatError = %#v, want %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// A rejection carries the sentence's key, parameters and context, so the
+// UI can word it in its language, beside the English and the code.
+func TestFormatErrorCarriesTheKey(t *testing.T) {
+	inner := apperr.New(apperr.CodeUnreachable, errors.New("ECONNREFUSED"), "cannot reach a Triton server at %s: check the address and that the server is running (Triton's gRPC port is usually 8001)", "gpu:8001")
+	got, ok := formatError(fmt.Errorf("sample.wav: %w", inner)).(rejection)
+	if !ok {
+		t.Fatalf("formatError gave %T, want a rejection", got)
+	}
+	if got.Code != string(apperr.CodeUnreachable) || got.Text.Key == "" || got.Text.Before != "sample.wav: " ||
+		len(got.Text.Params) != 1 || got.Text.Params[0].Text != "gpu:8001" || !strings.HasPrefix(got.Message, "sample.wav: cannot reach") {
+		t.Errorf("rejection %+v, want code, key, the address as parameter and the file name in front", got)
+	}
+	b, err := json.Marshal(got)
+	if err != nil || !strings.Contains(string(b), `"key":"`+got.Text.Key+`"`) || !strings.Contains(string(b), `"message":"sample.wav: cannot reach`) {
+		t.Errorf("as JSON: %s (%v)", b, err)
 	}
 }
 

@@ -5,6 +5,7 @@
 import * as App from '../../wailsjs/go/main/App';
 import { EventsOn } from '../../wailsjs/runtime/runtime';
 import { t } from './i18n/index.svelte';
+import { asSentence, goText, isGoText, type GoText } from './i18n/gotext';
 
 // The types come from the bound methods themselves, not from the Go
 // package that declares them, so a type moving between Go packages (as
@@ -48,6 +49,8 @@ export interface Progress {
   etaSeconds?: number;
   audioSeconds?: number;
   note?: string;
+  /** note with its catalog key (Go: apperr.Text). */
+  noteText?: GoText;
 }
 
 /** One file in the queue (Go: transcribe.Job). */
@@ -66,12 +69,40 @@ export interface QueueEvent {
 export const EVENT_QUEUE = 'queue:event';
 export const EVENT_FILES_ADDED = 'files:added';
 
-/** Turns whatever a bound method rejected with into an Error. */
+/** An error Go reported: its English sentence, apperr's code and the
+ * sentence for the catalog (shown in the UI's language as the message). */
+export class GoError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly english: string,
+    readonly text?: GoText,
+  ) {
+    super(message);
+    this.name = 'GoError';
+  }
+}
+
+/** Turns whatever a bound method rejected with into an Error. Go's
+ * rejections (app.go formatError) are {message, code, text} — or that as
+ * a JSON string — and read in the UI's language. */
 export function toError(reason: unknown): Error {
   if (reason instanceof Error) return reason;
+  if (typeof reason === 'string' && reason.trim().startsWith('{')) {
+    try {
+      reason = JSON.parse(reason);
+    } catch {
+      // a sentence that starts with a brace: shown as it is
+    }
+  }
   if (typeof reason === 'string' && reason.trim() !== '') return new Error(reason);
   if (reason && typeof reason === 'object' && 'message' in reason) {
-    return new Error(String((reason as { message: unknown }).message));
+    const r = reason as { message: unknown; code?: unknown; text?: unknown };
+    const english = String(r.message);
+    if (!isGoText(r.text)) return new Error(english);
+    const local = goText(r.text, '');
+    const message = r.text.key && local !== r.text.text ? asSentence(local) : english;
+    return new GoError(message, String(r.code ?? ''), english, r.text);
   }
   return new Error(t('error.unknown'));
 }
@@ -262,4 +293,134 @@ export type FFmpegInfo = Result<typeof App.FFmpegStatus>;
 /** Whether the ffmpeg at path ('' = the default) can be run. */
 export function ffmpegStatus(path: string): Promise<FFmpegInfo> {
   return call(() => App.FFmpegStatus(path));
+}
+
+// Local server
+
+export type LocalReport = Result<typeof App.LocalServerDetect>;
+export type LocalCheck = LocalReport['checks'][number];
+export type LocalModel = Result<typeof App.LocalServerModels>[number];
+export type LocalStatus = Result<typeof App.LocalServerStatus>;
+export type LocalStartOptions = Parameters<typeof App.LocalServerStart>[0];
+export type LocalProfile = 'gpu' | 'cpu';
+
+/** A step of the local server's first start (Go: localserver.Phase). */
+export type LocalPhase = 'prepare' | 'image_download' | 'image_build' | 'container' | 'model_download' | 'loading' | 'ready';
+
+/** One progress event of a Start or Restart (Go: localserver.Progress). */
+export interface LocalProgress {
+  phase: LocalPhase;
+  /** Go's sentence, in English. */
+  message: string;
+  model?: string;
+  /** Bytes of a download when known. */
+  done?: number;
+  total?: number;
+  step?: number;
+  steps?: number;
+  /** Set with 'ready': where the server setting now points. */
+  address?: string;
+}
+
+export const EVENT_LOCAL_PROGRESS = 'localserver:progress';
+
+/** What the local server needs and what was found (runs docker and nvidia-smi). */
+export function localDetect(): Promise<LocalReport> {
+  return call(() => App.LocalServerDetect());
+}
+
+/** The models the local server can load with a profile. */
+export async function localModels(profile: LocalProfile): Promise<LocalModel[]> {
+  return (await call(() => App.LocalServerModels(profile))) ?? [];
+}
+
+/** Starts the local server; resolves when it is ready, to the settings
+ * now pointing at it. Progress arrives through onLocalProgress. */
+export function localStart(opts: LocalStartOptions): Promise<Settings> {
+  return call(() => App.LocalServerStart(opts));
+}
+
+export function localRestart(): Promise<void> {
+  return call(() => App.LocalServerRestart());
+}
+
+export function localStop(): Promise<void> {
+  return call(() => App.LocalServerStop());
+}
+
+/** Removes the containers and, with withCache, the model cache. */
+export function localRemove(withCache: boolean): Promise<void> {
+  return call(() => App.LocalServerRemove(withCache));
+}
+
+/** The last lines of the local server's log. */
+export function localLogs(lines: number): Promise<string> {
+  return call(() => App.LocalServerLogs(lines));
+}
+
+export function localStatus(): Promise<LocalStatus> {
+  return call(() => App.LocalServerStatus());
+}
+
+/** Whether addr ('' = the saved server) is the local server started last (no docker call). */
+export function isLocalServer(addr: string): Promise<boolean> {
+  return call(() => App.IsLocalServer(addr));
+}
+
+/** Calls handler with each step of a local server's start. */
+export function onLocalProgress(handler: (p: LocalProgress) => void): Unsubscribe {
+  return subscribe<LocalProgress>(EVENT_LOCAL_PROGRESS, handler);
+}
+
+// Speakers
+
+export type Speaker = NonNullable<Transcript['speakers']>[number];
+/** Who said what, without the text (Go: speakers.Snapshot): the undo of a speaker edit. */
+export type SpeakerSnapshot = Parameters<typeof App.RestoreSpeakers>[1];
+
+/** Saves the Speakers choice for files added from now on ('' off, 'auto', or a count). */
+export function setSpeakers(choice: string): Promise<Settings> {
+  return call(() => App.SetSpeakers(choice));
+}
+
+/** Names a speaker once for the whole transcript; resolves to the transcript as kept. */
+export function renameSpeaker(historyId: number, old: string, label: string): Promise<Transcript> {
+  return call(() => App.RenameSpeaker(historyId, old, label));
+}
+
+/** Makes speaker `from` into speaker `into`. */
+export function mergeSpeakers(historyId: number, into: string, from: string): Promise<Transcript> {
+  return call(() => App.MergeSpeakers(historyId, into, from));
+}
+
+/** Gives one segment to another speaker. */
+export function setSegmentSpeaker(historyId: number, index: number, speaker: string): Promise<Transcript> {
+  return call(() => App.SetSegmentSpeaker(historyId, index, speaker));
+}
+
+/** Puts back who said what as a snapshot recorded it (undo and redo). */
+export function restoreSpeakers(historyId: number, snap: SpeakerSnapshot): Promise<Transcript> {
+  return call(() => App.RestoreSpeakers(historyId, snap));
+}
+
+/** A "Find speakers" run's step (Go: main.SpeakersProgress). */
+export interface SpeakersProgress {
+  historyId: number;
+  progress: Progress;
+}
+
+export const EVENT_SPEAKERS_PROGRESS = 'speakers:progress';
+
+/** Finds the speakers of a transcript in the history ('auto' or a count), without transcribing again. */
+export function findSpeakers(historyId: number, choice: string): Promise<Transcript> {
+  return call(() => App.FindSpeakers(historyId, choice));
+}
+
+export function cancelFindSpeakers(historyId: number): Promise<void> {
+  return call(() => App.CancelFindSpeakers(historyId));
+}
+
+/** Calls handler with each step of a "Find speakers" run. */
+export function onSpeakersProgress(handler: (p: SpeakersProgress) => void): Unsubscribe {
+  return subscribe<SpeakersProgress>(EVENT_SPEAKERS_PROGRESS, handler);
 }

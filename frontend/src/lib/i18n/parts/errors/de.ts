@@ -97,6 +97,11 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.5626f15d': "Der Schlüssel in {1} lässt sich nicht mit dem Zertifikat {2} verwenden: {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "Der Client-Schlüssel ({1}) ist nicht im Schlüsselbund: wählen Sie die Schlüsseldatei in den Einstellungen erneut",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "Für die Sprechererkennung in einem gespeicherten Transkript braucht es den Verlauf der App, und diese Engine führt keinen",
+  'go.9b42378c': "Der Verlauf hat keinen Eintrag {1}",
+  'go.e2f6e8ec': "Das Audio dieses Transkripts ist weg: es liegt nicht mehr im Cache-Ordner {1}, und {2} gibt es nicht mehr; legen Sie die Datei wieder dorthin, um ihre Sprecher zu finden",
+  'go.d6a60f51': "{1} hat sich seit der Transkription geändert, und die damals transkribierte Kopie ist nicht mehr im Cache: transkribieren Sie die Datei erneut, um ihre Sprecher zu finden",
   // backend/transcribe/engine.go
   'go.3dcb036b': "Abschnitte von {1} s sind zu lang: höchstens {2} s",
   'go.f09d5459': "Die Datenbank der App in {1} kann nicht geöffnet werden: {2}",
@@ -108,8 +113,14 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.1f1936d4': "Die Ausgabedatei {1} kann nicht geprüft werden: {2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "Decoder {1}: verwenden Sie auto, builtin oder ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "Die Arbeit an dieser Datei wurde unterbrochen, bevor sie fertig war (eine Verbindung wurde geschlossen oder abgebrochen): versuchen Sie es erneut",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "Die Abschnittslänge {1} s liegt nicht zwischen 1 und {2} s",
+  'go.17f4c375': "Warten, bis das Modell {1} geladen ist ({2}, bisher {3})",
+  'go.fdf72893': "Abschnitt {1} wird erneut gesendet (Versuch {2} von {3}): {4}",
+  'go.58967685': "Dasselbe Audio wird gerade für eine andere Datei transkribiert: warten, um das Ergebnis zu übernehmen",
+  'go.8f7e3be9': "Sprecher werden ermittelt",
   'go.e90b0342': "Die Datei enthält keine Audio-Samples",
   'go.89cb15ba': "Die Datei ist leer: es gibt nichts zu transkribieren",
   'go.239ccf65': "Die Datei hat keine Tonspur",
@@ -119,4 +130,10 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.e95ab02e': "Die Audiodatei ist beschädigt: {1}",
   'go.93b9c3aa': "Das Audio kann nicht gelesen werden: {1}",
   'go.9fd053ed': "Die Datenbank der App ist nicht nutzbar: {1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "Die Verbindungseinstellungen haben sich {1}-mal geändert, während die Sprecher von Abschnitt {2} abgefragt wurden: versuchen Sie es erneut",
+  'go.d80084a2': "Sprecherzahlen dürfen nicht negativ sein",
+  'go.3d11b046': "Geben Sie entweder eine genaue Sprecherzahl oder ein Minimum und Maximum an, nicht beides",
+  'go.d00ed1dc': "Mindestens {1}, aber höchstens {2} Sprecher: das Minimum darf nicht über dem Maximum liegen",
+  'go.1ba013e7': "Die Sprecher ließen sich nicht unterscheiden: {1}",
 };

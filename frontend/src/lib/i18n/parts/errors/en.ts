@@ -97,6 +97,11 @@ export const errorsEn = {
   'go.5626f15d': "cannot use the key in {1} with the certificate {2}: {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "the client key ({1}) is not in the keyring: choose the key file again in Settings",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "diarizing a stored transcript needs the app's history, and this engine keeps none",
+  'go.9b42378c': "the history has no entry {1}",
+  'go.e2f6e8ec': "the audio of this transcript is gone: it is no longer in the cache folder {1}, and {2} no longer exists; put the file back there to find its speakers",
+  'go.d6a60f51': "{1} has changed since it was transcribed, and the copy transcribed then is no longer in the cache: transcribe it again to find its speakers",
   // backend/transcribe/engine.go
   'go.3dcb036b': "chunks of {1} s are too long: at most {2} s",
   'go.f09d5459': "cannot open the app's database in {1}: {2}",
@@ -108,8 +113,14 @@ export const errorsEn = {
   'go.1f1936d4': "cannot check output file {1}: {2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "decoder {1}: use auto, builtin or ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "the work on this file was interrupted before it finished (a connection closed or was cancelled): retry it",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "chunk length {1} s is not between 1 and {2} s",
+  'go.17f4c375': "waiting for model {1} to load ({2}, {3} so far)",
+  'go.fdf72893': "retrying chunk {1} (attempt {2} of {3}): {4}",
+  'go.58967685': "the same audio is being transcribed for another file: waiting to reuse its result",
+  'go.8f7e3be9': "finding the speakers",
   'go.e90b0342': "the file holds no audio samples",
   'go.89cb15ba': "the file is empty: there is nothing to transcribe",
   'go.239ccf65': "the file has no sound track",
@@ -119,4 +130,10 @@ export const errorsEn = {
   'go.e95ab02e': "the audio file is damaged: {1}",
   'go.93b9c3aa': "cannot read the audio: {1}",
   'go.9fd053ed': "cannot use the app's database: {1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "the connection settings changed {1} times while the speakers of chunk {2} were asked for: try again",
+  'go.d80084a2': "speaker counts must not be negative",
+  'go.3d11b046': "give either an exact number of speakers or a minimum and maximum, not both",
+  'go.d00ed1dc': "at least {1} speakers but at most {2}: the minimum must not be above the maximum",
+  'go.1ba013e7': "the speakers could not be told apart: {1}",
 } as const;

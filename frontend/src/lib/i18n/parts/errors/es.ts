@@ -97,6 +97,11 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.5626f15d': "no se puede usar la clave de {1} con el certificado {2}: {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "la clave de cliente ({1}) no está en el llavero: vuelva a elegir el archivo de clave en Ajustes",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "identificar a los hablantes de una transcripción guardada requiere el historial de la aplicación, y este motor no lo lleva",
+  'go.9b42378c': "el historial no tiene ninguna entrada {1}",
+  'go.e2f6e8ec': "el audio de esta transcripción ya no está: no está en la carpeta de caché {1} y {2} ya no existe; vuelva a poner el archivo allí para encontrar a sus hablantes",
+  'go.d6a60f51': "{1} ha cambiado desde que se transcribió, y la copia transcrita entonces ya no está en la caché: vuelva a transcribirlo para encontrar a sus hablantes",
   // backend/transcribe/engine.go
   'go.3dcb036b': "los fragmentos de {1} s son demasiado largos: como máximo {2} s",
   'go.f09d5459': "no se puede abrir la base de datos de la aplicación en {1}: {2}",
@@ -108,8 +113,14 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.1f1936d4': "no se puede comprobar el archivo de salida {1}: {2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "decodificador {1}: use auto, builtin o ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "el trabajo en este archivo se interrumpió antes de terminar (una conexión se cerró o se canceló): vuelva a intentarlo",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "la longitud de fragmento de {1} s no está entre 1 y {2} s",
+  'go.17f4c375': "esperando a que se cargue el modelo {1} ({2}, {3} hasta ahora)",
+  'go.fdf72893': "reintentando el fragmento {1} (intento {2} de {3}): {4}",
+  'go.58967685': "el mismo audio se está transcribiendo para otro archivo: esperando para reutilizar su resultado",
+  'go.8f7e3be9': "buscando a los hablantes",
   'go.e90b0342': "el archivo no contiene muestras de audio",
   'go.89cb15ba': "el archivo está vacío: no hay nada que transcribir",
   'go.239ccf65': "el archivo no tiene pista de sonido",
@@ -119,4 +130,10 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.e95ab02e': "el archivo de audio está dañado: {1}",
   'go.93b9c3aa': "no se puede leer el audio: {1}",
   'go.9fd053ed': "no se puede usar la base de datos de la aplicación: {1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "los ajustes de conexión cambiaron {1} veces mientras se pedían los hablantes del fragmento {2}: vuelva a intentarlo",
+  'go.d80084a2': "el número de hablantes no puede ser negativo",
+  'go.3d11b046': "indique o un número exacto de hablantes o un mínimo y un máximo, no ambos",
+  'go.d00ed1dc': "al menos {1} hablantes pero como máximo {2}: el mínimo no puede superar al máximo",
+  'go.1ba013e7': "no se pudo distinguir a los hablantes: {1}",
 };

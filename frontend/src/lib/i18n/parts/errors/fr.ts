@@ -97,6 +97,11 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.5626f15d': "impossible d'utiliser la clé dans {1} avec le certificat {2} : {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "la clé client ({1}) n'est pas dans le trousseau : choisissez de nouveau le fichier de clé dans les Réglages",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "identifier les locuteurs d'une transcription enregistrée demande l'historique de l'application, et ce moteur n'en tient pas",
+  'go.9b42378c': "l'historique n'a pas d'entrée {1}",
+  'go.e2f6e8ec': "l'audio de cette transcription a disparu : il n'est plus dans le dossier de cache {1}, et {2} n'existe plus ; remettez le fichier à sa place pour trouver ses locuteurs",
+  'go.d6a60f51': "{1} a changé depuis sa transcription, et la copie transcrite alors n'est plus dans le cache : transcrivez-le de nouveau pour trouver ses locuteurs",
   // backend/transcribe/engine.go
   'go.3dcb036b': "des segments audio de {1} s sont trop longs : {2} s au plus",
   'go.f09d5459': "impossible d'ouvrir la base de données de l'application dans {1} : {2}",
@@ -108,8 +113,14 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.1f1936d4': "impossible de vérifier le fichier de sortie {1} : {2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "décodeur {1} : utilisez auto, builtin ou ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "le travail sur ce fichier a été interrompu avant la fin (une connexion s'est fermée ou a été annulée) : relancez-le",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "la longueur de segment audio {1} s n'est pas comprise entre 1 et {2} s",
+  'go.17f4c375': "en attente du chargement du modèle {1} ({2}, depuis {3})",
+  'go.fdf72893': "nouvel essai du segment audio {1} (tentative {2} sur {3}) : {4}",
+  'go.58967685': "le même audio est en cours de transcription pour un autre fichier : en attente pour réutiliser son résultat",
+  'go.8f7e3be9': "recherche des locuteurs",
   'go.e90b0342': "le fichier ne contient aucun échantillon audio",
   'go.89cb15ba': "le fichier est vide : il n'y a rien à transcrire",
   'go.239ccf65': "le fichier n'a pas de piste son",
@@ -119,4 +130,10 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.e95ab02e': "le fichier audio est endommagé : {1}",
   'go.93b9c3aa': "impossible de lire l'audio : {1}",
   'go.9fd053ed': "impossible d'utiliser la base de données de l'application : {1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "les réglages de connexion ont changé {1} fois pendant la demande des locuteurs du segment audio {2} : réessayez",
+  'go.d80084a2': "le nombre de locuteurs ne peut pas être négatif",
+  'go.3d11b046': "indiquez soit un nombre exact de locuteurs, soit un minimum et un maximum, pas les deux",
+  'go.d00ed1dc': "au moins {1} locuteurs mais au plus {2} : le minimum ne peut pas dépasser le maximum",
+  'go.1ba013e7': "impossible de distinguer les locuteurs : {1}",
 };

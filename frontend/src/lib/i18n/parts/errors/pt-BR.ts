@@ -97,6 +97,11 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.5626f15d': "não é possível usar a chave em {1} com o certificado {2}: {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "a chave de cliente ({1}) não está no chaveiro: escolha o arquivo de chave de novo nas Configurações",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "identificar os falantes de uma transcrição salva exige o histórico do aplicativo, e este mecanismo não o mantém",
+  'go.9b42378c': "o histórico não tem nenhuma entrada {1}",
+  'go.e2f6e8ec': "o áudio desta transcrição sumiu: não está mais na pasta de cache {1}, e {2} não existe mais; coloque o arquivo de volta lá para encontrar os falantes",
+  'go.d6a60f51': "{1} mudou desde que foi transcrito, e a cópia transcrita na época não está mais no cache: transcreva-o de novo para encontrar os falantes",
   // backend/transcribe/engine.go
   'go.3dcb036b': "trechos de {1} s são longos demais: no máximo {2} s",
   'go.f09d5459': "não é possível abrir o banco de dados do aplicativo em {1}: {2}",
@@ -108,8 +113,14 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.1f1936d4': "não é possível verificar o arquivo de saída {1}: {2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "decodificador {1}: use auto, builtin ou ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "o trabalho neste arquivo foi interrompido antes de terminar (uma conexão foi fechada ou cancelada): tente de novo",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "a duração de trecho de {1} s não está entre 1 e {2} s",
+  'go.17f4c375': "aguardando o modelo {1} carregar ({2}, {3} até agora)",
+  'go.fdf72893': "tentando de novo o trecho {1} (tentativa {2} de {3}): {4}",
+  'go.58967685': "o mesmo áudio está sendo transcrito para outro arquivo: aguardando para reutilizar o resultado",
+  'go.8f7e3be9': "identificando os falantes",
   'go.e90b0342': "o arquivo não contém amostras de áudio",
   'go.89cb15ba': "o arquivo está vazio: não há nada para transcrever",
   'go.239ccf65': "o arquivo não tem faixa de áudio",
@@ -119,4 +130,10 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.e95ab02e': "o arquivo de áudio está danificado: {1}",
   'go.93b9c3aa': "não é possível ler o áudio: {1}",
   'go.9fd053ed': "não é possível usar o banco de dados do aplicativo: {1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "as configurações de conexão mudaram {1} vezes enquanto os falantes do trecho {2} eram pedidos: tente de novo",
+  'go.d80084a2': "o número de falantes não pode ser negativo",
+  'go.3d11b046': "informe um número exato de falantes ou um mínimo e um máximo, não os dois",
+  'go.d00ed1dc': "pelo menos {1} falantes, mas no máximo {2}: o mínimo não pode passar do máximo",
+  'go.1ba013e7': "não foi possível distinguir os falantes: {1}",
 };

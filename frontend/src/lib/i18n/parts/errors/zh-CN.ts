@@ -97,6 +97,11 @@ export const errorsZhCN: Part<typeof errorsEn> = {
   'go.5626f15d': "无法将 {1} 中的密钥与证书 {2} 一起使用：{3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "客户端密钥（{1}）不在密钥环中：请在设置中重新选择密钥文件",
+  // backend/transcribe/diarize.go
+  'go.c9deb830': "对已保存的转写稿进行说话人分离需要应用的历史记录，而此引擎不保留历史记录",
+  'go.9b42378c': "历史记录中没有条目 {1}",
+  'go.e2f6e8ec': "此转写稿的音频已不存在：它已不在缓存文件夹 {1} 中，{2} 也已不存在；请把文件放回原处以查找说话人",
+  'go.d6a60f51': "{1} 在转写后已被修改，而当时转写的副本已不在缓存中：请重新转写以查找说话人",
   // backend/transcribe/engine.go
   'go.3dcb036b': "{1} 秒的音频块太长：最多 {2} 秒",
   'go.f09d5459': "无法打开 {1} 中的应用数据库：{2}",
@@ -108,8 +113,14 @@ export const errorsZhCN: Part<typeof errorsEn> = {
   'go.1f1936d4': "无法检查输出文件 {1}：{2}",
   // backend/transcribe/plan.go
   'go.411f7dfc': "解码器 {1}：请使用 auto、builtin 或 ffmpeg",
+  // backend/transcribe/queue.go
+  'go.bfd49049': "此文件的处理在完成前被中断（某个连接已关闭或被取消）：请重试",
   // backend/transcribe/run.go
   'go.bdc4fbb2': "音频块长度 {1} 秒不在 1 到 {2} 秒之间",
+  'go.17f4c375': "正在等待模型 {1} 加载（{2}，已等 {3}）",
+  'go.fdf72893': "正在重试第 {1} 个音频块（第 {2} 次，共 {3} 次）：{4}",
+  'go.58967685': "相同的音频正在为另一个文件转写：等待复用其结果",
+  'go.8f7e3be9': "正在识别说话人",
   'go.e90b0342': "该文件不含音频采样",
   'go.89cb15ba': "该文件为空：没有可转写的内容",
   'go.239ccf65': "该文件没有音轨",
@@ -119,4 +130,10 @@ export const errorsZhCN: Part<typeof errorsEn> = {
   'go.e95ab02e': "音频文件已损坏：{1}",
   'go.93b9c3aa': "无法读取音频：{1}",
   'go.9fd053ed': "无法使用应用数据库：{1}",
+  // backend/transcribe/speakers.go
+  'go.a24e695c': "查询第 {2} 个音频块的说话人时连接设置变更了 {1} 次：请重试",
+  'go.d80084a2': "说话人数不能为负数",
+  'go.3d11b046': "请给出确切的说话人数，或给出最小值和最大值，不要同时给出",
+  'go.d00ed1dc': "说话人至少 {1} 个但至多 {2} 个：最小值不能大于最大值",
+  'go.1ba013e7': "无法区分说话人：{1}",
 };
