@@ -3,11 +3,18 @@
 //   vi.mock('../lib/api', async () => (await import('./fake-api')).fakeApi());
 import { vi } from 'vitest';
 import type { AddResult, AudioData, ExportResult, HistoryHit, Job, Transcript, QueueEvent, ServerStatus, Settings, Stage, TranscribeResult } from '../lib/api';
+import type { LocalModel, LocalProgress, LocalReport, LocalStartOptions, LocalStatus } from '../lib/api';
 
 type Handler<T> = (payload: T) => void;
 
 const queueHandlers = new Set<Handler<QueueEvent>>();
 const addedHandlers = new Set<Handler<AddResult>>();
+const localHandlers = new Set<Handler<LocalProgress>>();
+
+/** Sends a local server progress event to the page's listeners. */
+export function emitLocalProgress(p: LocalProgress): void {
+  for (const h of localHandlers) h(p);
+}
 
 export const api = {
   getSettings: vi.fn<() => Promise<Settings>>(),
@@ -37,6 +44,20 @@ export const api = {
   exportDiagnostics: vi.fn<(dir: string) => Promise<string>>(),
   setHeader: vi.fn<(name: string, value: string) => Promise<Settings>>(),
   ffmpegStatus: vi.fn<(path: string) => Promise<{ found: boolean; path: string }>>(),
+  // Local server
+  localDetect: vi.fn<() => Promise<LocalReport>>(),
+  localModels: vi.fn<(profile: string) => Promise<LocalModel[]>>(),
+  localStart: vi.fn<(opts: LocalStartOptions) => Promise<Settings>>(),
+  localRestart: vi.fn<() => Promise<void>>(),
+  localStop: vi.fn<() => Promise<void>>(),
+  localRemove: vi.fn<(withCache: boolean) => Promise<void>>(),
+  localLogs: vi.fn<(lines: number) => Promise<string>>(),
+  localStatus: vi.fn<() => Promise<LocalStatus>>(),
+  isLocalServer: vi.fn<(addr: string) => Promise<boolean>>(),
+  onLocalProgress: vi.fn((h: Handler<LocalProgress>) => {
+    localHandlers.add(h);
+    return () => localHandlers.delete(h);
+  }),
   onQueueEvent: vi.fn((h: Handler<QueueEvent>) => {
     queueHandlers.add(h);
     return () => queueHandlers.delete(h);
@@ -52,6 +73,7 @@ export function fakeApi() {
     ...api,
     EVENT_QUEUE: 'queue:event',
     EVENT_FILES_ADDED: 'files:added',
+    EVENT_LOCAL_PROGRESS: 'localserver:progress',
     toError: (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   };
 }
@@ -134,6 +156,12 @@ export function resetApi(): void {
   api.exportDiagnostics.mockResolvedValue('/tmp/diag.zip');
   api.ffmpegStatus.mockResolvedValue({ found: true, path: '/usr/bin/ffmpeg' });
   api.setHeader.mockImplementation(async (name, value) => settings({ headerNames: value ? name : '' }));
+  localHandlers.clear();
+  api.isLocalServer.mockResolvedValue(false);
+  api.localStatus.mockResolvedValue({ state: 'not_set_up', message: 'The local server has not been set up yet', label: 'local server', address: '127.0.0.1:8001', options: { models: [], profile: 'gpu', shareLAN: false, grpcPort: 8001, httpPort: 8000, metricsPort: 8002 }, container: '' });
+  api.localModels.mockResolvedValue([]);
+  for (const f of [api.localRestart, api.localStop, api.localRemove]) f.mockResolvedValue(undefined);
+  api.localLogs.mockResolvedValue('');
   for (const f of [api.editSegment, api.cancelJob, api.cancelAll, api.retryJob, api.retryWithOverwrite, api.removeJob, api.removeFinished]) {
     f.mockResolvedValue(undefined);
   }
