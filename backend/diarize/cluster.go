@@ -32,7 +32,14 @@ const (
 	kmeansTrials = 8
 	// refineRounds bounds the spherical k-means rounds over all points.
 	refineRounds = 20
-	eps          = 1e-10
+	// mergeCosine is how alike two clusters' mean directions must be for
+	// auto mode to take them for one speaker. Embeddings that come in
+	// groups of near-duplicates (a deterministic model, one voice held
+	// steady) give k-NN graphs that fall apart into those groups at small
+	// p, and the eigengap then counts groups, not speakers; two speakers'
+	// means are far less alike than this.
+	mergeCosine = 0.9
+	eps         = 1e-10
 )
 
 // points is a row-major n×d matrix of unit vectors.
@@ -78,6 +85,9 @@ func cluster(x points, kmin, kmax, fixed int) []int {
 		return labels
 	}
 	labels = clusterSample(x, sampleRows(n, sampleSize), kmin, kmax, fixed)
+	if fixed == 0 {
+		labels = mergeAlike(x, labels, kmin)
+	}
 	if n <= 2*sampleSize {
 		return labels
 	}
@@ -105,11 +115,72 @@ func cluster(x points, kmin, kmax, fixed int) []int {
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
 	second := clusterSample(x, idx, kmin, kmax, fixed)
+	if fixed == 0 {
+		second = mergeAlike(x, second, kmin)
+	}
 	k1, k2 := slices.Max(labels)+1, slices.Max(second)+1
 	if fixed == 0 && k2 > k1 || fixed > 0 && sum(fits(x, second)) > sum(fit) {
 		return second
 	}
 	return labels
+}
+
+// mergeAlike joins the two clusters whose mean directions are most alike
+// while that is above mergeCosine and more than kmin clusters are left,
+// then lets every point find its nearest merged centroid.
+func mergeAlike(x points, labels []int, kmin int) []int {
+	k := slices.Max(labels) + 1
+	cent := newPoints(k, x.d)
+	for i, l := range labels {
+		c := cent.row(l)
+		for j, f := range x.row(i) {
+			c[j] += f
+		}
+	}
+	alive := make([]bool, k)
+	for c := range alive {
+		alive[c] = true
+	}
+	merged := false
+	for left := k; left > max(kmin, 1); left-- {
+		a, b, best := -1, -1, mergeCosine
+		for i := range k {
+			for j := i + 1; j < k; j++ {
+				if !alive[i] || !alive[j] {
+					continue
+				}
+				ni, nj := math.Sqrt(dot(cent.row(i), cent.row(i))), math.Sqrt(dot(cent.row(j), cent.row(j)))
+				if ni == 0 || nj == 0 {
+					continue
+				}
+				if s := dot(cent.row(i), cent.row(j)) / (ni * nj); s > best {
+					a, b, best = i, j, s
+				}
+			}
+		}
+		if a < 0 {
+			break
+		}
+		ra := cent.row(a)
+		for j, f := range cent.row(b) {
+			ra[j] += f
+		}
+		alive[b], merged = false, true
+	}
+	if !merged {
+		return labels
+	}
+	var keep []int
+	for c := range k {
+		if alive[c] {
+			keep = append(keep, c)
+		}
+	}
+	out := newPoints(len(keep), x.d)
+	for i, c := range keep {
+		copy(out.row(i), cent.row(c))
+	}
+	return refine(x, out)
 }
 
 // fits is every point's cosine to its cluster's mean direction.

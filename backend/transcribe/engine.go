@@ -79,6 +79,14 @@ type Store interface {
 	UpdateJob(ctx context.Context, id int64, u store.JobUpdate) error
 	Jobs(ctx context.Context, states ...string) ([]store.Job, error)
 	DeleteJob(ctx context.Context, id int64) error
+
+	// Speaker embeddings per chunk, and the history entry diarization
+	// rewrites.
+	EmbeddingsFor(ctx context.Context, plan string) (map[int]store.Embeddings, error)
+	PutEmbeddings(ctx context.Context, e store.Embeddings) error
+	DropEmbeddings(ctx context.Context, plan string) error
+	Transcript(ctx context.Context, id int64) (store.Entry, transcript.Transcript, error)
+	ChangeTranscript(ctx context.Context, id int64, change func(transcript.Transcript) (transcript.Transcript, error)) error
 }
 
 // Config sets up an Engine. The zero value works: defaults everywhere and
@@ -110,6 +118,8 @@ type Config struct {
 	// program with an inference.Config connects with
 	// inference.ConnectConfig and names it in requests by its addresses.
 	Connect func(addr string) (*inference.Server, error)
+	// SpeakerSpans is what diarization embeds; "" = SpansWords.
+	SpeakerSpans SpanMode
 }
 
 // Engine transcribes files. It keeps one connection per server, one
@@ -153,10 +163,11 @@ type openModel struct {
 // for their duration; once Reconnect has retired it, its last call closes
 // it.
 type conn struct {
-	srv    *inference.Server
-	models map[string]*modelSlot // checked on this connection, by name
-	users  int                   // calls on it now: chunks, status, queue watches
-	closed bool
+	srv      *inference.Server
+	models   map[string]*modelSlot              // checked on this connection, by name
+	speakers map[string]*inference.SpeakerModel // speaker models checked on it, by name
+	users    int                                // calls on it now: chunks, status, queue watches
+	closed   bool
 	// gone ends when Reconnect retires the connection; drain ends
 	// drainWait later, calling back the chunks still on it.
 	gone      context.Context
@@ -221,6 +232,7 @@ func Open(cfg Config) (*Engine, error) {
 		// Work on files nobody came back to for a month is dropped.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, _ = db.PruneChunks(ctx, time.Now().Add(-chunkRetention))
+		_, _ = db.PruneEmbeddings(ctx, time.Now().Add(-chunkRetention))
 		cancel()
 	}
 	return e, nil
@@ -333,7 +345,7 @@ func (e *Engine) lease(addr string) (*conn, error) {
 			s.Close()
 			continue
 		}
-		c := &conn{srv: s, models: map[string]*modelSlot{}, users: 1}
+		c := &conn{srv: s, models: map[string]*modelSlot{}, speakers: map[string]*inference.SpeakerModel{}, users: 1}
 		c.gone, c.retire = context.WithCancel(context.Background())
 		c.drain, c.stopDrain = context.WithCancel(context.Background())
 		e.conns[addr] = c

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 )
 
 // Fractions of a job's progress bar given to each stage: copying is quick,
@@ -27,6 +29,12 @@ type reporter struct {
 	allCut       bool    // the chunker has reached the end
 	sendStart    time.Time
 	sentSeconds  float64 // audio answered by the server in this run
+	// With diarization, half of the transcribing stretch is the speakers'
+	// embeddings (embedSeconds of audio done), unless the speech is known
+	// already and a chunk is done once embedded (speakersOnly).
+	diarize      bool
+	onlySpeakers bool
+	embedSeconds float64
 	stageChanged func(Stage)
 }
 
@@ -65,10 +73,13 @@ func (r *reporter) stage(s Stage, frac float64) {
 	}
 }
 
-func (r *reporter) note(msg string) {
+// note shows msg on the job; the Text's catalog key lets the UI word it
+// in its language.
+func (r *reporter) note(msg apperr.Text) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.p.Note = msg
+	msg.Text = oneLine(msg.Text)
+	r.p.Note, r.p.NoteText = msg.Text, &msg
 	r.send()
 }
 
@@ -134,7 +145,8 @@ type chunkHow int
 const (
 	fromServer chunkHow = iota
 	fromStore
-	silent // nothing to hear: not sent
+	silent         // nothing to hear: not sent
+	fromTranscript // the words of a stored transcript, embedded for its speakers
 )
 
 // chunkDone counts a finished chunk of sec seconds and reports.
@@ -163,6 +175,13 @@ func (r *reporter) update() {
 	case r.p.ChunksTotal > 0:
 		part = float64(r.p.ChunksDone) / float64(r.p.ChunksTotal)
 	}
+	if r.diarize && !r.onlySpeakers {
+		var emb float64
+		if total > 0 {
+			emb = math.Min(r.embedSeconds/total, 1)
+		}
+		part = (part + emb) / 2
+	}
 	if !r.allCut {
 		part = math.Min(part, 0.999) // the length is an estimate until the end
 	}
@@ -176,6 +195,32 @@ func (r *reporter) update() {
 	r.p.ETASeconds = -1
 	if r.p.RealtimeFactor > 0 && total > 0 {
 		r.p.ETASeconds = math.Max(total-r.p.DoneSeconds, 0) / r.p.RealtimeFactor
+	}
+}
+
+// diarizing says the job's chunks are embedded as well as transcribed.
+func (r *reporter) diarizing() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.diarize = true
+}
+
+// speakersOnly says the speech is known: chunks are done once embedded.
+func (r *reporter) speakersOnly() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onlySpeakers = true
+}
+
+// embedded counts a chunk of sec seconds whose speakers are asked for
+// (or that has none to ask for).
+func (r *reporter) embedded(sec float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.embedSeconds += sec
+	if r.diarize && !r.onlySpeakers {
+		r.update()
+		r.send()
 	}
 }
 

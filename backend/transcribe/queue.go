@@ -375,6 +375,8 @@ func (q *Queue) RetryWith(id JobID, change func(*Request)) error {
 		change(&j.snap.Request)
 	}
 	j.snap.State, j.snap.Error, j.snap.ErrorCode, j.snap.ExistingOutputs, j.snap.Warnings = StageQueued, "", "", nil, nil
+	j.snap.ErrorText = nil
+	j.snap.Diarization, j.snap.DiarizationError = DiarizationNone, ""
 	j.byUser = false
 	j.snap.Attempts++
 	j.snap.Progress = Progress{JobID: id, Path: j.snap.Request.Path, Stage: StageQueued, ETASeconds: -1}
@@ -584,6 +586,7 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 	j.cancel = nil
 	var state Stage
 	var msg, code string
+	var text apperr.Text
 	switch {
 	case err == nil:
 		state = StageDone
@@ -592,15 +595,19 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 		j.snap.HistoryID = res.HistoryID
 		j.snap.Reused = res.Reused
 		j.snap.Warnings = res.Warnings
+		j.snap.Diarization, j.snap.DiarizationError = res.Diarization, res.DiarizationError
 		j.snap.Progress.Fraction, j.snap.Progress.ETASeconds = 1, 0
 		j.snap.Progress.ChunksDone = max(j.snap.Progress.ChunksDone, j.snap.Progress.ChunksTotal)
 		j.snap.Progress.Reused = res.Reused
 	case j.stopped && errors.Is(err, context.Canceled):
-		state, msg, code = StageCancelled, "cancelled", string(apperr.CodeCanceled)
+		text = apperr.Textf("cancelled")
+		state, msg, code = StageCancelled, text.Text, string(apperr.CodeCanceled)
 	default:
-		state, msg, code = StageFailed, Reason(err), string(apperr.CodeOf(err))
+		text = ReasonText(err)
+		state, msg, code = StageFailed, text.Text, string(apperr.CodeOf(err))
 		if code == string(apperr.CodeCanceled) { // given up on below, not by the user
-			msg = "the work on this file was interrupted before it finished (a connection closed or was cancelled): retry it"
+			text = apperr.Textf("the work on this file was interrupted before it finished (a connection closed or was cancelled): retry it")
+			msg = text.Text
 			code = string(apperr.CodeServer)
 		}
 		var exists *OutputExistsError
@@ -620,6 +627,9 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 	defer q.mu.Unlock()
 	q.active--
 	if cur, ok := q.jobs[id]; ok && cur == j && j.run == run {
+		if text.Key != "" {
+			j.snap.ErrorText = &text
+		}
 		q.finishLocked(j, state, msg, code)
 		return
 	}
@@ -736,6 +746,17 @@ func Reason(err error) string {
 		err = fe.err
 	}
 	return oneLine(apperr.Message(err))
+}
+
+// ReasonText is Reason with the sentence's catalog key, for the UI.
+func ReasonText(err error) apperr.Text {
+	var fe *fileError
+	if errors.As(err, &fe) {
+		err = fe.err
+	}
+	t := apperr.Localize(err)
+	t.Text = oneLine(t.Text)
+	return t
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/diarize"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/export"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/staging"
@@ -34,13 +35,16 @@ type job struct {
 	formats []string
 	plan    string // set once the content hash and model are known
 	model   *openModel
-	prio    int64 // place in the pools' queues: older runs first
+	// prio is the place in the pools' queues: older runs first. It is
+	// even; prio-1 puts the job's embeddings before its speech requests.
+	prio int64
+	spk  *speakerJob // nil: no diarization
 }
 
 // run is the pipeline: model, staging, stored result, decode and chunk,
 // infer, stitch, store, export.
 func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, error) {
-	j := &job{e: e, req: req, rep: rep, prio: e.order.Add(1)}
+	j := &job{e: e, req: req, rep: rep, prio: 2 * e.order.Add(1)}
 	if req.OutDir != "" {
 		var err error
 		if j.formats, err = export.ParseFormats(strings.Join(req.Formats, ",")); err != nil {
@@ -55,10 +59,16 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 		return Result{}, err
 	}
 	j.model, err = e.model(ctx, req.Server, req.Model, func(elapsed time.Duration, state string) {
-		rep.note(fmt.Sprintf("waiting for model %q to load (%s, %s so far)", req.Model, state, elapsed.Round(time.Second)))
+		rep.note(apperr.Textf("waiting for model %q to load (%s, %s so far)", req.Model, state, elapsed.Round(time.Second)))
 	})
 	if err != nil {
 		return Result{}, err
+	}
+	if req.Speakers != nil {
+		if err := j.openSpeakers(ctx); err != nil {
+			return Result{}, err
+		}
+		rep.diarizing()
 	}
 
 	rep.stage(StageStaging, 0)
@@ -86,6 +96,9 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	staged := lease.Staged
 
 	opts := requestOptions(req)
+	if j.spk != nil {
+		opts.Timestamps = true // every word gets a speaker
+	}
 	plan := newChunkPlan(e.chunkSeconds(req))
 	j.plan = planKey(staged.SHA256, req.Server, j.model.name, j.model.version, opts, decodeKey, plan)
 	// Server trouble shows as a note on the job while the chunk is retried,
@@ -93,11 +106,11 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	p := e.pool(req.Server)
 	opts.Limiter = p.lim
 	opts.OnRetry = func(ev inference.RetryEvent) {
-		rep.note(fmt.Sprintf("retrying chunk %d (attempt %d of %d): %s", ev.Chunk+1, ev.Attempt+1, ev.Attempts, oneLine(apperr.Message(ev.Err))))
+		rep.note(apperr.Textf("retrying chunk %d (attempt %d of %d): %v", ev.Chunk+1, ev.Attempt+1, ev.Attempts, ev.Err))
 	}
 	if e.store != nil {
 		done, err := e.claim(ctx, j.plan, func() {
-			rep.note("the same audio is being transcribed for another file: waiting to reuse its result")
+			rep.note(apperr.Textf("the same audio is being transcribed for another file: waiting to reuse its result"))
 		})
 		if err != nil {
 			return Result{}, err
@@ -107,8 +120,13 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 			if err := e.store.DropChunks(ctx, j.plan); err != nil {
 				return Result{}, storeError(err)
 			}
-		} else if res, ok, err := j.reuse(ctx, staged); ok || err != nil {
+		} else if res, ok, err := j.reuse(ctx, staged, audioOpts, decodeKey, plan, p, opts); ok || err != nil {
 			return res, err
+		}
+	}
+	if j.spk != nil {
+		if err := j.loadEmbeddings(ctx, staged.SHA256, decodeKey, plan); err != nil {
+			return Result{}, err
 		}
 	}
 
@@ -132,7 +150,7 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	defer dec.Close()
 	rep.duration(dec.Info().Duration)
 	unwatch := p.watch(j.model.Recognizer, j.model.name)
-	pieces, samples, err := j.recognizeAll(ctx, p, dec, plan, opts, stored)
+	pieces, samples, err := j.recognizeAll(ctx, p, dec, plan, opts, stored, nil)
 	unwatch()
 	if err != nil {
 		return Result{}, err
@@ -153,10 +171,21 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 		t.Segments = []transcript.Segment{}
 	}
 	res := Result{Transcript: t, Outputs: []string{}, Warnings: warnings}
+	if j.spk != nil {
+		j.rep.note(apperr.Textf("finding the speakers"))
+		if r, err := j.spk.cluster(); err != nil {
+			res.Diarization, res.DiarizationError = DiarizationFailed, diarizationFailed(err)
+			res.Warnings = append(res.Warnings, res.DiarizationError)
+		} else {
+			res.Transcript = diarize.Attribute(t, r)
+			res.Diarization = DiarizationDone
+		}
+	}
 	if e.store != nil {
 		entry := store.Entry{Plan: j.plan, Source: t.Source, SHA256: staged.SHA256, Server: req.Server,
-			Model: j.model.name, ModelVersion: j.model.version, Options: mustJSON(storedOptions(opts)), Duration: t.Duration}
-		if res.HistoryID, err = e.store.PutTranscript(context.WithoutCancel(ctx), entry, t); err != nil {
+			Model: j.model.name, ModelVersion: j.model.version, Options: mustJSON(storedOptions(opts)), Duration: t.Duration,
+			Audio: mustJSON(audioRecord{Decode: decodeKey, ChunkSeconds: plan.MaxSeconds})}
+		if res.HistoryID, err = e.store.PutTranscript(context.WithoutCancel(ctx), entry, res.Transcript); err != nil {
 			return Result{}, storeError(err)
 		}
 	}
@@ -164,14 +193,31 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 }
 
 // reuse answers from the history when this exact request was transcribed
-// before.
-func (j *job) reuse(ctx context.Context, staged staging.Staged) (Result, bool, error) {
+// before. Asked for speakers that the stored transcript lacks (or not as
+// many), it diarizes it without sending its speech again.
+func (j *job) reuse(ctx context.Context, staged staging.Staged, audioOpts audio.Options, dec decodeOptions, plan chunkPlan, p *pool, opts inference.Options) (Result, bool, error) {
 	entry, t, ok, err := j.e.store.TranscriptFor(ctx, j.plan)
 	if err != nil {
 		return Result{}, false, storeError(err)
 	}
 	if !ok {
 		return Result{}, false, nil
+	}
+	res := Result{Outputs: []string{}, HistoryID: entry.ID, Reused: true}
+	if j.spk != nil && wantsDiarize(t, j.spk.opts) {
+		j.rep.speakersOnly()
+		if t, err = j.diarizeStored(ctx, entry.ID, t, staged, audioOpts, dec, plan, p, opts); err != nil {
+			if j.spk.failed() {
+				res.Diarization, res.DiarizationError = DiarizationFailed, diarizationFailed(err)
+				res.Warnings = append(res.Warnings, res.DiarizationError)
+			} else {
+				return Result{}, false, err
+			}
+		} else {
+			res.Diarization, res.Reused = DiarizationDone, false
+		}
+	} else if j.spk != nil {
+		res.Diarization = DiarizationDone
 	}
 	t.Source, t.SHA256, t.Model = absPath(j.req.Path), staged.SHA256, j.req.Model
 	if t.Segments == nil {
@@ -181,8 +227,57 @@ func (j *job) reuse(ctx context.Context, staged staging.Staged) (Result, bool, e
 		return Result{}, false, storeError(err)
 	}
 	j.rep.reused(t.Duration)
-	res, err := j.export(ctx, Result{Transcript: t, Outputs: []string{}, HistoryID: entry.ID, Reused: true})
+	res.Transcript = t
+	res, err = j.export(ctx, res)
 	return res, true, err
+}
+
+// diarizeStored finds the speakers of history entry id, whose transcript
+// is t, from its audio at staged: the words' spans are embedded (stored
+// embeddings reused), clustered across the file and attributed to the
+// entry's transcript as stored then, so edits made meanwhile stay. It
+// returns the transcript saved. A failure of the speaker model is
+// recorded in j.spk (j.spk.failed()) as well as returned.
+func (j *job) diarizeStored(ctx context.Context, id int64, t transcript.Transcript, staged staging.Staged, audioOpts audio.Options, dec decodeOptions, plan chunkPlan, p *pool, opts inference.Options) (transcript.Transcript, error) {
+	if err := j.loadEmbeddings(ctx, staged.SHA256, dec, plan); err != nil {
+		return t, err
+	}
+	if j.spk.failed() {
+		return t, j.spk.err
+	}
+	if !p.ahead.acquire(ctx, j.prio) {
+		return t, ctx.Err()
+	}
+	j.rep.stage(StageDecoding, fracStaged)
+	d, err := audio.Open(staged.Path, audioOpts)
+	if err != nil {
+		p.ahead.release()
+		return t, audioError(err)
+	}
+	defer d.Close()
+	j.rep.duration(d.Info().Duration)
+	_, _, err = j.recognizeAll(ctx, p, d, plan, opts, nil, func(c audio.Chunk) transcript.ChunkResult {
+		return chunkOf(t, c.Offset, int64(len(c.Samples)))
+	})
+	if err != nil {
+		return t, err
+	}
+	d.Close()
+	j.rep.note(apperr.Textf("finding the speakers"))
+	r, err := j.spk.cluster()
+	if err != nil {
+		j.spk.fail(err)
+		return t, err
+	}
+	var out transcript.Transcript
+	err = j.e.store.ChangeTranscript(context.WithoutCancel(ctx), id, func(cur transcript.Transcript) (transcript.Transcript, error) {
+		out = diarize.Attribute(cur, r)
+		return out, nil
+	})
+	if err != nil {
+		return t, storeError(err)
+	}
+	return out, nil
 }
 
 func (j *job) export(ctx context.Context, res Result) (Result, error) {
@@ -204,7 +299,12 @@ func (j *job) export(ctx context.Context, res Result) (Result, error) {
 // stored before it counts as done. It returns the pieces in chunk order and
 // the number of samples decoded. The first failure cancels the rest. The
 // caller holds one place of p.ahead, for the first chunk.
-func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan chunkPlan, opts inference.Options, stored map[int]store.Chunk) ([]transcript.Piece, int64, error) {
+//
+// With diarization, each chunk's speech spans are embedded once its words
+// are known (j.speakerWork). known, when set, gives every chunk's words
+// from a stored transcript instead of the server: only the embeddings are
+// asked for.
+func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan chunkPlan, opts inference.Options, stored map[int]store.Chunk, known func(audio.Chunk) transcript.ChunkResult) ([]transcript.Piece, int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	prio := j.prio
@@ -258,16 +358,42 @@ func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan 
 		}
 		if c.Silent { // nothing to hear: done without asking the server
 			finish(i, transcript.ChunkResult{}, sec, silent)
+			if j.spk != nil {
+				j.rep.embedded(sec)
+			}
 			p.ahead.release()
 			continue
 		}
 		hash := audioHash(c.Samples)
-		if s, ok := stored[c.Index]; ok && s.Offset == c.Offset && s.Samples == int64(len(c.Samples)) && s.AudioHash == hash {
-			finish(i, s.Result, sec, fromStore)
+		var have *transcript.ChunkResult
+		how := fromStore
+		if known != nil {
+			r := known(c)
+			have, how = &r, fromTranscript
+		} else if s, ok := stored[c.Index]; ok && s.Offset == c.Offset && s.Samples == int64(len(c.Samples)) && s.AudioHash == hash {
+			have = &s.Result
+		}
+		if have != nil && j.spk == nil {
+			finish(i, *have, sec, how)
 			p.ahead.release()
 			continue
 		}
-		if own != nil && !own.acquire(ctx, 0) {
+		if have != nil { // only the speakers to ask for
+			wg.Add(1)
+			go func(i int, c audio.Chunk, sec float64, hash string, r transcript.ChunkResult) {
+				defer wg.Done()
+				defer p.ahead.release()
+				if how == fromStore {
+					finish(i, r, sec, how)
+				}
+				j.speakerWork(ctx, p, own, c, hash, r, opts)
+				if how == fromTranscript {
+					finish(i, r, sec, how)
+				}
+			}(i, c, sec, hash, *have)
+			continue
+		}
+		if own != nil && !own.acquire(ctx, 1) {
 			p.ahead.release()
 			break
 		}
@@ -303,6 +429,9 @@ func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan 
 				}
 			}
 			finish(i, r, sec, fromServer)
+			if j.spk != nil {
+				j.speakerWork(ctx, p, own, c, hash, r, opts)
+			}
 		}(i, c, sec, hash)
 	}
 	wg.Wait()

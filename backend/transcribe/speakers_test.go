@@ -1,0 +1,343 @@
+package transcribe
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/diarize/diarizetest"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/voices"
+)
+
+// voiceRecording writes seconds of key presses spoken by n voices in
+// random turns of 1 to maxTurn presses and returns the presses with their
+// voice (index into the voices).
+func voiceRecording(t *testing.T, path string, n int, seconds float64, maxTurn int, seed uint64) []voices.Press {
+	t.Helper()
+	f0s, err := voices.Spread(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := voices.RandomPresses(seconds, 0.25, 0.6, 0.1, 0.8, seed)
+	who := voices.RandomTurns(len(keys), n, 1, maxTurn, seed)
+	presses := make([]voices.Press, len(keys))
+	for i, k := range keys {
+		presses[i] = voices.Press{Press: k, F0: f0s[who[i]]}
+	}
+	samples := voices.Synthesize(presses, 16000, seconds, dtmf.SynthOptions{NoiseDB: -60, Seed: 1})
+	var buf bytes.Buffer
+	if err := audio.WriteWAV(&buf, samples, 16000, 1, audio.PCM16); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return presses
+}
+
+// speakerAccuracy matches every word to the press it overlaps and returns
+// the share of words with the right speaker after the best label mapping,
+// failing the test on a word without a speaker or a press without a word.
+func speakerAccuracy(t *testing.T, tr transcript.Transcript, presses []voices.Press) float64 {
+	t.Helper()
+	index := map[string]int{}
+	for i, s := range tr.Speakers {
+		index[s.Label] = i
+	}
+	voiceOf := map[float64]int{}
+	var truth, pred []int
+	for _, seg := range tr.Segments {
+		if seg.Speaker == "" {
+			t.Fatalf("segment %+v has no speaker", seg)
+		}
+		for _, w := range seg.Words {
+			if w.Speaker != seg.Speaker {
+				t.Fatalf("word %+v in a segment of %s", w, seg.Speaker)
+			}
+			best := -1
+			for i, p := range presses {
+				if math.Min(w.End, p.End)-math.Max(w.Start, p.Start) > 0 {
+					best = i
+					break
+				}
+			}
+			if best < 0 {
+				t.Fatalf("word %+v matches no press", w)
+			}
+			f := presses[best].F0
+			if _, ok := voiceOf[f]; !ok {
+				voiceOf[f] = len(voiceOf)
+			}
+			truth = append(truth, voiceOf[f])
+			pred = append(pred, index[w.Speaker])
+		}
+	}
+	if len(truth) != len(presses) {
+		t.Fatalf("%d words for %d presses", len(truth), len(presses))
+	}
+	acc, _ := diarizetest.Accuracy(truth, pred)
+	return acc
+}
+
+func speakerServer(t *testing.T, inspect func(context.Context, *pb.ModelInferRequest), models ...tritontest.Model) string {
+	if models == nil {
+		models = []tritontest.Model{tritontest.DTMF(), tritontest.Voices()}
+	}
+	return tritontest.Start(t, tritontest.Options{Models: models, Inspect: inspect})
+}
+
+// countVoices counts the requests that reach the voices model.
+func countVoices(n *atomic.Int64) func(context.Context, *pb.ModelInferRequest) {
+	return func(_ context.Context, r *pb.ModelInferRequest) {
+		if r.GetModelName() == tritontest.VoicesModelName {
+			n.Add(1)
+		}
+	}
+}
+
+func TestSpeakersAcrossChunkCuts(t *testing.T) {
+	var sent atomic.Int64
+	addr := speakerServer(t, countVoices(&sent))
+	src := filepath.Join(t.TempDir(), "three.wav")
+	presses := voiceRecording(t, src, 3, 150, 4, 7)
+	e, err := Open(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := newRequest(t, addr, src)
+	req.ChunkSeconds = 20 // cuts fall inside turns
+	req.Formats = []string{"json"}
+	req.Speakers = &SpeakerOptions{}
+	var rec recorder
+	res, err := e.Transcribe(context.Background(), req, rec.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Diarization != DiarizationDone || res.DiarizationError != "" {
+		t.Fatalf("diarization %q %q", res.Diarization, res.DiarizationError)
+	}
+	if n := len(res.Transcript.Speakers); n != 3 {
+		t.Fatalf("found %d speakers, want 3: %+v", n, res.Transcript.Speakers)
+	}
+	for i, s := range res.Transcript.Speakers {
+		if want := "Speaker " + string(rune('1'+i)); s.Label != want || s.Seconds <= 0 {
+			t.Errorf("speaker %d is %+v, want label %q", i, s, want)
+		}
+	}
+	if acc := speakerAccuracy(t, res.Transcript, presses); acc != 1 {
+		t.Errorf("%.1f%% of words to the right speaker, want all", 100*acc)
+	}
+	if sent.Load() == 0 {
+		t.Fatal("no embeddings were asked for")
+	}
+	last := 0.0
+	for _, p := range rec.ps {
+		if p.Fraction < last-1e-9 {
+			t.Fatalf("progress went back from %v to %+v", last, p)
+		}
+		last = p.Fraction
+	}
+	out, err := os.ReadFile(res.Outputs[0])
+	if err != nil || !bytes.Contains(out, []byte(`"speaker": "Speaker 1"`)) {
+		t.Errorf("JSON export without speakers (%v)", err)
+	}
+
+	// The history keeps the speakers: the same request is answered from it.
+	res2, err := e.Transcribe(context.Background(), req, nil)
+	if err != nil || !res2.Reused || len(res2.Transcript.Speakers) != 3 || res2.Diarization != DiarizationDone {
+		t.Fatalf("again: reused %v, %d speakers, %q, %v", res2.Reused, len(res2.Transcript.Speakers), res2.Diarization, err)
+	}
+}
+
+func TestStoredEmbeddingsAreNotSentAgain(t *testing.T) {
+	var sent atomic.Int64
+	addr := speakerServer(t, countVoices(&sent))
+	src := filepath.Join(t.TempDir(), "two.wav")
+	presses := voiceRecording(t, src, 2, 60, 3, 3)
+	db, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := Open(Config{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := newRequest(t, addr, src)
+	req.ChunkSeconds = 15
+	req.Speakers = &SpeakerOptions{Count: 2}
+	res, err := e.Transcribe(context.Background(), req, nil)
+	if err != nil || res.Diarization != DiarizationDone {
+		t.Fatalf("%v %q %q", err, res.Diarization, res.DiarizationError)
+	}
+	first := sent.Swap(0)
+	if first == 0 {
+		t.Fatal("no embeddings were asked for")
+	}
+
+	// With the history entry gone, the speech is sent again but the
+	// embeddings stored per chunk are not.
+	if err := db.DeleteTranscript(context.Background(), res.HistoryID); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.Transcribe(context.Background(), req, nil)
+	if err != nil || res.Reused || res.Diarization != DiarizationDone {
+		t.Fatalf("%v reused %v %q", err, res.Reused, res.Diarization)
+	}
+	if n := sent.Load(); n != 0 {
+		t.Errorf("%d embedding requests for a file whose embeddings are stored", n)
+	}
+	if acc := speakerAccuracy(t, res.Transcript, presses); acc != 1 {
+		t.Errorf("accuracy %.3f", acc)
+	}
+
+	// Diarizing later with another count reuses them too; Force sends
+	// them again.
+	var prog recorder
+	d, err := e.Diarize(context.Background(), DiarizeRequest{HistoryID: res.HistoryID, Server: addr, Speakers: SpeakerOptions{Count: 1}}, prog.add)
+	if err != nil || len(d.Transcript.Speakers) != 1 || sent.Load() != 0 {
+		t.Fatalf("diarize later: %v, %d speakers, %d requests", err, len(d.Transcript.Speakers), sent.Load())
+	}
+	if end := prog.ps[len(prog.ps)-1]; end.Stage != StageDone || end.Fraction != 1 {
+		t.Errorf("last progress %+v", end)
+	}
+	_, stored, err := db.Transcript(context.Background(), res.HistoryID)
+	if err != nil || len(stored.Speakers) != 1 {
+		t.Fatalf("history after diarize: %+v %v", stored.Speakers, err)
+	}
+	if _, err := e.Diarize(context.Background(), DiarizeRequest{HistoryID: res.HistoryID, Server: addr, Force: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if sent.Load() != first {
+		t.Errorf("forced: %d embedding requests, the first run sent %d", sent.Load(), first)
+	}
+}
+
+// failingVoices is the voices model answering INTERNAL once it has
+// answered ok times.
+type failingVoices struct {
+	tritontest.Model
+	ok    int64
+	calls atomic.Int64
+}
+
+func (f *failingVoices) Execute(ctx context.Context, in []tritontest.Tensor, p map[string]*pb.InferParameter) ([]tritontest.Tensor, error) {
+	if f.calls.Add(1) > f.ok {
+		return nil, status.Error(codes.Internal, "titanet: CUDA error: an illegal memory access was encountered")
+	}
+	return f.Model.Execute(ctx, in, p)
+}
+
+func TestSpeakerModelFailureKeepsTheTranscript(t *testing.T) {
+	addr := speakerServer(t, nil, tritontest.DTMF(), &failingVoices{Model: tritontest.Voices(), ok: 1})
+	src := filepath.Join(t.TempDir(), "two.wav")
+	presses := voiceRecording(t, src, 2, 60, 3, 5)
+	e, err := Open(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := newRequest(t, addr, src)
+	req.ChunkSeconds = 10
+	req.Concurrency = 1
+	req.Speakers = &SpeakerOptions{}
+	q := NewQueue(e, QueueOptions{})
+	defer q.Close()
+	id, err := q.Add(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	job, _ := q.Job(id)
+	if job.State != StageDone || job.Diarization != DiarizationFailed || !strings.Contains(job.DiarizationError, "speakers") || len(job.Warnings) == 0 {
+		t.Fatalf("job %s, diarization %q %q, warnings %q (%s)", job.State, job.Diarization, job.DiarizationError, job.Warnings, job.Error)
+	}
+	res, err := q.Result(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := 0
+	for _, s := range res.Transcript.Segments {
+		words += len(s.Words)
+		if s.Speaker != "" {
+			t.Fatalf("segment with a speaker after a failure: %+v", s)
+		}
+	}
+	if words != len(presses) || res.Transcript.Speakers != nil || res.HistoryID == 0 {
+		t.Errorf("%d words for %d presses, speakers %+v, history %d", words, len(presses), res.Transcript.Speakers, res.HistoryID)
+	}
+}
+
+func TestNoSpeakerModelFailsBeforeSpeech(t *testing.T) {
+	var asr atomic.Int64
+	addr := speakerServer(t, func(context.Context, *pb.ModelInferRequest) { asr.Add(1) }, tritontest.DTMF())
+	src := filepath.Join(t.TempDir(), "a.wav")
+	voiceRecording(t, src, 2, 20, 2, 1)
+	e := NewEngine()
+	defer e.Close()
+	for _, model := range []string{"", "titanet-large"} {
+		req := newRequest(t, addr, src)
+		req.Speakers = &SpeakerOptions{Model: model}
+		_, err := e.Transcribe(context.Background(), req, nil)
+		if apperr.CodeOf(err) != apperr.CodeUnknownModel || !strings.Contains(apperr.Message(err), "speaker") && !strings.Contains(apperr.Message(err), model) {
+			t.Errorf("model %q: %v (%s)", model, err, apperr.CodeOf(err))
+		}
+	}
+	if asr.Load() != 0 {
+		t.Errorf("%d requests before failing", asr.Load())
+	}
+	if _, err := e.Transcribe(context.Background(), Request{Path: src, Server: addr, Model: "dtmf", Speakers: &SpeakerOptions{Min: 3, Max: 2}}, nil); apperr.CodeOf(err) != apperr.CodeBadInput {
+		t.Errorf("min above max: %v", err)
+	}
+}
+
+func TestOneVoiceAndSilence(t *testing.T) {
+	addr := speakerServer(t, nil)
+	dir := t.TempDir()
+	one := filepath.Join(dir, "one.wav")
+	voiceRecording(t, one, 1, 40, 1, 2)
+	short := filepath.Join(dir, "short.wav")
+	writeWAV(t, short, []dtmf.Press{{Key: '4', Start: 1, End: 1.4}, {Key: '2', Start: 2, End: 2.3}}, 16000, 3, 0)
+	quiet := filepath.Join(dir, "quiet.wav")
+	writeWAV(t, quiet, nil, 16000, 20, 0)
+	e := NewEngine()
+	defer e.Close()
+	for _, tc := range []struct {
+		src  string
+		opts SpeakerOptions
+		want int
+	}{
+		{one, SpeakerOptions{}, 1},
+		{short, SpeakerOptions{Count: 4}, 2}, // four asked, two words: at most one speaker each
+		{quiet, SpeakerOptions{Count: 3}, 1},
+	} {
+		req := newRequest(t, addr, tc.src)
+		req.Speakers = &tc.opts
+		res, err := e.Transcribe(context.Background(), req, nil)
+		if err != nil || res.Diarization != DiarizationDone {
+			t.Fatalf("%s %+v: %v %q", filepath.Base(tc.src), tc.opts, err, res.DiarizationError)
+		}
+		if n := len(res.Transcript.Speakers); n > tc.want || (tc.src == one && n != tc.want) {
+			t.Errorf("%s %+v: %d speakers %+v", filepath.Base(tc.src), tc.opts, n, res.Transcript.Speakers)
+		}
+	}
+}
