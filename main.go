@@ -50,6 +50,7 @@ func main() {
 	app.editStore, _ = eng.Store().(editStore)
 	app.history, _ = eng.Store().(historyStore)
 	app.logDir = filepath.Join(dataDir, "logs")
+	app.live = newLiveService(eng, eng.Store(), liveDir(dataDir))
 	app.setNotifier(beeepNotifier{})
 	app.openAtStart = filesToOpen("", os.Args[1:])
 
