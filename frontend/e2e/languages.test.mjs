@@ -8,12 +8,38 @@
 // land in build/test-output/e2e/languages-<tag>/.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Session, makeDtmfRecording } from './lib/stack.mjs';
 import { AppView, eventually } from './lib/ui.mjs';
-import { englishOnly } from './lib/catalogs.mjs';
+import { englishOnly, translator } from './lib/catalogs.mjs';
 import { assertAccessible, assertFits, assertNoEnglish, assertNoSpill } from './lib/checks.mjs';
+
+/** A TCP port nothing listens on (one just let go of). */
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/**
+ * Asserts that text is one of Go's sentences (the go.* keys of the
+ * catalog, generated from Go's formats) as the language words it, not as
+ * English: its values (an address, a file's error text) may be anything.
+ * @param {AppView} view
+ */
+async function assertGoSentence(view, text, what) {
+  const en = await translator('en');
+  const pattern = (/** @type {string} */ msg) =>
+    new RegExp(`^${msg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{\d+\\\}/g, '.+')}[.。]?$`, 'isu');
+  const keys = Object.keys(en.catalog ?? {}).filter((k) => k.startsWith('go.'));
+  const key = keys.find((k) => pattern(view.t(k)).test(text));
+  assert.ok(key, `${what}: "${text}" is none of Go's sentences in ${view.t.tag}`);
+  assert.doesNotMatch(text, pattern(en(key)), `${what}: "${text}" is the English`);
+}
 
 for (const tag of ['de', 'ja']) {
   describe(`the main journey in ${tag}`, () => {
@@ -154,6 +180,25 @@ for (const tag of ['de', 'ja']) {
       await page.getByRole('heading', { level: 1, name: ui.t('transcribe.title') }).waitFor({ timeout: 10_000 });
       assert.equal(await page.evaluate(() => document.documentElement.lang), tag);
       await assertNoEnglish(page, english, 'Transcribe after a reload');
+    });
+
+    it('says in the language what Go reports: a server that is not reachable, a file that cannot be read', async () => {
+      await ui.go('Settings');
+      const addr = `127.0.0.1:${await freePort()}`;
+      await ui.settings.server.fill(addr);
+      const check = await ui.settings.checkServer();
+      await ui.settings.server.fill(s.devserver.addr);
+      assert.ok(!check.ok, JSON.stringify(check));
+      assert.ok(check.error.includes(addr), `"${check.error}" names ${addr}`);
+      await assertGoSentence(ui, check.error, 'Check server');
+
+      await ui.go('Transcribe');
+      const broken = path.join(s.dir, 'broken.wav');
+      await fs.writeFile(broken, 'this is text, not a sound\n'.repeat(200));
+      await ui.addFiles([broken]);
+      const res = await ui.queue.finished('broken.wav');
+      assert.ok(!res.ok && res.state === 'failed', JSON.stringify(res));
+      await assertGoSentence(ui, res.error, 'the failed job');
     });
 
     it('logged no errors in the page', () => {

@@ -25,13 +25,28 @@ const cache = new Map();
 export async function loadCatalog(tag) {
   const hit = cache.get(tag);
   if (hit) return hit;
-  const source = await fs.readFile(path.join(dir, `${tag}.ts`), 'utf8');
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  const mod = await import(`data:text/javascript;base64,${Buffer.from(js).toString('base64')}`);
+  const mod = await import(await moduleURL(path.join(dir, `${tag}.ts`)));
   const cat = /** @type {Catalog} */ (Object.values(mod).find((v) => v && typeof v === 'object' && 'language.name' in v));
   if (!cat) throw new Error(`${tag}.ts exports no catalog`);
   cache.set(tag, cat);
   return cat;
+}
+
+/**
+ * A TypeScript module as a data: URL, its relative imports (the catalog
+ * parts, parts/<feature>/<tag>.ts) turned into data: URLs in turn: a data:
+ * URL has no folder to resolve them against.
+ * @param {string} file
+ * @returns {Promise<string>}
+ */
+async function moduleURL(file) {
+  const source = await fs.readFile(file, 'utf8');
+  let js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  for (const [whole, quote, spec] of [...js.matchAll(/from\s+(['"])(\.{1,2}\/[^'"]+)\1/g)]) {
+    const dep = path.resolve(path.dirname(file), spec.endsWith('.ts') ? spec : `${spec}.ts`);
+    js = js.replace(whole, `from ${quote}${await moduleURL(dep)}${quote}`);
+  }
+  return `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`;
 }
 
 /**

@@ -28,6 +28,18 @@ describe('QueueState', () => {
     expect(listenerCount()).toBe(0);
   });
 
+  it('keeps the newer state when two events arrive swapped (the devserver sends each from its own goroutine)', async () => {
+    const q = new QueueState();
+    q.start();
+    await q.listed;
+    emitQueue({ kind: 'added', job: job(1, 'queued') });
+    emitQueue({ kind: 'updated', job: job(1, 'done') });
+    emitQueue({ kind: 'updated', job: job(1, 'transcribing') });
+    expect(q.jobs.map((j) => j.state)).toEqual(['done']);
+    emitQueue({ kind: 'updated', job: job(1, 'queued', { attempts: 2 }) }); // a retry is newer
+    expect(q.jobs.map((j) => j.state)).toEqual(['queued']);
+  });
+
   it('counts totals by state', () => {
     const q = new QueueState();
     for (const [id, st] of [[1, 'done'], [2, 'failed'], [3, 'cancelled'], [4, 'staging']] as const) {

@@ -126,6 +126,10 @@ export class QueueState {
       if (this.selectedId === ev.job.id) this.select(null);
       return;
     }
+    // Wails' devserver sends each event from a goroutine of its own, so
+    // two close together can arrive swapped: a stale one must not undo a
+    // newer state (a finished row back at "transcribing").
+    if (i >= 0 && !notOlder(ev.job, this.jobs[i])) return;
     const before = i >= 0 ? this.jobs[i].state : null;
     if (i >= 0) this.jobs[i] = ev.job;
     else this.jobs.push(ev.job);
