@@ -1,7 +1,10 @@
 // Editing the open transcript: edits in place, undo and redo, and find &
 // replace. Every change goes through save (the EditSegment binding), so
 // what the user sees is what the history keeps; an undo is an edit back.
-import type { Segment, Word } from '../api';
+// Speaker edits (rename, merge, a segment's speaker) share the undo
+// history: each keeps who said what before and after, and undo and redo
+// put one back through restore (the RestoreSpeakers binding).
+import type { Segment, SpeakerSnapshot, Word } from '../api';
 
 /** One segment's change: its text before and after (and its words, which
  * an edit drops and an undo back to the original text brings back). */
@@ -11,6 +14,15 @@ interface Change {
   after: string;
   words: Word[];
 }
+
+/** A speaker edit: who said what before it and after it. */
+interface SpeakerStep {
+  before: SpeakerSnapshot;
+  after: SpeakerSnapshot;
+}
+
+/** One step of the undo history: text changes, or a speaker edit. */
+type Step = Change[] | SpeakerStep;
 
 /** Where a find matches: segment, and the match's place in its text. */
 export interface Match {
@@ -29,8 +41,8 @@ export function normalise(text: string): string {
 }
 
 export class EditorState {
-  private undoStack = $state<Change[][]>([]);
-  private redoStack = $state<Change[][]>([]);
+  private undoStack = $state<Step[]>([]);
+  private redoStack = $state<Step[]>([]);
   busy = $state(false);
 
   /** Find & replace: the bar, what to find, what to put instead. */
@@ -47,6 +59,7 @@ export class EditorState {
   constructor(
     private segments: () => Segment[],
     private save: (index: number, text: string) => Promise<boolean>,
+    private restore: (snap: SpeakerSnapshot) => Promise<boolean> = async () => false,
   ) {}
 
   private pattern(): RegExp | null {
@@ -107,10 +120,37 @@ export class EditorState {
     return (await this.apply(edits)) ? count : 0;
   }
 
+  /** Runs a speaker edit, which resolves to who said what after it (null
+   * when it was refused); one step to undo, back to before. */
+  async speakers(before: SpeakerSnapshot, edit: () => Promise<SpeakerSnapshot | null>): Promise<boolean> {
+    if (this.busy) return false;
+    this.busy = true;
+    try {
+      const after = await edit();
+      if (!after) return false;
+      this.undoStack = [...this.undoStack, { before, after }];
+      this.redoStack = [];
+      return true;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async restoreStep(snap: SpeakerSnapshot): Promise<boolean> {
+    this.busy = true;
+    try {
+      return await this.restore(snap);
+    } finally {
+      this.busy = false;
+    }
+  }
+
   async undo(): Promise<boolean> {
     const group = this.undoStack.at(-1);
     if (!group || this.busy) return false;
-    const ok = await this.run([...group].reverse().map((c) => ({ index: c.index, text: c.before, words: c.words })));
+    const ok = Array.isArray(group)
+      ? await this.run([...group].reverse().map((c) => ({ index: c.index, text: c.before, words: c.words })))
+      : await this.restoreStep(group.before);
     if (ok) {
       this.undoStack = this.undoStack.slice(0, -1);
       this.redoStack = [...this.redoStack, group];
@@ -121,7 +161,7 @@ export class EditorState {
   async redo(): Promise<boolean> {
     const group = this.redoStack.at(-1);
     if (!group || this.busy) return false;
-    const ok = await this.run(group.map((c) => ({ index: c.index, text: c.after, words: [] })));
+    const ok = Array.isArray(group) ? await this.run(group.map((c) => ({ index: c.index, text: c.after, words: [] }))) : await this.restoreStep(group.after);
     if (ok) {
       this.redoStack = this.redoStack.slice(0, -1);
       this.undoStack = [...this.undoStack, group];

@@ -31,17 +31,25 @@ export class HistoryState {
   dateFilter = $state<DateFilter>('any');
   /** '' = every model. */
   modelFilter = $state('');
-  /** The speaker filter's place: '' = everyone. Entries carry no speakers
-   * until diarization comes, so speakerOptions is empty and no filter shows. */
+  /** '' = everyone; else the entries in which a speaker of that name talks. */
   speakerFilter = $state('');
-  speakerOptions = $derived<string[]>([]);
+  /** The speaker names of the listed entries (as renamed), for the speaker
+   * filter; empty, and no filter shown, when none was diarized. */
+  speakerOptions = $derived(
+    [...new Set(this.items.flatMap((i) => (i.speakers ?? []).map((s) => s.label)).filter(Boolean))].sort((a, b) => a.localeCompare(b)),
+  );
 
   /** The models of the listed entries, for the model filter. */
   models = $derived([...new Set(this.items.map((i) => i.model).filter(Boolean))].sort());
 
   /** The entries the list shows: the search's, through the filters. */
   shown = $derived(
-    this.items.filter((i) => inDateRange(i.createdAt, this.dateFilter) && (!this.modelFilter || i.model === this.modelFilter)),
+    this.items.filter(
+      (i) =>
+        inDateRange(i.createdAt, this.dateFilter) &&
+        (!this.modelFilter || i.model === this.modelFilter) &&
+        (!this.speakerFilter || (i.speakers ?? []).some((s) => s.label === this.speakerFilter)),
+    ),
   );
 
   /** Milliseconds of quiet typing before a search goes out. */
