@@ -29,13 +29,15 @@ const (
 
 const usage = `usage:
   nemo-transcribe transcribe --server HOST:PORT --model NAME --out DIR --format json,srt,vtt,txt [--cache-dir DIR]
-                  [--tls ...] [--decoder auto|builtin|ffmpeg] [--channel N] FILE...
+                  [--tls ...] [--decoder auto|builtin|ffmpeg] [--channel N]
+                  [--speakers auto|N [--min-speakers N] [--max-speakers N] [--speaker-model NAME]] FILE...
   nemo-transcribe status --server HOST:PORT [--tls ...] [--json]
   nemo-transcribe live --server HOST:PORT --model NAME --from-file FILE [--speed X] [--out DIR --format LIST] [--json]
   nemo-transcribe history list [--limit N] [--json]
   nemo-transcribe history search [--json] WORDS...
   nemo-transcribe history export [--out DIR] [--format LIST] ID...
   nemo-transcribe history rename-speaker ID OLD NEW
+  nemo-transcribe history diarize --server HOST:PORT [--speakers auto|N] ID...
 
 Run "nemo-transcribe COMMAND -h" for a command's flags.
 `
@@ -145,6 +147,7 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	overwrite := fs.Bool("overwrite", false, "replace existing output files")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for a model that is still loading")
 	progressMode := fs.String("progress", "auto", "progress display: auto (bars on a terminal, else none), bars, plain or none")
+	spk := addSpeakerFlags(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitUsage
@@ -155,6 +158,10 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if len(files) == 0 {
 		return usageErr("no input files")
+	}
+	speakerOpts, err := spk.options(false)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	cfg, err := conn()
 	if err != nil {
@@ -241,6 +248,13 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
 		return exitFailed
 	}
+	// A server without the speaker model fails here, before any file.
+	if speakerOpts != nil {
+		if _, err := eng.SpeakerModel(ctx, server, speakerOpts.Model); err != nil {
+			fmt.Fprintf(stderr, "nemo-transcribe: %s\n", apperr.Message(err))
+			return exitFailed
+		}
+	}
 
 	q := transcribe.NewQueue(eng, transcribe.QueueOptions{})
 	rep := newReporter(disp, stdout, stderr)
@@ -250,7 +264,7 @@ func runTranscribe(ctx context.Context, args []string, stdout, stderr io.Writer)
 			Path: path, Server: server, Model: *model, CacheDir: *cacheDir, OutDir: *out, Formats: fmts,
 			Timestamps: *timestamps, SourceLang: *sourceLang, TargetLang: *targetLang, Task: taskValue, PNC: pnc.value(),
 			ChunkSeconds: *chunkSeconds, Force: *force, Overwrite: *overwrite, TXTTimestamps: *txtTimestamps,
-			Decoder: *decoder, FFmpegPath: *ffmpegPath, Channel: channelSel,
+			Decoder: *decoder, FFmpegPath: *ffmpegPath, Channel: channelSel, Speakers: speakerOpts,
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "nemo-transcribe: %v\n", err)
@@ -380,7 +394,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
+		if err := enc.Encode(withSpeakerModels(st)); err != nil {
 			return exitFailed
 		}
 		return exitOK

@@ -26,6 +26,7 @@ const historyUsage = `usage:
   nemo-transcribe history search [--limit N] [--json] [--data-dir DIR] WORDS...
   nemo-transcribe history export [--out DIR|-] [--format LIST] [--overwrite] [--txt-timestamps] [--data-dir DIR] ID...
   nemo-transcribe history rename-speaker [--data-dir DIR] ID OLD NEW
+  nemo-transcribe history diarize --server HOST:PORT [--speakers auto|N] [--min-speakers N] [--max-speakers N] [--data-dir DIR] ID...
 `
 
 // runHistory lists, searches and exports finished transcripts from the
@@ -36,6 +37,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		"search":         historySearch,
 		"export":         historyExport,
 		"rename-speaker": historyRenameSpeaker,
+		"diarize":        historyDiarize,
 	}, args, stdout, stderr)
 }
 
