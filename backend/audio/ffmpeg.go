@@ -562,6 +562,14 @@ const mp4FormatName = "mov,mp4,m4a,3gp,3g2,mj2"
 // with ffprobe) and starts ffmpeg on it.
 func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts Options) (*Decoder, error) {
 	hp, ok := probeHeaders(f, kind)
+	if ok && opts.Decoder == DecoderAuto && exactBuiltin(hp) {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			if d, err := openBuiltin(f, kind, sel); err == nil {
+				d.closer = f
+				return d, nil
+			}
+		}
+	}
 	f.Close() // ffmpeg opens the file itself
 	p := hp.probeInfo
 	if !ok {
@@ -615,6 +623,19 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts
 		return nil, err
 	}
 	return &Decoder{info: info, src: s}, nil
+}
+
+// exactBuiltin reports a file that is already what the pipeline wants
+// (16 kHz, mono, 16-bit PCM in WAV or FLAC): with nothing to resample or
+// mix, ffmpeg's samples are the built-in decoder's s/32768 bit for bit,
+// so an ffmpeg process (tens of milliseconds of CPU to start, more than
+// a short file's decoding) buys nothing. Options.Decoder = DecoderFFmpeg
+// still runs ffmpeg.
+func exactBuiltin(hp headerProbe) bool {
+	if hp.rate != SampleRate || hp.channels != 1 || hp.bits != 16 || hp.truncated {
+		return false
+	}
+	return hp.name == "flac" || hp.name == "wav/pcm16"
 }
 
 // ffmpegSource reads ffmpeg's output: 16 kHz mono float32, little-endian.
