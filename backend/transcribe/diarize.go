@@ -75,7 +75,7 @@ func (e *Engine) Diarize(ctx context.Context, req DiarizeRequest, progress func(
 }
 
 func (e *Engine) diarizeEntry(ctx context.Context, req Request, rep *reporter, entry store.Entry) (Result, error) {
-	j := &job{e: e, req: req, rep: rep, prio: 2 * e.order.Add(1)}
+	j := &job{e: e, req: req, rep: rep, prio: e.order.Add(1)}
 	if err := j.openSpeakers(ctx); err != nil {
 		return Result{}, err
 	}

@@ -35,8 +35,7 @@ type job struct {
 	formats []string
 	plan    string // set once the content hash and model are known
 	model   *openModel
-	// prio is the place in the pools' queues: older runs first. It is
-	// even; prio-1 puts the job's embeddings before its speech requests.
+	// prio is the place in the pools' queues: older runs first.
 	prio int64
 	spk  *speakerJob // nil: no diarization
 }
@@ -44,7 +43,7 @@ type job struct {
 // run is the pipeline: model, staging, stored result, decode and chunk,
 // infer, stitch, store, export.
 func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, error) {
-	j := &job{e: e, req: req, rep: rep, prio: 2 * e.order.Add(1)}
+	j := &job{e: e, req: req, rep: rep, prio: e.order.Add(1)}
 	if req.OutDir != "" {
 		var err error
 		if j.formats, err = export.ParseFormats(strings.Join(req.Formats, ",")); err != nil {

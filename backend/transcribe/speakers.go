@@ -311,9 +311,8 @@ func windows(from, to, n, win, hop, minLen int64) [][2]int64 {
 }
 
 // embedChunk returns the embeddings of spans of chunk c: those stored for
-// the same audio are reused, the rest sent through the pool (before the
-// same job's speech requests waiting there, so embeddings keep up with
-// the transcript) and stored. It reports whether any were sent.
+// the same audio are reused, the rest sent through the pool's speaker
+// places (older jobs first) and stored. It reports whether any were sent.
 func (j *job) embedChunk(ctx context.Context, p *pool, own *prioSem, c audio.Chunk, hash string, spans [][2]int64, opts inference.Options) ([][]float32, bool, error) {
 	s := j.spk
 	have := map[[2]int64][]float32{}
@@ -332,14 +331,15 @@ func (j *job) embedChunk(ctx context.Context, p *pool, own *prioSem, c audio.Chu
 		if own != nil && !own.acquire(ctx, 0) {
 			return nil, false, ctx.Err()
 		}
-		if !p.slots.acquire(ctx, j.prio-1) {
+		if !p.spk.acquire(ctx, j.prio) {
 			if own != nil {
 				own.release()
 			}
 			return nil, false, ctx.Err()
 		}
+		opts.Limiter = p.spkLim
 		vecs, err := s.model.Embed(ctx, c.Index, c.Samples, missing, opts)
-		p.slots.release()
+		p.spk.release()
 		if own != nil {
 			own.release()
 		}
