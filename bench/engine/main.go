@@ -124,6 +124,7 @@ func throughput(args []string) error {
 	latency := fs.Duration("latency", 100*time.Millisecond, "the server's time per execution")
 	concs := fs.String("concurrency", "8,16", "pool sizes to measure, comma-separated")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the queue runs to this file")
+	format := fs.String("format", "wav", "the files: wav (16 kHz mono 16-bit, decoded without ffmpeg) or mp3 (44.1 kHz stereo 128 kb/s, through ffmpeg)")
 	fs.Parse(args)
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -145,18 +146,37 @@ func throughput(args []string) error {
 		if err := writeNoiseWAV(p, *seconds, uint64(i)); err != nil {
 			return err
 		}
+		switch *format {
+		case "wav":
+		case "mp3":
+			mp3 := strings.TrimSuffix(p, ".wav") + ".mp3"
+			cmd := exec.Command("ffmpeg", "-v", "error", "-nostdin", "-i", p, "-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", "-y", mp3)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("encoding %s (needs ffmpeg): %v: %s", mp3, err, out)
+			}
+			p = mp3
+		default:
+			return fmt.Errorf("-format %q: use wav or mp3", *format)
+		}
 		paths = append(paths, p)
 	}
 	capacity := float64(*batch) / latency.Seconds()
-	fmt.Printf("queue: %d files of %.0f s; server: max batch %d, %v per execution, capacity %.1f chunks/s\n",
-		*files, *seconds, *batch, *latency, capacity)
+	fmt.Printf("queue: %d %s files of %.0f s; server: max batch %d, %v per execution, capacity %.1f chunks/s\n",
+		*files, *format, *seconds, *batch, *latency, capacity)
 
 	for _, cs := range strings.Split(*concs, ",") {
 		var conc int
 		fmt.Sscan(cs, &conc)
+		var first, last atomic.Int64 // arrival of the first and last request (Unix ns)
 		opts := func() tritontest.Options {
+			first.Store(0)
 			return tritontest.Options{Models: []tritontest.Model{gpuModel{tritontest.DTMF()}},
-				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: 2 * time.Millisecond}}
+				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: 2 * time.Millisecond},
+				Inspect: func(context.Context, *pb.ModelInferRequest) {
+					now := time.Now().UnixNano()
+					first.CompareAndSwap(0, now)
+					last.Store(now)
+				}}
 		}
 
 		// Anchor: a bare client with every chunk decoded beforehand.
@@ -179,14 +199,16 @@ func throughput(args []string) error {
 		if err != nil {
 			return err
 		}
+		t0 := time.Now()
 		n, wall, st, err := runQueue(addr, paths, conc, work)
 		stop()
+		since := func(ns int64) float64 { return time.Unix(0, ns).Sub(t0).Seconds() }
 		if err != nil {
 			return err
 		}
 		rate := float64(n) / wall.Seconds()
-		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f\n",
-			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st)
+		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f; requests from %.2f s to %.2f s\n",
+			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st, since(first.Load()), since(last.Load()))
 	}
 	return nil
 }
