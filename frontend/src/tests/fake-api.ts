@@ -4,12 +4,16 @@
 import { vi } from 'vitest';
 import type { AddResult, AudioData, ExportResult, HistoryHit, Job, Transcript, QueueEvent, ServerStatus, Settings, Stage, TranscribeResult } from '../lib/api';
 import type { LocalModel, LocalProgress, LocalReport, LocalStartOptions, LocalStatus } from '../lib/api';
+import type { SpeakerSnapshot, SpeakersProgress } from '../lib/api';
+import type { LiveEvent, LiveInfo, LiveRecovered, LiveStopped } from '../lib/api';
 
 type Handler<T> = (payload: T) => void;
 
 const queueHandlers = new Set<Handler<QueueEvent>>();
+const speakersHandlers = new Set<Handler<SpeakersProgress>>();
 const addedHandlers = new Set<Handler<AddResult>>();
 const localHandlers = new Set<Handler<LocalProgress>>();
+const liveHandlers = new Set<Handler<LiveEvent>>();
 
 /** Sends a local server progress event to the page's listeners. */
 export function emitLocalProgress(p: LocalProgress): void {
@@ -58,6 +62,18 @@ export const api = {
     localHandlers.add(h);
     return () => localHandlers.delete(h);
   }),
+  // Speakers
+  setSpeakers: vi.fn<(choice: string) => Promise<Settings>>(),
+  renameSpeaker: vi.fn<(historyId: number, old: string, label: string) => Promise<Transcript>>(),
+  mergeSpeakers: vi.fn<(historyId: number, into: string, from: string) => Promise<Transcript>>(),
+  setSegmentSpeaker: vi.fn<(historyId: number, index: number, speaker: string) => Promise<Transcript>>(),
+  restoreSpeakers: vi.fn<(historyId: number, snap: SpeakerSnapshot) => Promise<Transcript>>(),
+  findSpeakers: vi.fn<(historyId: number, choice: string) => Promise<Transcript>>(),
+  cancelFindSpeakers: vi.fn<(historyId: number) => Promise<void>>(),
+  onSpeakersProgress: vi.fn((h: Handler<SpeakersProgress>) => {
+    speakersHandlers.add(h);
+    return () => speakersHandlers.delete(h);
+  }),
   onQueueEvent: vi.fn((h: Handler<QueueEvent>) => {
     queueHandlers.add(h);
     return () => queueHandlers.delete(h);
@@ -66,7 +82,26 @@ export const api = {
     addedHandlers.add(h);
     return () => addedHandlers.delete(h);
   }),
+  // Live
+  liveStart: vi.fn<() => Promise<LiveInfo>>(),
+  liveFeed: vi.fn<(id: string, pcm16Base64: string) => Promise<void>>(),
+  livePause: vi.fn<(id: string) => Promise<void>>(),
+  liveResume: vi.fn<(id: string) => Promise<void>>(),
+  liveStop: vi.fn<(id: string) => Promise<LiveStopped>>(),
+  liveRecovered: vi.fn<() => Promise<LiveRecovered[]>>(async () => []),
+  onLiveEvent: vi.fn((h: Handler<LiveEvent>) => {
+    liveHandlers.add(h);
+    return () => liveHandlers.delete(h);
+  }),
 };
+
+export function emitLive(ev: LiveEvent): void {
+  for (const h of liveHandlers) h(ev);
+}
+
+export function liveListeners(): number {
+  return liveHandlers.size;
+}
 
 export function fakeApi() {
   return {
@@ -74,8 +109,14 @@ export function fakeApi() {
     EVENT_QUEUE: 'queue:event',
     EVENT_FILES_ADDED: 'files:added',
     EVENT_LOCAL_PROGRESS: 'localserver:progress',
+    EVENT_SPEAKERS_PROGRESS: 'speakers:progress',
+    EVENT_LIVE: 'live:event',
     toError: (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   };
+}
+
+export function emitSpeakersProgress(p: SpeakersProgress): void {
+  for (const h of speakersHandlers) h(p);
 }
 
 export function emitQueue(ev: QueueEvent): void {
@@ -135,7 +176,10 @@ export function job(id: number, state: Stage, over: Partial<Job> = {}): Job {
 export function resetApi(): void {
   vi.clearAllMocks();
   queueHandlers.clear();
+  speakersHandlers.clear();
   addedHandlers.clear();
+  liveHandlers.clear();
+  api.liveRecovered.mockResolvedValue([]);
   api.getSettings.mockResolvedValue(settings());
   api.settingsSaved.mockResolvedValue(true);
   api.saveSettings.mockImplementation(async (s) => ({ ...s, server: s.server.trim(), model: s.model.trim() }));
