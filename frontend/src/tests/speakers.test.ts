@@ -93,7 +93,7 @@ describe('turns and snapshots', () => {
 describe('whether the server can find speakers', () => {
   const withModels = (models: ServerStatus['models']): ServerStatus => ({ ...status(), models });
   const noSpeakerModel = () => status().models.filter((m) => m.kind !== 'speaker_embedding');
-  const voices = { name: 'voices', versions: ['1'], state: 'READY', ready: true, kind: 'speaker_embedding' };
+  const voices = { ...status().models.find((m) => m.kind === 'speaker_embedding')!, name: 'voices', state: 'READY', ready: true };
   it.each([
     ['no answer yet', null, 'Speakers can be chosen once the server at gpu:8001 answers.'],
     ['no speaker model', withModels(noSpeakerModel()), 'The server at gpu:8001 has no speaker model (such as TitaNet), so speakers cannot be found.'],
@@ -179,7 +179,7 @@ describe('SpeakerChoice', () => {
     );
     expect(select.getAttribute('aria-describedby')).toBe('speakers-choice-note');
 
-    st.status = { ...status(), address: 'gpu:8001', models: [...status().models, { name: 'voices', versions: ['1'], state: 'READY', ready: true, kind: 'speaker_embedding' }] };
+    st.status = { ...status(), address: 'gpu:8001' }; // with its speaker model
     await vi.waitFor(() => expect(select.disabled).toBe(false));
     expect(screen.getByTestId('speakers-reason').textContent?.trim()).toBe('Who said what, for the files you add from now on.');
     expect([...select.options].map((o) => o.textContent?.trim()).slice(0, 4)).toEqual(['Off', 'Find how many', '2 speakers', '3 speakers']);
