@@ -424,3 +424,64 @@ export function cancelFindSpeakers(historyId: number): Promise<void> {
 export function onSpeakersProgress(handler: (p: SpeakersProgress) => void): Unsubscribe {
   return subscribe<SpeakersProgress>(EVENT_SPEAKERS_PROGRESS, handler);
 }
+
+// Live
+
+export type LiveInfo = Result<typeof App.LiveStart>;
+export type LiveStopped = Result<typeof App.LiveStop>;
+export type LiveRecovered = Result<typeof App.LiveRecovered>[number];
+
+/** One event of the running live session (Go: main.LiveEvent). */
+export interface LiveEvent {
+  session: string;
+  type: 'partial' | 'final' | 'level' | 'status';
+  utterance: number;
+  start: number;
+  end: number;
+  text?: string;
+  words?: Word[];
+  latency_ms?: number;
+  pause_ms?: number;
+  split?: boolean;
+  level?: number;
+  peak?: number;
+  voice?: boolean;
+  /** For status: offline, online, failed, storage, recovery. */
+  status?: string;
+  message?: string;
+  pending?: number;
+}
+
+export const EVENT_LIVE = 'live:event';
+
+/** Starts a live session on the saved server and model. */
+export function liveStart(): Promise<LiveInfo> {
+  return call(() => App.LiveStart());
+}
+
+/** Sends the next frames: 16 kHz mono PCM16, base64 (Go takes []byte as base64). */
+export function liveFeed(id: string, pcm16Base64: string): Promise<void> {
+  return call(() => App.LiveFeed(id, pcm16Base64 as unknown as number[]));
+}
+
+export function livePause(id: string): Promise<void> {
+  return call(() => App.LivePause(id));
+}
+
+export function liveResume(id: string): Promise<void> {
+  return call(() => App.LiveResume(id));
+}
+
+/** Ends the session; it is saved as a history entry. */
+export function liveStop(id: string): Promise<LiveStopped> {
+  return call(() => App.LiveStop(id));
+}
+
+/** Sessions a crash interrupted that this start saved (told once). */
+export async function liveRecovered(): Promise<LiveRecovered[]> {
+  return (await call(() => App.LiveRecovered())) ?? [];
+}
+
+export function onLiveEvent(handler: (ev: LiveEvent) => void): Unsubscribe {
+  return subscribe<LiveEvent>(EVENT_LIVE, handler);
+}
