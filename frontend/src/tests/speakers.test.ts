@@ -192,6 +192,24 @@ describe('SpeakerChoice', () => {
   });
 });
 
+describe('SpeakerChoice left on', () => {
+  it('stays changeable without a speaker model while a choice is on, so it can be turned off', async () => {
+    api.getSettings.mockResolvedValue(settings({ server: 'gpu:8001', speakers: 'auto' }));
+    api.getServerStatus.mockResolvedValue({ ...status(), address: 'gpu:8001', models: status().models.filter((m) => m.kind !== 'speaker_embedding') });
+    const st = new SettingsState();
+    await st.load();
+    await st.refreshStatus();
+    render(SpeakerChoice, { choice: new SpeakerChoiceState(() => st) });
+    const select = screen.getByLabelText('Speakers') as HTMLSelectElement;
+    expect(select.value).toBe('auto');
+    expect(select.disabled).toBe(false);
+    expect(screen.getByTestId('speakers-reason').textContent).toContain('has no speaker model');
+    api.setSpeakers.mockImplementation(async (c) => settings({ speakers: c }));
+    await fireEvent.change(select, { target: { value: '' } });
+    await vi.waitFor(() => expect(select.disabled).toBe(true));
+  });
+});
+
 function renderTranscript(over: { tr?: Transcript; diarizationError?: string; finder?: boolean } = {}) {
   const w = workspace(over.tr);
   const finder = over.finder ? new SpeakerFinder(() => w.holder.result, () => w.editor) : undefined;
@@ -223,14 +241,14 @@ describe('TranscriptView with speakers', () => {
   it('changes one segment’s speaker through Go; Escape leaves it', async () => {
     const { edits, holder } = renderTranscript();
     api.setSegmentSpeaker.mockResolvedValue(answer(talk(), ['Speaker 1', 'Speaker 3', 'Speaker 2', 'Speaker 3'], talk().speakers!));
-    await fireEvent.click(screen.getByRole('button', { name: 'Speaker 1: change the speaker of segment 2' }));
+    await fireEvent.click(screen.getByLabelText('Speaker 1: change the speaker of segment 2'));
     const select = screen.getByLabelText('Speaker of segment 2') as HTMLSelectElement;
     await fireEvent.keyDown(select, { key: 'Escape' });
     expect(screen.queryByLabelText('Speaker of segment 2')).toBeNull();
 
-    await fireEvent.click(screen.getByRole('button', { name: 'Speaker 1: change the speaker of segment 2' }));
+    await fireEvent.click(screen.getByLabelText('Speaker 1: change the speaker of segment 2'));
     await fireEvent.change(screen.getByLabelText('Speaker of segment 2'), { target: { value: 'Speaker 3' } });
-    await fireEvent.click(within(screen.getAllByTestId('segment')[1]).getByRole('button', { name: 'Save' }));
+    await fireEvent.click(within(screen.getAllByTestId('segment')[1]).getByText('Save', { selector: 'button' }));
     await vi.waitFor(() => expect(api.setSegmentSpeaker).toHaveBeenCalledWith(7, 1, 'Speaker 3'));
     await vi.waitFor(() => expect(holder.result.transcript.segments[1].speaker).toBe('Speaker 3'));
     expect(edits.error).toBe('');
@@ -239,16 +257,16 @@ describe('TranscriptView with speakers', () => {
   it('renames and merges from the header', async () => {
     renderTranscript();
     api.renameSpeaker.mockResolvedValue(answer(talk(), ['Ana', 'Ana', 'Speaker 2', 'Speaker 3'], [sp('S1', 'Ana', 2), sp('S2', 'Speaker 2'), sp('S3', 'Speaker 3')]));
-    await fireEvent.click(screen.getByRole('button', { name: 'Rename Speaker 1' }));
+    await fireEvent.click(screen.getByLabelText('Rename Speaker 1'));
     const field = screen.getByLabelText('New name for Speaker 1');
     await fireEvent.input(field, { target: { value: 'Ana' } });
     await fireEvent.submit(field.closest('form')!);
     await vi.waitFor(() => expect(api.renameSpeaker).toHaveBeenCalledWith(7, 'S1', 'Ana'));
 
     api.mergeSpeakers.mockResolvedValue(answer(talk(), ['Ana', 'Ana', 'Speaker 2', 'Speaker 2'], [sp('S1', 'Ana', 2), sp('S2', 'Speaker 2', 2)]));
-    await fireEvent.click(await screen.findByRole('button', { name: 'Merge Speaker 3 into another speaker' }));
+    await fireEvent.click(await screen.findByLabelText('Merge Speaker 3 into another speaker'));
     await fireEvent.change(screen.getByLabelText('Merge Speaker 3 into'), { target: { value: 'S2' } });
-    await fireEvent.click(screen.getByRole('button', { name: 'Merge' }));
+    await fireEvent.click(screen.getByText('Merge', { selector: 'button' }));
     await vi.waitFor(() => expect(api.mergeSpeakers).toHaveBeenCalledWith(7, 'S2', 'S3'));
   });
 
@@ -266,9 +284,9 @@ describe('TranscriptView with speakers', () => {
     const { finder, holder } = renderTranscript({ tr: plain, finder: true });
     let resolve: (t: Transcript) => void = () => {};
     api.findSpeakers.mockImplementation(() => new Promise((r) => (resolve = r)));
-    await fireEvent.click(screen.getByRole('button', { name: 'Find speakers…' }));
+    await fireEvent.click(screen.getByText('Find speakers…', { selector: 'button' }));
     await fireEvent.change(screen.getByLabelText('Speakers'), { target: { value: '2' } });
-    await fireEvent.click(screen.getByRole('button', { name: 'Find speakers' }));
+    await fireEvent.click(screen.getByText('Find speakers', { selector: 'button' }));
     expect(api.findSpeakers).toHaveBeenCalledWith(7, '2');
     emitSpeakersProgress({ historyId: 7, progress: { path: '', stage: 'transcribing', chunksDone: 1, chunksTotal: 2, fraction: 0.5 } });
     emitSpeakersProgress({ historyId: 8, progress: { path: '', stage: 'transcribing', chunksDone: 2, chunksTotal: 2, fraction: 0.9 } });
