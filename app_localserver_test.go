@@ -235,13 +235,13 @@ func waitJob(t *testing.T, q *transcribe.Queue, id transcribe.JobID, within time
 	}
 }
 
-func (r *recorder) progress() []localserver.Progress {
+func (r *recorder) progress() []LocalProgress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []localserver.Progress
+	var out []LocalProgress
 	for _, e := range r.events {
 		if e.name == EventLocalServerProgress && len(e.data) == 1 {
-			if p, ok := e.data[0].(localserver.Progress); ok {
+			if p, ok := e.data[0].(LocalProgress); ok {
 				out = append(out, p)
 			}
 		}
@@ -323,7 +323,10 @@ func TestLocalServerStartTranscribeStop(t *testing.T) {
 	}
 	prog := rec.progress()
 	var phases []localserver.Phase
-	for _, p := range prog {
+	for i, p := range prog {
+		if p.Seq != int64(i+1) {
+			t.Errorf("progress %d is numbered %d", i+1, p.Seq)
+		}
 		if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 			phases = append(phases, p.Phase)
 		}
@@ -454,7 +457,7 @@ func TestLocalServerStartFaults(t *testing.T) {
 			if apperr.CodeOf(err) != tc.code {
 				t.Fatalf("code %q (%v), want %q", apperr.CodeOf(err), err, tc.code)
 			}
-			msg, _ := formatError(err).(string)
+			msg := formatError(err).(rejection).Message
 			if !strings.Contains(msg, tc.says) || strings.Count(msg, ". ") > 0 || !strings.HasSuffix(msg, ".") {
 				t.Errorf("message %q: want one sentence saying %q", msg, tc.says)
 			}

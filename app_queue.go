@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,10 +34,17 @@ func isMedia(path string) bool {
 	return slices.Contains(mediaExts, strings.ToLower(filepath.Ext(path)))
 }
 
-// Skipped is a path that was not queued, with the reason in a sentence.
+// Skipped is a path that was not queued, with the reason in a sentence;
+// Text is the reason with its catalog key, for the UI's language.
 type Skipped struct {
-	Path   string `json:"path"`
-	Reason string `json:"reason"`
+	Path   string       `json:"path"`
+	Reason string       `json:"reason"`
+	Text   *apperr.Text `json:"text,omitempty"`
+}
+
+// skip is a Skipped for path, worded by reason.
+func skip(path string, reason apperr.Text) Skipped {
+	return Skipped{Path: path, Reason: reason.Text, Text: &reason}
 }
 
 // AddResult says what became of the paths given to AddFiles.
@@ -73,7 +79,9 @@ func (a *App) AddFiles(paths []string) AddResult {
 		req.Speakers = speakerRequest(s)
 		id, err := a.queue.Add(req)
 		if err != nil {
-			res.Skipped = append(res.Skipped, Skipped{Path: f, Reason: sentence(err.Error())})
+			t := apperr.Localize(err)
+			t.Text = sentence(t.Text)
+			res.Skipped = append(res.Skipped, skip(f, t))
 			continue
 		}
 		res.Added = append(res.Added, id)
@@ -91,19 +99,19 @@ func collect(p string) (files []string, skipped []Skipped) {
 	info, err := os.Stat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, []Skipped{{p, "There is no such file or folder."}}
+		return nil, []Skipped{skip(p, apperr.Textf("There is no such file or folder."))}
 	case err != nil:
-		return nil, []Skipped{{p, "It cannot be read: " + sentence(apperr.PathReason(err))}}
+		return nil, []Skipped{skip(p, apperr.Textf("It cannot be read: %s", sentence(apperr.PathReason(err))))}
 	case !info.IsDir():
 		if !isMedia(p) {
-			return nil, []Skipped{{p, fmt.Sprintf("%q is not an audio or video file type the app knows.", filepath.Ext(p))}}
+			return nil, []Skipped{skip(p, apperr.Textf("%q is not an audio or video file type the app knows.", filepath.Ext(p)))}
 		}
 		return []string{p}, nil
 	}
 	var ignored int
 	walkErr := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			skipped = append(skipped, Skipped{path, "It cannot be read: " + sentence(apperr.PathReason(err))})
+			skipped = append(skipped, skip(path, apperr.Textf("It cannot be read: %s", sentence(apperr.PathReason(err)))))
 			if d != nil && d.IsDir() {
 				return fs.SkipDir
 			}
@@ -129,16 +137,16 @@ func collect(p string) (files []string, skipped []Skipped) {
 		return nil
 	})
 	if walkErr != nil {
-		skipped = append(skipped, Skipped{p, "It cannot be read: " + sentence(apperr.PathReason(walkErr))})
+		skipped = append(skipped, skip(p, apperr.Textf("It cannot be read: %s", sentence(apperr.PathReason(walkErr)))))
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
-		skipped = append(skipped, Skipped{p, "This folder holds no audio or video files."})
+		skipped = append(skipped, skip(p, apperr.Textf("This folder holds no audio or video files.")))
 	} else if len(files) >= maxWalked {
-		skipped = append(skipped, Skipped{p, fmt.Sprintf("Only the first %d files of this folder were added.", maxWalked)})
+		skipped = append(skipped, skip(p, apperr.Textf("Only the first %d files of this folder were added.", maxWalked)))
 	}
 	if ignored > 0 && len(files) > 0 {
-		skipped = append(skipped, Skipped{p, fmt.Sprintf("%d other files in this folder are not audio or video and were left out.", ignored)})
+		skipped = append(skipped, skip(p, apperr.Textf("%d other files in this folder are not audio or video and were left out.", ignored)))
 	}
 	return files, skipped
 }

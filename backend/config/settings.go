@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/staging"
 )
 
@@ -112,23 +113,23 @@ func (s Settings) Normalise() (Settings, error) {
 	s.Speakers = strings.ToLower(strings.TrimSpace(s.Speakers))
 	switch {
 	case s.Server == "":
-		return s, errors.New("enter the server's address, such as localhost:8001")
+		return s, apperr.New(apperr.CodeSettings, nil, "enter the server's address, such as localhost:8001")
 	case s.Model == "":
-		return s, errors.New("choose a model")
+		return s, apperr.New(apperr.CodeSettings, nil, "choose a model")
 	case s.Concurrency < 0 || s.Concurrency > 256:
-		return s, fmt.Errorf("requests in flight must be between 1 and 256 (0 for the default), not %d", s.Concurrency)
+		return s, apperr.New(apperr.CodeSettings, nil, "requests in flight must be between 1 and 256 (0 for the default), not %d", s.Concurrency)
 	case s.ChunkSeconds < 0 || s.ChunkSeconds > 600:
-		return s, fmt.Errorf("the chunk length must be between 1 and 600 seconds (0 for the default), not %g", s.ChunkSeconds)
+		return s, apperr.New(apperr.CodeSettings, nil, "the chunk length must be between 1 and 600 seconds (0 for the default), not %g", s.ChunkSeconds)
 	case s.CacheMaxMB < 0:
-		return s, fmt.Errorf("the cache size cap must be 0 (the default) or more megabytes, not %d", s.CacheMaxMB)
+		return s, apperr.New(apperr.CodeSettings, nil, "the cache size cap must be 0 (the default) or more megabytes, not %d", s.CacheMaxMB)
 	case (s.CertFile == "") != (s.KeyFile == "" && s.ClientKey == ""):
-		return s, errors.New("a client certificate and its key go together: choose the key file too, or remove the certificate")
+		return s, apperr.New(apperr.CodeSettings, nil, "a client certificate and its key go together: choose the key file too, or remove the certificate")
 	case s.Task != "" && s.Task != "asr" && s.Task != "ast":
-		return s, fmt.Errorf("the task must be asr (transcribe) or ast (translate), not %q", s.Task)
+		return s, apperr.New(apperr.CodeSettings, nil, "the task must be asr (transcribe) or ast (translate), not %q", s.Task)
 	case !validSpeakers(s.Speakers):
-		return s, fmt.Errorf("speakers must be off, auto or a number from 2 to %d, not %q", MaxSpeakers, s.Speakers)
+		return s, apperr.New(apperr.CodeSettings, nil, "speakers must be off, auto or a number from 2 to %d, not %q", MaxSpeakers, s.Speakers)
 	case s.UILanguage != "" && !languageTag.MatchString(s.UILanguage):
-		return s, fmt.Errorf("the app's language must be a language tag such as de or pt-BR (empty for the system's), not %q", s.UILanguage)
+		return s, apperr.New(apperr.CodeSettings, nil, "the app's language must be a language tag such as de or pt-BR (empty for the system's), not %q", s.UILanguage)
 	}
 	return s, nil
 }

@@ -164,6 +164,7 @@ export namespace main {
 	export interface Skipped {
 	    path: string;
 	    reason: string;
+	    text?: apperr.Text;
 	}
 	export interface AddResult {
 	    added: number[];

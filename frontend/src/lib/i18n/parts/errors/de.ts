@@ -8,11 +8,28 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.76b2cf88': "Der Ordner des lokalen Servers konnte nicht ermittelt werden: {1}",
   'go.d9c6ebe6': "Die Modelle des lokalen Servers konnten nicht aufgelistet werden: {1}",
   'go.fbb9d8c8': "Docker hat nicht innerhalb von {1} gemeldet, wie es um den lokalen Server steht: versuchen Sie es in einer Minute erneut",
+  // app_queue.go
+  'go.fedacf34': "Diese Datei oder dieser Ordner existiert nicht.",
+  'go.a540ae7e': "Nicht lesbar: {1}",
+  'go.8540c727': "{1} ist kein Audio- oder Videodateityp, den die App kennt.",
+  'go.f2638133': "Dieser Ordner enthält keine Audio- oder Videodateien.",
+  'go.bb5aebc6': "Nur die ersten {1} Dateien dieses Ordners wurden hinzugefügt.",
+  'go.50b5d074': "Weitere Dateien in diesem Ordner (Anzahl: {1}) sind weder Audio noch Video und wurden ausgelassen.",
   // backend/apperr/text.go
   'go.845df81c': "abgebrochen",
   // backend/cache/cache.go
   'go.eee064a7': "Kein Cache-Ordner festgelegt; wählen Sie einen in den Einstellungen oder mit --cache-dir",
   'go.9ff31936': "Der Cache-Ordner {1} ist nicht nutzbar: {2}; wählen Sie einen anderen in den Einstellungen oder mit --cache-dir",
+  // backend/config/settings.go
+  'go.d67cd29e': "Geben Sie die Adresse des Servers ein, etwa localhost:8001",
+  'go.a4e28bfe': "Wählen Sie ein Modell",
+  'go.ed602aa7': "Gleichzeitige Anfragen müssen zwischen 1 und 256 liegen (0 für die Vorgabe), nicht {1}",
+  'go.fddad757': "Die Abschnittslänge muss zwischen 1 und 600 Sekunden liegen (0 für die Vorgabe), nicht {1}",
+  'go.45c39bbd': "Die Höchstgröße des Caches muss 0 (die Vorgabe) oder mehr Megabyte sein, nicht {1}",
+  'go.58fb868c': "Ein Client-Zertifikat und sein Schlüssel gehören zusammen: wählen Sie auch die Schlüsseldatei oder entfernen Sie das Zertifikat",
+  'go.f0f3a442': "Die Aufgabe muss asr (transkribieren) oder ast (übersetzen) sein, nicht {1}",
+  'go.d04fccc1': "Sprecher muss off, auto oder eine Zahl von 2 bis {1} sein, nicht {2}",
+  'go.51826c4e': "Die Sprache der App muss ein Sprachkürzel wie de oder pt-BR sein (leer für die des Systems), nicht {1}",
   // backend/inference/model.go
   'go.788b27f3': "Das Modell {1} auf {2} passt nicht zum Modellvertrag von NeMo Transcribe: {3}",
   'go.58827a22': "Das Modell {1} lieferte eine Ausgabe {2}, die nicht genau ein Textelement ist",

@@ -8,11 +8,28 @@ export const errorsEn = {
   'go.76b2cf88': "finding the local server's folder failed: {1}",
   'go.d9c6ebe6': "listing the local server's models failed: {1}",
   'go.fbb9d8c8': "Docker did not say within {1} how the local server stands: try again in a minute",
+  // app_queue.go
+  'go.fedacf34': "There is no such file or folder.",
+  'go.a540ae7e': "It cannot be read: {1}",
+  'go.8540c727': "{1} is not an audio or video file type the app knows.",
+  'go.f2638133': "This folder holds no audio or video files.",
+  'go.bb5aebc6': "Only the first {1} files of this folder were added.",
+  'go.50b5d074': "{1} other files in this folder are not audio or video and were left out.",
   // backend/apperr/text.go
   'go.845df81c': "cancelled",
   // backend/cache/cache.go
   'go.eee064a7': "no cache folder set; choose one in Settings or with --cache-dir",
   'go.9ff31936': "cannot use the cache folder {1}: {2}; choose another one in Settings or with --cache-dir",
+  // backend/config/settings.go
+  'go.d67cd29e': "enter the server's address, such as localhost:8001",
+  'go.a4e28bfe': "choose a model",
+  'go.ed602aa7': "requests in flight must be between 1 and 256 (0 for the default), not {1}",
+  'go.fddad757': "the chunk length must be between 1 and 600 seconds (0 for the default), not {1}",
+  'go.45c39bbd': "the cache size cap must be 0 (the default) or more megabytes, not {1}",
+  'go.58fb868c': "a client certificate and its key go together: choose the key file too, or remove the certificate",
+  'go.f0f3a442': "the task must be asr (transcribe) or ast (translate), not {1}",
+  'go.d04fccc1': "speakers must be off, auto or a number from 2 to {1}, not {2}",
+  'go.51826c4e': "the app's language must be a language tag such as de or pt-BR (empty for the system's), not {1}",
   // backend/inference/model.go
   'go.788b27f3': "model {1} on {2} does not fit NeMo Transcribe's model contract: {3}",
   'go.58827a22': "model {1} returned a {2} output that is not one text element",

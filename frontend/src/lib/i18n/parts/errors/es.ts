@@ -8,11 +8,28 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.76b2cf88': "no se pudo encontrar la carpeta del servidor local: {1}",
   'go.d9c6ebe6': "no se pudieron listar los modelos del servidor local: {1}",
   'go.fbb9d8c8': "Docker no informó en {1} del estado del servidor local: inténtelo de nuevo en un minuto",
+  // app_queue.go
+  'go.fedacf34': "No existe ese archivo o carpeta.",
+  'go.a540ae7e': "No se puede leer: {1}",
+  'go.8540c727': "{1} no es un tipo de archivo de audio o vídeo que la aplicación conozca.",
+  'go.f2638133': "Esta carpeta no contiene archivos de audio ni de vídeo.",
+  'go.bb5aebc6': "Solo se añadieron los primeros {1} archivos de esta carpeta.",
+  'go.50b5d074': "Otros archivos de esta carpeta (en total: {1}) no son de audio ni de vídeo y se dejaron fuera.",
   // backend/apperr/text.go
   'go.845df81c': "cancelado",
   // backend/cache/cache.go
   'go.eee064a7': "no hay carpeta de caché; elija una en Ajustes o con --cache-dir",
   'go.9ff31936': "no se puede usar la carpeta de caché {1}: {2}; elija otra en Ajustes o con --cache-dir",
+  // backend/config/settings.go
+  'go.d67cd29e': "escriba la dirección del servidor, p. ej. localhost:8001",
+  'go.a4e28bfe': "elija un modelo",
+  'go.ed602aa7': "las solicitudes simultáneas deben estar entre 1 y 256 (0 para el valor predeterminado), no {1}",
+  'go.fddad757': "la longitud de fragmento debe estar entre 1 y 600 segundos (0 para el valor predeterminado), no {1}",
+  'go.45c39bbd': "el tamaño máximo de la caché debe ser 0 (el predeterminado) o más megabytes, no {1}",
+  'go.58fb868c': "un certificado de cliente y su clave van juntos: elija también el archivo de clave o quite el certificado",
+  'go.f0f3a442': "la tarea debe ser asr (transcribir) o ast (traducir), no {1}",
+  'go.d04fccc1': "los hablantes deben ser off, auto o un número de 2 a {1}, no {2}",
+  'go.51826c4e': "el idioma de la aplicación debe ser una etiqueta de idioma como de o pt-BR (vacío para el del sistema), no {1}",
   // backend/inference/model.go
   'go.788b27f3': "el modelo {1} en {2} no cumple el contrato de modelos de NeMo Transcribe: {3}",
   'go.58827a22': "el modelo {1} devolvió una salida {2} que no es un único elemento de texto",

@@ -8,11 +8,28 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.76b2cf88': "impossible de trouver le dossier du serveur local : {1}",
   'go.d9c6ebe6': "impossible de lister les modèles du serveur local : {1}",
   'go.fbb9d8c8': "Docker n'a pas indiqué en {1} l'état du serveur local : réessayez dans une minute",
+  // app_queue.go
+  'go.fedacf34': "Ce fichier ou dossier n'existe pas.",
+  'go.a540ae7e': "Illisible : {1}",
+  'go.8540c727': "{1} n'est pas un type de fichier audio ou vidéo connu de l'application.",
+  'go.f2638133': "Ce dossier ne contient aucun fichier audio ou vidéo.",
+  'go.bb5aebc6': "Seuls les {1} premiers fichiers de ce dossier ont été ajoutés.",
+  'go.50b5d074': "D'autres fichiers de ce dossier (nombre : {1}) ne sont ni audio ni vidéo et ont été laissés de côté.",
   // backend/apperr/text.go
   'go.845df81c': "annulé",
   // backend/cache/cache.go
   'go.eee064a7': "aucun dossier de cache défini ; choisissez-en un dans les Réglages ou avec --cache-dir",
   'go.9ff31936': "impossible d'utiliser le dossier de cache {1} : {2} ; choisissez-en un autre dans les Réglages ou avec --cache-dir",
+  // backend/config/settings.go
+  'go.d67cd29e': "saisissez l'adresse du serveur, par ex. localhost:8001",
+  'go.a4e28bfe': "choisissez un modèle",
+  'go.ed602aa7': "les requêtes simultanées doivent être entre 1 et 256 (0 pour la valeur par défaut), pas {1}",
+  'go.fddad757': "la longueur des segments audio doit être entre 1 et 600 secondes (0 pour la valeur par défaut), pas {1}",
+  'go.45c39bbd': "la taille maximale du cache doit être 0 (valeur par défaut) ou plus de mégaoctets, pas {1}",
+  'go.58fb868c': "un certificat client et sa clé vont ensemble : choisissez aussi le fichier de clé, ou retirez le certificat",
+  'go.f0f3a442': "la tâche doit être asr (transcrire) ou ast (traduire), pas {1}",
+  'go.d04fccc1': "les locuteurs doivent être off, auto ou un nombre de 2 à {1}, pas {2}",
+  'go.51826c4e': "la langue de l'application doit être une étiquette de langue comme de ou pt-BR (vide pour celle du système), pas {1}",
   // backend/inference/model.go
   'go.788b27f3': "le modèle {1} sur {2} ne respecte pas le contrat de modèle de NeMo Transcribe : {3}",
   'go.58827a22': "le modèle {1} a renvoyé une sortie {2} qui n'est pas un seul élément de texte",

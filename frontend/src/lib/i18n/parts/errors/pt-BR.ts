@@ -8,11 +8,28 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.76b2cf88': "não foi possível encontrar a pasta do servidor local: {1}",
   'go.d9c6ebe6': "não foi possível listar os modelos do servidor local: {1}",
   'go.fbb9d8c8': "o Docker não informou em {1} o estado do servidor local: tente de novo em um minuto",
+  // app_queue.go
+  'go.fedacf34': "Esse arquivo ou pasta não existe.",
+  'go.a540ae7e': "Não é possível ler: {1}",
+  'go.8540c727': "{1} não é um tipo de arquivo de áudio ou vídeo que o aplicativo conheça.",
+  'go.f2638133': "Esta pasta não contém arquivos de áudio nem de vídeo.",
+  'go.bb5aebc6': "Só os primeiros {1} arquivos desta pasta foram adicionados.",
+  'go.50b5d074': "Outros arquivos desta pasta (total: {1}) não são de áudio nem de vídeo e ficaram de fora.",
   // backend/apperr/text.go
   'go.845df81c': "cancelado",
   // backend/cache/cache.go
   'go.eee064a7': "nenhuma pasta de cache definida; escolha uma nas Configurações ou com --cache-dir",
   'go.9ff31936': "não é possível usar a pasta de cache {1}: {2}; escolha outra nas Configurações ou com --cache-dir",
+  // backend/config/settings.go
+  'go.d67cd29e': "digite o endereço do servidor, p. ex. localhost:8001",
+  'go.a4e28bfe': "escolha um modelo",
+  'go.ed602aa7': "as requisições simultâneas devem ficar entre 1 e 256 (0 para o padrão), não {1}",
+  'go.fddad757': "a duração dos trechos deve ficar entre 1 e 600 segundos (0 para o padrão), não {1}",
+  'go.45c39bbd': "o tamanho máximo do cache deve ser 0 (o padrão) ou mais megabytes, não {1}",
+  'go.58fb868c': "um certificado de cliente e sua chave andam juntos: escolha também o arquivo de chave ou remova o certificado",
+  'go.f0f3a442': "a tarefa deve ser asr (transcrever) ou ast (traduzir), não {1}",
+  'go.d04fccc1': "os falantes devem ser off, auto ou um número de 2 a {1}, não {2}",
+  'go.51826c4e': "o idioma do aplicativo deve ser uma etiqueta de idioma como de ou pt-BR (vazio para o do sistema), não {1}",
   // backend/inference/model.go
   'go.788b27f3': "o modelo {1} em {2} não segue o contrato de modelos do NeMo Transcribe: {3}",
   'go.58827a22': "o modelo {1} devolveu uma saída {2} que não é um único elemento de texto",
