@@ -151,6 +151,18 @@ describe('speaker edits with undo', () => {
     expect(holder.result.transcript.speakers?.[0].label).toBe('Ana');
   });
 
+  it('tells the app when Go kept a change, so the Library lists the new names', async () => {
+    const holder = { result: { transcript: talk(), outputs: [], historyId: 7 } as TranscribeResult };
+    const changed = vi.fn();
+    const editor = new EditorState(() => holder.result.transcript.segments, async () => true);
+    const edits = new SpeakerEdits(() => holder.result, () => editor, changed);
+    api.renameSpeaker.mockResolvedValueOnce(talk()).mockRejectedValueOnce(new Error('No such speaker "X".'));
+    await edits.rename('S1', 'Ana');
+    expect(changed).toHaveBeenCalledTimes(1);
+    await edits.rename('X', 'Ana');
+    expect(changed).toHaveBeenCalledTimes(1);
+  });
+
   it('shows Go’s refusal as a sentence and adds nothing to undo', async () => {
     const { editor, edits } = workspace();
     api.renameSpeaker.mockRejectedValue(new Error('Another speaker has that name: "speaker 2" is S2 already (merge the two speakers to make them one).'));

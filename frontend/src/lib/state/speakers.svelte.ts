@@ -68,6 +68,8 @@ export class SpeakerEdits {
   constructor(
     private result: () => TranscribeResult | null,
     private editor: () => EditorState,
+    /** Called after Go kept a change (the Library lists names). */
+    private changed: () => void = () => {},
   ) {}
 
   private historyId(): number {
@@ -81,6 +83,7 @@ export class SpeakerEdits {
     res.transcript.speakers = tr.speakers ?? [];
     res.transcript.segments = tr.segments ?? [];
     res.transcript.text = tr.text;
+    this.changed();
   }
 
   /** One edit through Go, one step in the editor's undo history. */
@@ -147,6 +150,8 @@ export class SpeakerFinder {
     private result: () => TranscribeResult | null,
     private editor: () => EditorState,
     private why: () => string = () => '',
+    /** Called after Go kept the speakers found (the Library lists names). */
+    private changed: () => void = () => {},
   ) {}
 
   /** Why the server cannot find speakers now; '' when it can. */
@@ -175,6 +180,7 @@ export class SpeakerFinder {
         res.transcript.text = tr.text;
         this.editor().reset();
       }
+      this.changed();
       this.open = false;
       return true;
     } catch (e) {
