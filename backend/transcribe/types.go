@@ -3,6 +3,7 @@ package transcribe
 import (
 	"time"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 )
 
@@ -124,8 +125,10 @@ type Progress struct {
 	ETASeconds float64 `json:"etaSeconds"`
 	// Reused is true when the whole result came from the history.
 	Reused bool `json:"reused,omitempty"`
-	// Note is a passing remark, such as waiting for a model to load.
-	Note string `json:"note,omitempty"`
+	// Note is a passing remark, such as waiting for a model to load;
+	// NoteText is it with its catalog key, for the UI's language.
+	Note     string       `json:"note,omitempty"`
+	NoteText *apperr.Text `json:"noteText,omitempty"`
 }
 
 // Result is a finished file: its transcript and the files written.
@@ -159,6 +162,8 @@ type Job struct {
 	// apperr's code for it ("" when not failed).
 	Error     string `json:"error,omitempty"`
 	ErrorCode string `json:"errorCode,omitempty"`
+	// ErrorText is Error with its catalog key, for the UI's language.
+	ErrorText *apperr.Text `json:"errorText,omitempty"`
 	// ExistingOutputs are the files that made the job fail because they
 	// exist (see OutputExistsError): the app asks whether to replace them
 	// and calls RetryWith setting Request.Overwrite.
