@@ -571,3 +571,42 @@ func TestFeedPCM16(t *testing.T) {
 	}
 	checkAudio(t, res.AudioPath, samples)
 }
+
+// A capture that starts with digital silence (browsers' often do) must not
+// teach the detector a floor under the room's noise: every pause after it
+// still ends an utterance.
+func TestLeadingDigitalSilenceDoesNotHoldTheUtteranceOpen(t *testing.T) {
+	addr := tritontest.Start(t, tritontest.Options{})
+	keys := []dtmf.Press{{Key: '1', Start: 0.8, End: 1.2}, {Key: '2', Start: 2.2, End: 2.6}, {Key: '3', Start: 3.6, End: 4.0}}
+	samples := dtmf.Synthesize(keys, SampleRate, 5, dtmf.SynthOptions{NoiseDB: -40, Seed: 7})
+	cases := []struct {
+		name    string
+		silence float64 // seconds of zeros before the recording
+	}{
+		{"no silence", 0},
+		{"a frame of zeros", 0.01},
+		{"half a second of zeros", 0.5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			x := append(make([]float32, int(tc.silence*SampleRate)), samples...)
+			rec := newRecorder()
+			s, err := New(Config{Recognizer: openModel(t, inference.Config{Addresses: []string{addr}}), Options: inference.Options{Timestamps: true},
+				Clock: NewFakeClock(time.Unix(0, 0)), Emit: rec.emit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			feed(t, s, x, 320)
+			if _, err := s.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range rec.of(EventFinal) {
+				got = append(got, f.Text)
+			}
+			if strings.Join(got, "|") != "1|2|3" {
+				t.Errorf("finals %q, want one per key", got)
+			}
+		})
+	}
+}

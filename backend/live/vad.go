@@ -102,7 +102,7 @@ func (v *vad) frame(x []float32) (bool, float64) {
 	db := dbfs(ms)
 	if !v.started { // learn the first frame's level as the floor, within reason
 		v.started = true
-		v.floor = math.Max(-90, math.Min(db, -45))
+		v.floor = math.Max(v.lowest(), math.Min(db, -45))
 	}
 	voiced := false
 	if db > v.o.FloorDB && db > v.floor+v.o.MarginDB {
@@ -116,9 +116,15 @@ func (v *vad) frame(x []float32) (bool, float64) {
 	default:
 		v.floor += 0.01 // 1 dB a second while voice goes on
 	}
-	v.floor = math.Max(v.floor, -120)
+	v.floor = math.Max(v.floor, v.lowest())
 	return voiced, db
 }
+
+// lowest is as far down as the floor goes. Digital silence (a capture
+// that starts with zeros, a muted input) would otherwise pull it so low
+// that the room's noise after it counts as loud voice until the floor has
+// crept back up, holding one utterance open for many seconds.
+func (v *vad) lowest() float64 { return v.o.FloorDB - 5 }
 
 // flatness is the spectral flatness of x's Hann-windowed power spectrum
 // between 100 Hz and 4 kHz: geometric over arithmetic mean.
