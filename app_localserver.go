@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
@@ -14,10 +15,30 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 )
 
-// EventLocalServerProgress carries one localserver.Progress of a Start or
-// Restart (the manager already holds download updates back to two a
-// second, so they are forwarded as they come).
+// EventLocalServerProgress carries one LocalProgress of a Start or Restart
+// (the manager already holds download updates back to two a second, so
+// they are forwarded as they come).
 const EventLocalServerProgress = "localserver:progress"
+
+// LocalProgress is a localserver.Progress numbered in the order it was
+// sent: Wails' dev server delivers each event from a goroutine of its own,
+// so the UI orders them by Seq rather than by arrival.
+type LocalProgress struct {
+	localserver.Progress
+	Seq int64 `json:"seq"`
+}
+
+// progressEmitter numbers the progress of one operation.
+func progressEmitter(emit Emitter) func(localserver.Progress) {
+	var mu sync.Mutex
+	var seq int64
+	return func(p localserver.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		seq++
+		emit(EventLocalServerProgress, LocalProgress{Progress: p, Seq: seq})
+	}
+}
 
 // Deadlines of the local server's short calls (Start and Restart have the
 // manager's own, long ones: the first start downloads several GB).
@@ -95,8 +116,7 @@ func (a *App) LocalServerStart(opts localserver.StartOptions) (config.Settings, 
 		return a.settings.Get(), err
 	}
 	base, emit := a.runtimeSeams()
-	progress := func(p localserver.Progress) { emit(EventLocalServerProgress, p) }
-	if err := m.Start(base, opts, progress); err != nil {
+	if err := m.Start(base, opts, progressEmitter(emit)); err != nil {
 		return a.settings.Get(), err
 	}
 	return a.useLocalServer(opts)
@@ -110,7 +130,7 @@ func (a *App) LocalServerRestart() error {
 		return err
 	}
 	base, emit := a.runtimeSeams()
-	if err := m.Restart(base, func(p localserver.Progress) { emit(EventLocalServerProgress, p) }); err != nil {
+	if err := m.Restart(base, progressEmitter(emit)); err != nil {
 		return err
 	}
 	a.reconnect() // connections to the old container are dead

@@ -118,11 +118,13 @@ export async function makeDtmfRecording(dir, name = 'keys', extraArgs = []) {
  */
 export class AppProcess {
   /**
-   * @param {{ display: string, profile: string }} opts
+   * @param {{ display: string, profile: string, env?: Record<string, string> }} opts
+   *   env: more variables for the app (PATH with fake programs, say)
    */
-  constructor({ display, profile }) {
+  constructor({ display, profile, env = {} }) {
     this.display = display;
     this.profile = profile;
+    this.extraEnv = env;
     /** @type {Proc | null} */
     this.proc = null;
     this.url = '';
@@ -137,6 +139,7 @@ export class AppProcess {
       XDG_CONFIG_HOME: path.join(this.profile, '.config'),
       XDG_DATA_HOME: path.join(this.profile, '.local/share'),
       XDG_CACHE_HOME: path.join(this.profile, '.cache'),
+      ...this.extraEnv,
     };
     this.proc = new Proc('app-e2e', paths.app, ['-devserver', `127.0.0.1:${port}`, '-assetdir', paths.dist], { env });
     await this.proc.waitForOutput(/Serving DevServer at/, 20_000);
@@ -162,10 +165,14 @@ export class AppProcess {
 export class Session {
   /**
    * @param {string} name  the test file's name, for screenshots
-   * @param {{ devserverArgs?: string[] }} [opts]
+   * @param {{ devserverArgs?: string[], appEnv?: Record<string, string>, browserArgs?: string[] }} [opts]
+   *   appEnv: more environment for the app (see AppProcess); browserArgs:
+   *   more Chromium flags (a fake microphone, say)
    */
-  constructor(name, { devserverArgs = [] } = {}) {
+  constructor(name, { devserverArgs = [], appEnv = {}, browserArgs = [] } = {}) {
     this.name = name;
+    this.appEnv = appEnv;
+    this.browserArgs = browserArgs;
     this.dir = '';
     this.display = '';
     this.devserver = new Devserver(devserverArgs);
@@ -185,9 +192,9 @@ export class Session {
     this.dir = await fs.mkdtemp(path.join(os.tmpdir(), `nemo-e2e-${this.name}-`));
     this.display = (await startXvfb()).display;
     await this.devserver.start();
-    this.app = new AppProcess({ display: this.display, profile: path.join(this.dir, 'profile') });
+    this.app = new AppProcess({ display: this.display, profile: path.join(this.dir, 'profile'), env: this.appEnv });
     await this.app.start();
-    this.browser = await chromium.launch({ executablePath: paths.chromium, args: chromiumArgs, headless: true });
+    this.browser = await chromium.launch({ executablePath: paths.chromium, args: [...chromiumArgs, ...this.browserArgs], headless: true });
     await this.openPage();
     return this;
   }

@@ -320,6 +320,8 @@ export interface LocalProgress {
   steps?: number;
   /** Set with 'ready': where the server setting now points. */
   address?: string;
+  /** The order Go sent it in (events may arrive out of order), from 1 per operation. */
+  seq?: number;
 }
 
 export const EVENT_LOCAL_PROGRESS = 'localserver:progress';

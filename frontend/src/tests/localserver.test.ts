@@ -133,14 +133,16 @@ describe('LocalServerPanel', () => {
     expect(api.localStart).toHaveBeenCalledWith({ models: ['parakeet-tdt-0.6b-v2', 'dtmf'], profile: 'cpu', shareLAN: false, grpcPort: 0, httpPort: 0, metricsPort: 0 });
     expect(screen.getByTestId('local-start').textContent).toContain('Starting…');
 
-    emitLocalProgress({ phase: 'image_download', message: '', done: 1e9, total: 9.3e9 });
+    emitLocalProgress({ phase: 'image_download', message: '', done: 1e9, total: 9.3e9, seq: 1 });
     await vi.waitFor(() => expect(screen.getByTestId('local-progress-now').textContent).toContain('1.0 of 9.3 GB'));
     const steps = () => screen.getAllByTestId('local-step').map((li) => `${li.dataset.step}:${li.dataset.state}`);
     expect(steps()).toEqual(['image:now', 'model:pending', 'loading:pending', 'ready:pending']);
-    emitLocalProgress({ phase: 'model_download', message: '', model: 'dtmf', done: 0, total: 2.47e9 });
-    emitLocalProgress({ phase: 'loading', message: '', model: 'dtmf' });
+    // Out of order, as Wails' dev server may deliver them: Go's numbering wins.
+    emitLocalProgress({ phase: 'loading', message: '', model: 'dtmf', seq: 3 });
+    emitLocalProgress({ phase: 'model_download', message: '', model: 'dtmf', done: 0, total: 2.47e9, seq: 2 });
     await vi.waitFor(() => expect(steps()).toEqual(['image:done', 'model:done', 'loading:now', 'ready:pending']));
-    emitLocalProgress({ phase: 'ready', message: '', address: '127.0.0.1:8001' });
+    expect(screen.getByTestId('local-progress-now').textContent).toContain('Loading dtmf');
+    emitLocalProgress({ phase: 'ready', message: '', address: '127.0.0.1:8001', seq: 4 });
 
     api.getSettings.mockResolvedValue(settings({ server: '127.0.0.1:8001', model: 'dtmf' }));
     api.localStatus.mockResolvedValue(localStatus('ready', 'The local server is ready with dtmf at 127.0.0.1:8001'));

@@ -108,10 +108,18 @@ export class LocalServerState {
 
   /** Called when the page shows: asks Go once what is there. */
   async open(): Promise<void> {
-    if (!this.unsub) this.unsub = onLocalProgress((p) => this.progress.push(p));
+    if (!this.unsub) this.unsub = onLocalProgress((p) => this.take(p));
     if (this.opened) return;
     this.opened = true;
     await Promise.all([this.detect(), this.refreshStatus()]);
+  }
+
+  /** Files an event in the order Go sent it. */
+  take(p: LocalProgress): void {
+    const seq = p.seq ?? Infinity;
+    let i = this.progress.length;
+    while (i > 0 && (this.progress[i - 1].seq ?? 0) > seq) i--;
+    this.progress.splice(i, 0, p);
   }
 
   /** Stops listening (the page closed). */
