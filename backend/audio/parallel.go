@@ -46,9 +46,9 @@ import (
 // long, with every timestamp unchanged.
 //
 // Memory is bounded: the range being delivered streams through its pipe;
-// each range decoded ahead buffers at most its own length (and the join's
-// span), and the ranges are made short enough that all of them together
-// hold at most prefetchBudget samples.
+// each range decoded ahead buffers at most its share of prefetchBudget
+// (and the join's span), its ffmpeg then waiting on its pipe, so that all
+// of them together hold at most prefetchBudget samples.
 
 // Tuning of the parallel path (variables so that tests can use short files).
 var (
@@ -134,8 +134,13 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 	minLen := int64(rangeMinSeconds * SampleRate)
 	rangeLen := max(minLen, (total+int64(decoders)-1)/int64(decoders))
 	// While the range being delivered still drains what it decoded ahead,
-	// the next ones fill up: decoders ranges may be buffered at once.
-	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(decoders)))
+	// the next ones fill up: decoders ranges may be buffered at once, each
+	// at most budget/decoders (aheadCap). A range may be longer than what
+	// it buffers ahead: decoded decoders-1 turns ahead and one turn
+	// delivered, it keeps its decoder busy all along when it is
+	// decoders/(decoders-1) times that, and every range costs an ffmpeg
+	// start and a seek.
+	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(max(decoders-1, 1))))
 	rangeLen = (rangeLen + unit - 1) / unit * unit
 	var starts []int64
 	for s := int64(0); s < total; s += rangeLen {
@@ -243,8 +248,12 @@ func (rs *rangeSource) startRange(k int) (*decRange, error) {
 		end = rs.want
 	}
 	capSamples := int64(4 * rangeBlock)
-	if k > 0 && end != math.MaxInt64 {
-		capSamples = end - seek + 3*rs.lead + joinWindow*joinTries
+	if k > 0 {
+		capSamples = prefetchBudget / int64(rs.window)
+		if end != math.MaxInt64 {
+			capSamples = min(capSamples, end-seek)
+		}
+		capSamples += 3*rs.lead + joinWindow*joinTries
 	}
 	r := &decRange{idx: k, seek: seek, path: rs.path,
 		blocks: make(chan []float32, capSamples/rangeBlock+2), more: make(chan struct{}, 1),

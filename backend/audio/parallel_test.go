@@ -206,3 +206,37 @@ func TestFFmpegParallelTruncated(t *testing.T) {
 		})
 	}
 }
+
+// TestFFmpegParallelRangesLongerThanBuffers shrinks the budget so that
+// every range is longer than what it may buffer ahead: its ffmpeg waits
+// on a full pipe until the range is delivered. The stream is still the
+// single process's bit for bit, with every join made.
+func TestFFmpegParallelRangesLongerThanBuffers(t *testing.T) {
+	files := longFixtures(t)
+	path := files["mp3"]
+	single, sd := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: 1})
+	withRanges(t, 4, 0)
+	old := prefetchBudget
+	t.Cleanup(func() { prefetchBudget = old })
+	for _, n := range []int{2, 3} {
+		// About 12 s a range, each buffering about 12/n s ahead.
+		prefetchBudget = int64(12*SampleRate) * int64(n-1)
+		y, d := decodePath(t, path, Options{Decoder: DecoderFFmpeg, Ranges: n})
+		rs, _ := d.src.(*rangeSource)
+		if rs == nil || len(rs.starts) < 3 {
+			t.Fatalf("%d decoders: not decoded in several ranges", n)
+		}
+		if aheadCap := prefetchBudget / int64(n); rs.starts[2]-rs.starts[1] <= aheadCap {
+			t.Fatalf("%d decoders: ranges of %d samples fit the %d buffered ahead; the test needs longer ones", n, rs.starts[2]-rs.starts[1], aheadCap)
+		}
+		if len(y) != len(single) || !sameBits(y, single) {
+			t.Errorf("%d decoders: %d samples, one process %d, or not the same bits", n, len(y), len(single))
+		}
+		if d.Info() != sd.Info() {
+			t.Errorf("%d decoders: Info %+v, one process %+v", n, d.Info(), sd.Info())
+		}
+		if rs.joined != len(rs.starts)-1 {
+			t.Errorf("%d decoders: %d of %d joins made", n, rs.joined, len(rs.starts)-1)
+		}
+	}
+}
