@@ -340,6 +340,7 @@ func hour(args []string) error {
 	verbose := fs.Bool("v", false, "print when each stage began")
 	instant := fs.Bool("instant", false, "the server answers at once without looking at the audio (else the dtmf model listens to every chunk)")
 	fp32 := fs.Bool("fp32", false, "the server's model declares FP32 audio alone (no compact form: nothing to compress)")
+	form := fs.String("form", "", "force the audio form the client sends (AUDIO, AUDIO_PCM16 or AUDIO_FLAC; default: the most compact the model declares)")
 	procsList := fs.String("procs", "0", "GOMAXPROCS values to measure, comma-separated (0: all cores); the file is decoded by that many ffmpeg processes at once")
 	fs.Parse(args)
 	var procs []int
@@ -398,7 +399,7 @@ func hour(args []string) error {
 			fmt.Printf("  round %d: anchor's ffmpeg %.2f s wall, %.2f s CPU\n", r+1, anchor[r], (child1 - child0).Seconds())
 		}
 		for k, p := range procs {
-			wall, line, err := hourOnce(mp3, addr, p, *verbose)
+			wall, line, err := hourOnce(mp3, addr, *form, p, *verbose)
 			if err != nil {
 				return err
 			}
@@ -416,7 +417,7 @@ func hour(args []string) error {
 }
 
 // hourOnce runs the whole pipeline once on mp3 with GOMAXPROCS procs.
-func hourOnce(mp3, addr string, procs int, verbose bool) (float64, string, error) {
+func hourOnce(mp3, addr, form string, procs int, verbose bool) (float64, string, error) {
 	old := runtime.GOMAXPROCS(procs)
 	defer runtime.GOMAXPROCS(old)
 	os.Setenv(audio.RangesEnv, fmt.Sprint(procs)) // as many decoders, even on few cores
@@ -427,7 +428,9 @@ func hourOnce(mp3, addr string, procs int, verbose bool) (float64, string, error
 		return 0, "", err
 	}
 	defer os.RemoveAll(work)
-	e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(work, "data"), CacheDir: filepath.Join(work, "cache")})
+	cfg := inference.Config{Addresses: []string{addr}, AudioInput: form}
+	e, err := transcribe.Open(transcribe.Config{DataDir: filepath.Join(work, "data"), CacheDir: filepath.Join(work, "cache"),
+		Connect: func(string) (*inference.Server, error) { return inference.ConnectConfig(cfg) }})
 	if err != nil {
 		return 0, "", err
 	}
