@@ -270,7 +270,7 @@ func (j *job) diarizeStored(ctx context.Context, id int64, t transcript.Transcri
 	}
 	var out transcript.Transcript
 	err = j.e.store.ChangeTranscript(context.WithoutCancel(ctx), id, func(cur transcript.Transcript) (transcript.Transcript, error) {
-		out = diarize.Attribute(cur, r)
+		out = keepNames(cur, diarize.Attribute(cur, r))
 		return out, nil
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package transcribe
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,13 +10,16 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/diarize"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/speakers"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/store"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
 	"github.com/nemo-transcribe/nemo-transcribe/models"
@@ -530,6 +534,64 @@ func chunkOf(t transcript.Transcript, offset, n int64) transcript.ChunkResult {
 	}
 	return r
 }
+
+// keepNames carries the names the user gave speakers of before (a
+// transcript diarized again) over to the speakers of after that said most
+// of their words: a rename outlives a new count. Default labels
+// ("Speaker 2") are not carried, so new speakers stay numbered by first
+// appearance; a name that would clash is left out.
+func keepNames(before, after transcript.Transcript) transcript.Transcript {
+	if len(before.Speakers) == 0 {
+		return after
+	}
+	var was, is []string
+	for _, seg := range before.Segments {
+		for _, w := range seg.Words {
+			was = append(was, cmp.Or(w.Speaker, seg.Speaker))
+		}
+		if len(seg.Words) == 0 {
+			was = append(was, seg.Speaker)
+		}
+	}
+	for _, seg := range after.Segments {
+		for _, w := range seg.Words {
+			is = append(is, w.Speaker)
+		}
+		if len(seg.Words) == 0 {
+			is = append(is, seg.Speaker)
+		}
+	}
+	if len(was) != len(is) {
+		return after
+	}
+	shared := map[[2]string]int{}
+	for i := range was {
+		shared[[2]string{is[i], was[i]}]++
+	}
+	// Pairs by falling count, each new and each old speaker used once.
+	pairs := slices.Collect(maps.Keys(shared))
+	slices.SortFunc(pairs, func(a, b [2]string) int {
+		if d := shared[b] - shared[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1])
+	})
+	usedNew, usedOld := map[string]bool{}, map[string]bool{}
+	out := after
+	for _, pr := range pairs {
+		if usedNew[pr[0]] || usedOld[pr[1]] || pr[1] == "" || defaultLabel.MatchString(pr[1]) {
+			continue
+		}
+		usedNew[pr[0]], usedOld[pr[1]] = true, true
+		if t, err := speakers.Rename(out, pr[0], pr[1]); err == nil {
+			out = t
+		}
+	}
+	return out
+}
+
+// defaultLabel is how diarization names speakers until the user does.
+var defaultLabel = regexp.MustCompile(`^Speaker [0-9]+$`)
 
 // errNoStore is Diarize's failure without a history.
 var errNoStore = errors.New("no history")

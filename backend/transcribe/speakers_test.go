@@ -3,6 +3,9 @@ package transcribe
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -208,8 +211,18 @@ func TestStoredEmbeddingsAreNotSentAgain(t *testing.T) {
 		t.Errorf("accuracy %.3f", acc)
 	}
 
-	// Diarizing later with another count reuses them too; Force sends
-	// them again.
+	// Diarizing again keeps a name the user gave; later with another
+	// count reuses the embeddings too; Force sends them again.
+	if _, err := db.RenameSpeaker(context.Background(), res.HistoryID, "Speaker 2", "Ana"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.Diarize(context.Background(), DiarizeRequest{HistoryID: res.HistoryID, Server: addr, Speakers: SpeakerOptions{Count: 2}}, nil)
+	if err != nil || len(again.Transcript.Speakers) != 2 || again.Transcript.Speakers[1].Label != "Ana" || again.Transcript.Speakers[0].Label != "Speaker 1" {
+		t.Fatalf("diarized again: %+v %v", again.Transcript.Speakers, err)
+	}
+	if acc := speakerAccuracy(t, again.Transcript, presses); acc != 1 {
+		t.Errorf("accuracy diarized again %.3f", acc)
+	}
 	var prog recorder
 	d, err := e.Diarize(context.Background(), DiarizeRequest{HistoryID: res.HistoryID, Server: addr, Speakers: SpeakerOptions{Count: 1}}, prog.add)
 	if err != nil || len(d.Transcript.Speakers) != 1 || sent.Load() != 0 {
@@ -339,5 +352,61 @@ func TestOneVoiceAndSilence(t *testing.T) {
 		if n := len(res.Transcript.Speakers); n > tc.want || (tc.src == one && n != tc.want) {
 			t.Errorf("%s %+v: %d speakers %+v", filepath.Base(tc.src), tc.opts, n, res.Transcript.Speakers)
 		}
+	}
+}
+
+func TestResumedJobSendsOnlyMissingEmbeddings(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "two.wav")
+	voiceRecording(t, src, 2, 90, 3, 9)
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var sent atomic.Int64
+	addr := speakerServer(t, func(_ context.Context, r *pb.ModelInferRequest) {
+		if r.GetModelName() == tritontest.VoicesModelName && sent.Add(1) == 3 {
+			cancel() // the first run stops after a few embeddings
+		}
+	})
+	db, err := store.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := Open(Config{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := newRequest(t, addr, src)
+	req.ChunkSeconds = 10
+	req.Concurrency = 1
+	req.Speakers = &SpeakerOptions{}
+	if _, err := e.Transcribe(ctx, req, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v", err)
+	}
+	plan := speakerPlanKey(hex.EncodeToString(sum[:]), addr, tritontest.VoicesModelName, "1", decodeOptions{}, newChunkPlan(10), SpansWords)
+	kept, err := db.EmbeddingsFor(context.Background(), plan)
+	if err != nil || len(kept) == 0 {
+		t.Fatalf("stored after the first run: %d, %v", len(kept), err)
+	}
+
+	sent.Store(100) // no more cancelling
+	res, err := e.Transcribe(context.Background(), req, nil)
+	if err != nil || res.Diarization != DiarizationDone || len(res.Transcript.Speakers) != 2 {
+		t.Fatalf("resumed: %v %q %d speakers", err, res.Diarization, len(res.Transcript.Speakers))
+	}
+	resumed := sent.Load() - 100
+	all, err := db.EmbeddingsFor(context.Background(), plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(all) - len(kept)); resumed != want {
+		t.Errorf("resumed run sent %d embedding requests; %d of %d chunks were stored before, so want %d", resumed, len(kept), len(all), want)
 	}
 }
