@@ -28,7 +28,8 @@ trap print_new_versions EXIT
 # The packages whose code runs goroutines together: their tests run under
 # the race detector as well.
 race_pkgs=(./backend/transcribe/... ./backend/inference/... ./triton/...
-           ./backend/store/... ./backend/cache/... ./backend/staging/...)
+           ./backend/store/... ./backend/cache/... ./backend/staging/...
+           ./backend/localserver/...)
 # The tests scripts/test-audio.sh runs (its -run pattern, over backend/audio
 # and cmd/nemo-transcribe) run there only, where none may skip; the other
 # tests of those two packages run without them, each test once.
