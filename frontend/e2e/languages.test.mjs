@@ -199,6 +199,13 @@ for (const tag of ['de', 'ja']) {
       const res = await ui.queue.finished('broken.wav');
       assert.ok(!res.ok && res.state === 'failed', JSON.stringify(res));
       await assertGoSentence(ui, res.error, 'the failed job');
+
+      await fs.writeFile(path.join(s.dir, 'notes.txt'), 'not a recording\n');
+      await ui.addFiles([path.join(s.dir, 'notes.txt')]);
+      const skipped = page.getByTestId('skipped').filter({ hasText: 'notes.txt' });
+      await skipped.waitFor({ timeout: 10_000 });
+      const reason = (await skipped.innerText()).split(' — ').slice(1).join(' — ').trim();
+      await assertGoSentence(ui, reason, 'the file not taken');
     });
 
     it('logged no errors in the page', () => {
