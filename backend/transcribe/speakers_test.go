@@ -258,45 +258,77 @@ func (f *failingVoices) Execute(ctx context.Context, in []tritontest.Tensor, p m
 	return f.Model.Execute(ctx, in, p)
 }
 
+// noSpans is the voices model with a config that breaks the contract: no
+// SPANS input.
+type noSpans struct{ tritontest.Model }
+
+func (m noSpans) Config() *pb.ModelConfig {
+	c := m.Model.Config()
+	c.Input = c.Input[:1]
+	return c
+}
+
 func TestSpeakerModelFailureKeepsTheTranscript(t *testing.T) {
-	addr := speakerServer(t, nil, tritontest.DTMF(), &failingVoices{Model: tritontest.Voices(), ok: 1})
-	src := filepath.Join(t.TempDir(), "two.wav")
-	presses := voiceRecording(t, src, 2, 60, 3, 5)
-	e, err := Open(Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	req := newRequest(t, addr, src)
-	req.ChunkSeconds = 10
-	req.Concurrency = 1
-	req.Speakers = &SpeakerOptions{}
-	q := NewQueue(e, QueueOptions{})
-	defer q.Close()
-	id, err := q.Add(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	job, _ := q.Job(id)
-	if job.State != StageDone || job.Diarization != DiarizationFailed || !strings.Contains(job.DiarizationError, "speakers") || len(job.Warnings) == 0 {
-		t.Fatalf("job %s, diarization %q %q, warnings %q (%s)", job.State, job.Diarization, job.DiarizationError, job.Warnings, job.Error)
-	}
-	res, err := q.Result(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	words := 0
-	for _, s := range res.Transcript.Segments {
-		words += len(s.Words)
-		if s.Speaker != "" {
-			t.Fatalf("segment with a speaker after a failure: %+v", s)
-		}
-	}
-	if words != len(presses) || res.Transcript.Speakers != nil || res.HistoryID == 0 {
-		t.Errorf("%d words for %d presses, speakers %+v, history %d", words, len(presses), res.Transcript.Speakers, res.HistoryID)
+	for _, tc := range []struct {
+		name  string
+		model tritontest.Model
+		// unload, when set, unloads the voices model once it has answered
+		// this many requests.
+		unload int64
+	}{
+		{"model error", &failingVoices{Model: tritontest.Voices(), ok: 1}, 0},
+		{"contract mismatch", noSpans{tritontest.Voices()}, 0},
+		{"unloaded mid-job", tritontest.Voices(), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var srv *tritontest.Server
+			var seen atomic.Int64
+			srv, addr := tritontest.StartServer(t, tritontest.Options{Models: []tritontest.Model{tritontest.DTMF(), tc.model},
+				Inspect: func(_ context.Context, r *pb.ModelInferRequest) {
+					if tc.unload > 0 && r.GetModelName() == tritontest.VoicesModelName && seen.Add(1) == tc.unload {
+						srv.RepositoryModelUnload(context.Background(), &pb.RepositoryModelUnloadRequest{ModelName: tritontest.VoicesModelName})
+					}
+				}})
+			src := filepath.Join(t.TempDir(), "two.wav")
+			presses := voiceRecording(t, src, 2, 60, 3, 5)
+			e, err := Open(Config{DataDir: t.TempDir(), Connect: fastRetries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			req := newRequest(t, addr, src)
+			req.ChunkSeconds = 10
+			req.Concurrency = 1
+			req.Speakers = &SpeakerOptions{}
+			q := NewQueue(e, QueueOptions{})
+			defer q.Close()
+			id, err := q.Add(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Wait(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			job, _ := q.Job(id)
+			if job.State != StageDone || job.Diarization != DiarizationFailed || !strings.Contains(job.DiarizationError, "speakers") || len(job.Warnings) == 0 {
+				t.Fatalf("job %s, diarization %q %q, warnings %q (%s)", job.State, job.Diarization, job.DiarizationError, job.Warnings, job.Error)
+			}
+			res, err := q.Result(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			words := 0
+			for _, s := range res.Transcript.Segments {
+				words += len(s.Words)
+				if s.Speaker != "" {
+					t.Fatalf("segment with a speaker after a failure: %+v", s)
+				}
+			}
+			if words != len(presses) || res.Transcript.Speakers != nil || res.HistoryID == 0 {
+				t.Errorf("%d words for %d presses, speakers %+v, history %d", words, len(presses), res.Transcript.Speakers, res.HistoryID)
+			}
+			t.Log(job.DiarizationError)
+		})
 	}
 }
 
