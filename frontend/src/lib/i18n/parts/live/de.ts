@@ -18,7 +18,6 @@ export const liveDe: Part<typeof liveEn> = {
   'live.elapsed': 'Dauer',
   'live.latency': 'Serverlatenz',
   'live.latency.none': 'noch nicht gemessen',
-  'live.state.idle': 'Bereit zur Aufnahme mit {model} auf {server}.',
   'live.state.starting': 'Verbindung zum Server wird aufgebaut …',
   'live.state.recording': 'Aufnahme läuft',
   'live.state.paused': 'Angehalten',

@@ -16,7 +16,6 @@ export const liveEn = {
   'live.elapsed': 'Elapsed',
   'live.latency': 'Server latency',
   'live.latency.none': 'not measured yet',
-  'live.state.idle': 'Ready to record with {model} on {server}.',
   'live.state.starting': 'Connecting to the server…',
   'live.state.recording': 'Recording',
   'live.state.paused': 'Paused',

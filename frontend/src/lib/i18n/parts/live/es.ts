@@ -18,7 +18,6 @@ export const liveEs: Part<typeof liveEn> = {
   'live.elapsed': 'Tiempo transcurrido',
   'live.latency': 'Latencia del servidor',
   'live.latency.none': 'aún sin medir',
-  'live.state.idle': 'Listo para grabar con {model} en {server}.',
   'live.state.starting': 'Conectando con el servidor…',
   'live.state.recording': 'Grabando',
   'live.state.paused': 'En pausa',

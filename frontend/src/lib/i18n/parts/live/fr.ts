@@ -18,7 +18,6 @@ export const liveFr: Part<typeof liveEn> = {
   'live.elapsed': 'Durée écoulée',
   'live.latency': 'Latence du serveur',
   'live.latency.none': 'pas encore mesurée',
-  'live.state.idle': 'Prêt à enregistrer avec {model} sur {server}.',
   'live.state.starting': 'Connexion au serveur…',
   'live.state.recording': 'Enregistrement en cours',
   'live.state.paused': 'En pause',

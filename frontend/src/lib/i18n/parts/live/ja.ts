@@ -18,7 +18,6 @@ export const liveJa: Part<typeof liveEn> = {
   'live.elapsed': '経過時間',
   'live.latency': 'サーバーの遅延',
   'live.latency.none': 'まだ測定されていません',
-  'live.state.idle': '{server} の {model} で録音できます。',
   'live.state.starting': 'サーバーに接続しています…',
   'live.state.recording': '録音中',
   'live.state.paused': '一時停止中',

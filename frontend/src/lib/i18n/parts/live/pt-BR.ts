@@ -18,7 +18,6 @@ export const livePtBR: Part<typeof liveEn> = {
   'live.elapsed': 'Tempo decorrido',
   'live.latency': 'Latência do servidor',
   'live.latency.none': 'ainda não medida',
-  'live.state.idle': 'Pronto para gravar com {model} em {server}.',
   'live.state.starting': 'Conectando ao servidor…',
   'live.state.recording': 'Gravando',
   'live.state.paused': 'Pausado',

@@ -18,7 +18,6 @@ export const liveRu: Part<typeof liveEn> = {
   'live.elapsed': 'Прошло времени',
   'live.latency': 'Задержка сервера',
   'live.latency.none': 'ещё не измерена',
-  'live.state.idle': 'Готово к записи: {model} на {server}.',
   'live.state.starting': 'Подключение к серверу…',
   'live.state.recording': 'Идёт запись',
   'live.state.paused': 'Пауза в записи',

@@ -18,7 +18,6 @@ export const liveZhCN: Part<typeof liveEn> = {
   'live.elapsed': '已用时间',
   'live.latency': '服务器延迟',
   'live.latency.none': '尚未测得',
-  'live.state.idle': '可以使用 {server} 上的 {model} 录音。',
   'live.state.starting': '正在连接服务器…',
   'live.state.recording': '正在录音',
   'live.state.paused': '已暂停',
