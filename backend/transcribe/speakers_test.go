@@ -442,3 +442,48 @@ func TestResumedJobSendsOnlyMissingEmbeddings(t *testing.T) {
 		t.Errorf("resumed run sent %d embedding requests; %d of %d chunks were stored before, so want %d", resumed, len(kept), len(all), want)
 	}
 }
+
+func TestDiarizeLaterFindsTheAudio(t *testing.T) {
+	addr := speakerServer(t, nil)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "two.wav")
+	presses := voiceRecording(t, src, 2, 30, 2, 4)
+	e, err := Open(Config{DataDir: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := newRequest(t, addr, src)
+	res, err := e.Transcribe(context.Background(), req, nil) // no speakers asked for
+	if err != nil || res.Transcript.Speakers != nil {
+		t.Fatalf("%v %+v", err, res.Transcript.Speakers)
+	}
+	later := DiarizeRequest{HistoryID: res.HistoryID, Server: addr, CacheDir: req.CacheDir}
+
+	// The staged copy gone: the source is staged again.
+	if err := os.RemoveAll(req.CacheDir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Diarize(context.Background(), later, nil)
+	if err != nil || len(d.Transcript.Speakers) != 2 || d.Diarization != DiarizationDone {
+		t.Fatalf("from the source: %v, %+v", err, d.Transcript.Speakers)
+	}
+	if acc := speakerAccuracy(t, d.Transcript, presses); acc != 1 {
+		t.Errorf("accuracy %.3f", acc)
+	}
+
+	// Both gone: a sentence saying so, and the entry as it was.
+	if err := os.RemoveAll(req.CacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(src); err != nil {
+		t.Fatal(err)
+	}
+	d, err = e.Diarize(context.Background(), later, nil)
+	if err == nil || !strings.Contains(apperr.Message(err), "is gone") || len(d.Transcript.Speakers) != 2 {
+		t.Errorf("both gone: %v, %d speakers kept", err, len(d.Transcript.Speakers))
+	}
+	if _, err := e.Diarize(context.Background(), DiarizeRequest{HistoryID: 999, Server: addr}, nil); apperr.CodeOf(err) != apperr.CodeBadInput {
+		t.Errorf("unknown entry: %v", err)
+	}
+}
