@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Session, makeDtmfRecording } from './lib/stack.mjs';
 import { AppView, eventually } from './lib/ui.mjs';
+import { assertAccessible, assertFits } from './lib/checks.mjs';
 
 // Four keys a second and a half apart, in a 6.5 s file at 48 kHz mono.
 const presses = '1@0.8:0.4,2@2.2:0.4,3@3.6:0.4,4@5.0:0.4';
@@ -49,7 +50,7 @@ describe('live transcription from a (fake) microphone', () => {
     await ui.firstRun.connect(s.devserver.addr, 'dtmf');
   });
 
-  it('Record: the device picker lists the microphone; the keys appear live, with level, elapsed time and latency', async () => {
+  it('Record: the device picker lists the microphone; the keys appear live, with level, elapsed time and latency', async (t) => {
     const page = ui.page;
     await page.getByTestId('live-record').click();
     const view = page.getByTestId('live-view');
@@ -79,6 +80,16 @@ describe('live transcription from a (fake) microphone', () => {
     assert.match(latency, /^\d[\d,.]*\s?ms$/, `the server latency shows in ms: ${latency}`);
     assert.equal(await page.getByTestId('live-transcript').getAttribute('data-following'), 'true');
     await s.screenshot('live-recording');
+    // The panel while recording: axe in light and dark, and it fits 900x600.
+    await assertAccessible(t, page);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await assertAccessible(t, page);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 900, height: 600 });
+    await assertFits(page, 'the live panel');
+    await s.screenshot('live-900x600');
+    if (size) await page.setViewportSize(size);
   });
 
   it('Pause makes what was said final and stops the clock; Resume goes on', async () => {
