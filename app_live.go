@@ -269,11 +269,31 @@ func (a *App) LiveStop(id string) (LiveStopped, error) {
 }
 
 // LiveRecovered returns, once, the sessions a crash interrupted that this
-// start turned into history entries, for the UI to tell the user.
+// start turned into history entries, for the UI to tell the user. The
+// page asks when it loads, so a session still recording then lost its
+// page (a reload, a crashed web view): it is saved now and told the same
+// way, rather than holding the microphone slot until the app restarts.
 func (a *App) LiveRecovered() []LiveRecovered {
 	l, err := a.liveSvc()
 	if err != nil {
 		return []LiveRecovered{}
+	}
+	l.mu.Lock()
+	orphan := l.current
+	l.current = nil
+	l.mu.Unlock()
+	if orphan != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), liveShutdownDrain)
+		res, err := orphan.Close(ctx)
+		cancel()
+		if err != nil {
+			log.Printf("saving the live session whose page went away: %v", err)
+		}
+		if res.HistoryID != 0 {
+			l.mu.Lock()
+			l.recovered = append(l.recovered, LiveRecovered{ID: res.ID, HistoryID: res.HistoryID, Warnings: sentences(res.Warnings)})
+			l.mu.Unlock()
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -433,3 +433,35 @@ func TestLiveFeedKeepsUp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A page that goes away mid-session (a reload) asks LiveRecovered when it
+// loads again: the orphaned session is saved and told, and Record works.
+func TestLiveSessionOfAReloadedPageIsSaved(t *testing.T) {
+	f := newLiveApp(t)
+	info, err := f.app.LiveStart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := dtmf.Synthesize(liveKeys[:2], live.SampleRate, 3, dtmf.SynthOptions{NoiseDB: -40, Seed: 8})
+	f.feed(t, info.ID, samples)
+	got := f.app.LiveRecovered() // the reloaded page's first question
+	if len(got) != 1 || got[0].ID != info.ID || got[0].HistoryID == 0 {
+		t.Fatalf("LiveRecovered = %+v, want the orphaned session saved", got)
+	}
+	if keys := historyKeys(t, f.db, got[0].HistoryID); keys != "1 2" {
+		t.Errorf("the saved session says %q, want 1 2", keys)
+	}
+	if err := f.app.LiveFeed(info.ID, pcm16(samples[:10])); err == nil {
+		t.Error("the orphaned session still takes frames")
+	}
+	next, err := f.app.LiveStart()
+	if err != nil {
+		t.Fatalf("Record after the reload: %v", err)
+	}
+	if _, err := f.app.LiveStop(next.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.app.LiveRecovered(); len(again) != 0 {
+		t.Errorf("told twice: %+v", again)
+	}
+}
