@@ -21,17 +21,18 @@ import (
 // pool's size for a while when the server says it is overloaded or its
 // queue grows (see inference.Limiter), then raises them back.
 //
-// Speaker embeddings have places of their own (spk, spkLim), as many as
-// the speech requests: Triton batches each model on its own, so an
-// embedding waiting in the speaker model's queue takes no room from a
-// speech batch, and diarization overlaps transcription instead of
-// halving it.
+// Speaker embeddings have places of their own (spk, spkLim, and spkAhead
+// for chunks whose speech is known and whose embeddings are not), as many
+// as the speech's: Triton batches each model on its own, so an embedding
+// waiting in the speaker model's queue takes no room from a speech batch,
+// and diarization overlaps transcription instead of halving it.
 type pool struct {
-	slots  *prioSem
-	ahead  *prioSem
-	lim    *inference.Limiter
-	spk    *prioSem
-	spkLim *inference.Limiter
+	slots    *prioSem
+	ahead    *prioSem
+	lim      *inference.Limiter
+	spk      *prioSem
+	spkLim   *inference.Limiter
+	spkAhead *prioSem
 
 	mu       sync.Mutex
 	watchers map[string]*watcher // model name -> its queue watch
@@ -49,7 +50,7 @@ const queueWatchEvery = 5 * time.Second
 func newPool(n int) *pool {
 	return &pool{slots: newPrioSem(n), ahead: newPrioSem(2 * n),
 		lim: inference.NewLimiter(inference.LimiterConfig{Max: n}), watchers: map[string]*watcher{},
-		spk: newPrioSem(n), spkLim: inference.NewLimiter(inference.LimiterConfig{Max: n})}
+		spk: newPrioSem(n), spkLim: inference.NewLimiter(inference.LimiterConfig{Max: n}), spkAhead: newPrioSem(2 * n)}
 }
 
 // queueWatcher is a model whose server reports its queue time:

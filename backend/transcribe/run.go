@@ -381,11 +381,12 @@ func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan 
 			wg.Add(1)
 			go func(i int, c audio.Chunk, sec float64, hash string, r transcript.ChunkResult) {
 				defer wg.Done()
-				defer p.ahead.release()
+				aheadDone := sync.OnceFunc(p.ahead.release)
+				defer aheadDone()
 				if how == fromStore {
 					finish(i, r, sec, how)
 				}
-				j.speakerWork(ctx, p, own, c, hash, r, opts)
+				j.embedAfter(ctx, p, own, c, hash, r, opts, aheadDone)
 				if how == fromTranscript {
 					finish(i, r, sec, how)
 				}
@@ -407,7 +408,8 @@ func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan 
 		wg.Add(1)
 		go func(i int, c audio.Chunk, sec float64, hash string) {
 			defer wg.Done()
-			defer p.ahead.release()
+			aheadDone := sync.OnceFunc(p.ahead.release)
+			defer aheadDone()
 			r, err := j.model.Recognize(ctx, c.Index, c.Samples, opts)
 			p.slots.release() // the server is done with it: let the next chunk go
 			if own != nil {
@@ -429,7 +431,7 @@ func (j *job) recognizeAll(ctx context.Context, p *pool, src audio.Stream, plan 
 			}
 			finish(i, r, sec, fromServer)
 			if j.spk != nil {
-				j.speakerWork(ctx, p, own, c, hash, r, opts)
+				j.embedAfter(ctx, p, own, c, hash, r, opts, aheadDone)
 			}
 		}(i, c, sec, hash)
 	}

@@ -342,7 +342,8 @@ func (j *job) embedChunk(ctx context.Context, p *pool, own *prioSem, c audio.Chu
 			return nil, false, ctx.Err()
 		}
 		opts.Limiter = p.spkLim
-		vecs, err := s.model.Embed(ctx, c.Index, c.Samples, missing, opts)
+		clip, at := spanAudio(c.Samples, missing)
+		vecs, err := s.model.Embed(ctx, c.Index, clip, at, opts)
 		p.spk.release()
 		if own != nil {
 			own.release()
@@ -379,6 +380,33 @@ func (j *job) embedChunk(ctx context.Context, p *pool, own *prioSem, c audio.Chu
 	return out, len(missing) > 0, nil
 }
 
+// spanAudio is only the audio of spans (sorted by start), their
+// overlapping stretches joined, and the spans' places in it: the speaker
+// model embeds each span from its own samples, so the silence and the
+// stretches between words need not travel.
+func spanAudio(samples []float32, spans [][2]int64) ([]float32, [][2]int64) {
+	var clip []float32
+	at := make([][2]int64, len(spans))
+	var from, to int64 = -1, -1 // the stretch being copied, in the chunk
+	var base int64              // where it starts in clip
+	flush := func() {
+		if to > from {
+			clip = append(clip, samples[from:to]...)
+		}
+	}
+	for i, sp := range spans {
+		if sp[0] >= to { // a new stretch
+			flush()
+			from, to, base = sp[0], sp[1], int64(len(clip))
+		} else {
+			to = max(to, sp[1])
+		}
+		at[i] = [2]int64{base + sp[0] - from, base + sp[1] - from}
+	}
+	flush()
+	return clip, at
+}
+
 // speakerWork embeds one chunk once its speech is known and records the
 // result; a failure turns diarization off for the rest of the job without
 // failing it.
@@ -411,6 +439,20 @@ func (j *job) speakerWork(ctx context.Context, p *pool, own *prioSem, c audio.Ch
 	s.mu.Lock()
 	s.embs[c.Index] = embs
 	s.mu.Unlock()
+}
+
+// embedAfter embeds a chunk whose speech is known. The chunk moves from
+// the pool's places for chunks awaiting speech (released by aheadDone) to
+// those awaiting embeddings, so the decoder goes on cutting chunks for
+// the speech model while the speaker model catches up.
+func (j *job) embedAfter(ctx context.Context, p *pool, own *prioSem, c audio.Chunk, hash string, r transcript.ChunkResult, opts inference.Options, aheadDone func()) {
+	if !p.spkAhead.acquire(ctx, j.prio) {
+		j.rep.embedded(float64(len(c.Samples)) / audio.SampleRate)
+		return
+	}
+	aheadDone()
+	j.speakerWork(ctx, p, own, c, hash, r, opts)
+	p.spkAhead.release()
 }
 
 // cluster finds the speakers across the whole file from every chunk's

@@ -487,3 +487,36 @@ func TestDiarizeLaterFindsTheAudio(t *testing.T) {
 		t.Errorf("unknown entry: %v", err)
 	}
 }
+
+func TestSpanAudio(t *testing.T) {
+	samples := make([]float32, 100)
+	for i := range samples {
+		samples[i] = float32(i)
+	}
+	for _, tc := range []struct {
+		spans, want [][2]int64
+		clip        int
+	}{
+		{nil, [][2]int64{}, 0},
+		{[][2]int64{{10, 20}}, [][2]int64{{0, 10}}, 10},
+		{[][2]int64{{10, 20}, {15, 30}, {50, 60}}, [][2]int64{{0, 10}, {5, 20}, {20, 30}}, 30},
+		{[][2]int64{{0, 10}, {10, 20}}, [][2]int64{{0, 10}, {10, 20}}, 20},
+		{[][2]int64{{0, 50}, {10, 20}, {40, 90}}, [][2]int64{{0, 50}, {10, 20}, {40, 90}}, 90},
+	} {
+		clip, at := spanAudio(samples, tc.spans)
+		if len(clip) != tc.clip || len(at) != len(tc.want) {
+			t.Fatalf("%v: clip of %d, spans %v", tc.spans, len(clip), at)
+		}
+		for i, sp := range at {
+			if sp != tc.want[i] {
+				t.Errorf("%v: span %d at %v, want %v", tc.spans, i, sp, tc.want[i])
+			}
+			// The same samples as the span of the chunk.
+			for k := range sp[1] - sp[0] {
+				if clip[sp[0]+k] != samples[tc.spans[i][0]+k] {
+					t.Fatalf("%v: span %d sample %d differs", tc.spans, i, k)
+				}
+			}
+		}
+	}
+}

@@ -13,7 +13,9 @@
 //
 // overhead: one recording transcribed twice by fresh engines on a server
 // with a dynamic batcher in front of both models (every execution costs
-// -latency), without and with --speakers auto, alternating which goes
+// -latency, as on a GPU; the models themselves answer at once, with a
+// word every 0.75 s and an embedding per span, so the test models' own
+// signal processing on the client's cores is not what is measured), without and with --speakers auto, alternating which goes
 // first; the median time with divided by the median without is the cost
 // of diarization.
 package main
@@ -21,6 +23,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +32,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +41,9 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/backend/diarize/diarizetest"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcript"
+	"github.com/nemo-transcribe/nemo-transcribe/models"
+	"github.com/nemo-transcribe/nemo-transcribe/triton"
+	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/dtmf"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest/voices"
@@ -256,6 +263,7 @@ func overhead(args []string) error {
 	batch := fs.Int("batch", 8, "largest batch")
 	concurrency := fs.Int("concurrency", transcribe.DefaultConcurrency, "requests in flight")
 	rounds := fs.Int("rounds", 1, "pairs of runs, alternating; the medians are compared")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the runs with speakers to `FILE`")
 	fs.Parse(args)
 	dir, err := os.MkdirTemp("", "speakersbench-")
 	if err != nil {
@@ -266,13 +274,15 @@ func overhead(args []string) error {
 	if _, err := recording(src, 6, *minutes*60, 1, 6, 6); err != nil {
 		return err
 	}
-	addr, stop, err := serve(tritontest.Options{Models: []tritontest.Model{tritontest.DTMF(), tritontest.Voices()},
+	addr, stop, err := serve(tritontest.Options{Models: []tritontest.Model{
+		gpuSpeech{tritontest.DTMFWith(tritontest.DTMFOptions{FP32Only: true})}, gpuVoices{tritontest.Voices()}},
 		Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: 2 * time.Millisecond}})
 	if err != nil {
 		return err
 	}
 	defer stop()
 	runs := 0
+	var clusterSecs []float64
 	once := func(spk *transcribe.SpeakerOptions) (float64, int, error) {
 		runs++ // a cache folder each: every run stages its copy
 		e, err := transcribe.Open(transcribe.Config{CacheDir: filepath.Join(dir, fmt.Sprint("cache", runs)), Concurrency: *concurrency})
@@ -281,10 +291,18 @@ func overhead(args []string) error {
 		}
 		defer e.Close()
 		start := time.Now()
+		var finding time.Time // when the last chunk was in and clustering began
 		res, err := e.Transcribe(context.Background(), transcribe.Request{Path: src, Server: addr, Model: tritontest.DTMFModelName,
-			Timestamps: true, Speakers: spk}, nil)
+			Timestamps: true, Speakers: spk}, func(p transcribe.Progress) {
+			if strings.Contains(p.Note, "speakers") {
+				finding = time.Now()
+			}
+		})
 		if err != nil {
 			return 0, 0, err
+		}
+		if !finding.IsZero() {
+			clusterSecs = append(clusterSecs, time.Since(finding).Seconds())
 		}
 		if spk != nil && res.Diarization != transcribe.DiarizationDone {
 			return 0, 0, errors.New(res.DiarizationError)
@@ -304,7 +322,17 @@ func overhead(args []string) error {
 				plain = append(plain, t)
 				continue
 			}
+			if *profile != "" {
+				f, err := os.Create(*profile)
+				if err != nil {
+					return err
+				}
+				pprof.StartCPUProfile(f)
+			}
 			t, n, err := once(&transcribe.SpeakerOptions{})
+			if *profile != "" {
+				pprof.StopCPUProfile()
+			}
 			if err != nil {
 				return err
 			}
@@ -313,8 +341,8 @@ func overhead(args []string) error {
 	}
 	p, w := median(plain), median(with)
 	ratio := w / p
-	fmt.Printf("minutes=%g latency=%s batch=%d concurrency=%d without=%.2fs with=%.2fs ratio=%.3f speakers=%d\n",
-		*minutes, *latency, *batch, *concurrency, p, w, ratio, found)
+	fmt.Printf("minutes=%g latency=%s batch=%d concurrency=%d without=%.2fs with=%.2fs ratio=%.3f speakers=%d clustering=%.2fs\n",
+		*minutes, *latency, *batch, *concurrency, p, w, ratio, found, median(clusterSecs))
 	if ratio > 1.3 {
 		fmt.Println("TARGET MISSED: diarization costs more than 1.3x")
 		return errors.New("target missed")
@@ -333,4 +361,52 @@ func median(v []float64) float64 {
 		}
 	}
 	return s[len(s)/2]
+}
+
+// gpuSpeech answers every row at once with a word every 0.75 s of its
+// audio: the batcher in front supplies the time.
+type gpuSpeech struct{ tritontest.Model }
+
+func (m gpuSpeech) Execute(_ context.Context, in []tritontest.Tensor, _ map[string]*pb.InferParameter) ([]tritontest.Tensor, error) {
+	a := in[0]
+	rows, n := a.Shape[0], a.Shape[1]
+	var ts struct {
+		Words    []map[string]any `json:"words"`
+		Segments []map[string]any `json:"segments"`
+	}
+	secs := float64(n) / audio.SampleRate
+	var text []string
+	for t := 0.2; t+0.3 < secs; t += 0.75 {
+		ts.Words = append(ts.Words, map[string]any{"word": "x", "start": t, "end": t + 0.3})
+		text = append(text, "x")
+	}
+	if len(text) > 0 {
+		ts.Segments = append(ts.Segments, map[string]any{"text": strings.Join(text, " "), "start": 0.2, "end": ts.Words[len(ts.Words)-1]["end"]})
+	}
+	js, _ := json.Marshal(ts)
+	texts, times := make([][]byte, rows), make([][]byte, rows)
+	for i := range rows {
+		texts[i], times[i] = []byte(strings.Join(text, " ")), js
+	}
+	shape := []int64{rows, 1}
+	return []tritontest.Tensor{
+		{Name: models.OutputTranscript, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(texts)},
+		{Name: models.OutputTimestamps, Datatype: models.DatatypeBytes, Shape: shape, Data: triton.EncodeBytes(times)},
+	}, nil
+}
+
+// gpuVoices answers every span at once with one of six unit vectors in
+// turn.
+type gpuVoices struct{ tritontest.Model }
+
+func (m gpuVoices) Execute(_ context.Context, in []tritontest.Tensor, _ map[string]*pb.InferParameter) ([]tritontest.Tensor, error) {
+	spans := in[1]
+	rows, k := spans.Shape[0], spans.Shape[1]
+	d := int64(voices.EmbeddingSize)
+	out := make([]float32, rows*k*d)
+	for i := range rows * k {
+		out[i*d+i%6] = 1
+	}
+	return []tritontest.Tensor{{Name: models.OutputEmbeddings, Datatype: models.DatatypeFP32,
+		Shape: []int64{rows, k, d}, Data: triton.EncodeFP32(out)}}, nil
 }
