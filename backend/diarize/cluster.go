@@ -253,8 +253,16 @@ func clusterSample(x points, idx []int, kmin, kmax, fixed int) []int {
 		if fixed == 0 {
 			k = max(est, kmin)
 		}
+		// The spectral embedding, a decomposition with eigenvectors, is
+		// the dearest step: it runs on the same every-other-row sample,
+		// and the refinement over all points below settles the rest.
+		if step > 1 {
+			sim, m, idx = sub, ms, everyOther(idx, step)
+		} else {
+			p *= step
+		}
 		ranks := neighbourRanks(sim, m)
-		p, ps = p*step, pValues(m)
+		ps = pValues(m)
 		aff = knnGraph(ranks, m, p)
 		// A graph split into more pieces than speakers gives eigenvectors
 		// that mix the pieces arbitrarily: add neighbours until it is not.
@@ -284,6 +292,15 @@ func clusterSample(x points, idx []int, kmin, kmax, fixed int) []int {
 		}
 	}
 	return refine(x, cent)
+}
+
+// everyOther keeps every step-th of idx, as subsample keeps rows.
+func everyOther(idx []int, step int) []int {
+	out := make([]int, 0, (len(idx)+step-1)/step)
+	for i := 0; i < len(idx); i += step {
+		out = append(out, idx[i])
+	}
+	return out
 }
 
 // sampleRows picks at most limit rows spread evenly over 0..n-1.
