@@ -29,7 +29,7 @@ trap print_new_versions EXIT
 # the race detector as well.
 race_pkgs=(./backend/transcribe/... ./backend/inference/... ./triton/...
            ./backend/store/... ./backend/cache/... ./backend/staging/...
-           ./backend/localserver/...)
+           ./backend/localserver/... ./backend/live/...)
 # The tests scripts/test-audio.sh runs (its -run pattern, over backend/audio
 # and cmd/nemo-transcribe) run there only, where none may skip; the other
 # tests of those two packages run without them, each test once.
