@@ -2,10 +2,10 @@ package inference
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"slices"
 
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/flacenc"
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
@@ -24,7 +24,7 @@ var audioPreference = []string{models.InputAudioFLAC, models.InputAudioPCM16, mo
 // that is declared wrongly is never sent: it is named in warnings, and the
 // next form is tried. AUDIO is the answer of last resort; describe has
 // checked that the model has it.
-func chooseAudioInput(md []triton.TensorMetadata, cfg *pb.ModelConfig, want string) (input string, warnings []string) {
+func chooseAudioInput(md []triton.TensorMetadata, cfg *pb.ModelConfig, want string) (input string, warnings []apperr.Text) {
 	c := models.Contract()
 	contract := map[string]models.Tensor{}
 	for _, t := range c.AudioInputs() {
@@ -37,7 +37,8 @@ func chooseAudioInput(md []triton.TensorMetadata, cfg *pb.ModelConfig, want stri
 			required[in.GetName()] = true
 		}
 	}
-	var problems []string
+	// A problem's sentence ends with the form chosen, known only at the end.
+	var problems []func(chosen string) apperr.Text
 	chosen := models.InputAudio
 	for _, name := range audioPreference {
 		if want != "" && name != want && name != models.InputAudio {
@@ -56,20 +57,33 @@ func chooseAudioInput(md []triton.TensorMetadata, cfg *pb.ModelConfig, want stri
 			wantShape = append([]int64{-1}, ct.Dims...)
 		}
 		if t.Datatype != ct.Datatype || !slices.Equal(t.Shape, wantShape) {
-			problems = append(problems, fmt.Sprintf("model %q declares %s as %s %v, not the contract's %s %v", cfg.GetName(), name, t.Datatype, t.Shape, ct.Datatype, wantShape))
+			problems = append(problems, func(chosen string) apperr.Text {
+				return apperr.Textf("model %q declares %s as %s %v, not the contract's %s %v: ignored, chunks go as %s", cfg.GetName(), name, t.Datatype, t.Shape, ct.Datatype, wantShape, chosen)
+			})
 			continue
 		}
 		if other := otherRequired(required, name); other != "" {
-			problems = append(problems, fmt.Sprintf("model %q declares %s but requires %s in every request, so %s cannot go alone", cfg.GetName(), name, other, name))
+			problems = append(problems, func(chosen string) apperr.Text {
+				return apperr.Textf("model %q declares %s but requires %s in every request, so %s cannot go alone: ignored, chunks go as %s", cfg.GetName(), name, other, name, chosen)
+			})
 			continue
 		}
 		chosen = name
 		break
 	}
 	for _, p := range problems {
-		warnings = append(warnings, p+": ignored, chunks go as "+chosen)
+		warnings = append(warnings, p(chosen))
 	}
 	return chosen, warnings
+}
+
+// english is the text of each warning, as the CLI and the log show them.
+func english(ws []apperr.Text) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.Text)
+	}
+	return out
 }
 
 func otherRequired(required map[string]bool, name string) string {

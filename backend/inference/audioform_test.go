@@ -114,12 +114,20 @@ func TestChooseAudioInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &pb.ModelConfig{Name: "m", MaxBatchSize: tc.batch, Input: tc.inputs}
-			form, warnings := chooseAudioInput(meta(cfg), cfg, tc.want)
+			form, texts := chooseAudioInput(meta(cfg), cfg, tc.want)
+			warnings := english(texts)
 			if form != tc.form {
 				t.Errorf("form %s, want %s", form, tc.form)
 			}
 			if tc.warn == "" && len(warnings) > 0 || tc.warn != "" && !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, tc.warn) }) {
 				t.Errorf("warnings %q, want one containing %q", warnings, tc.warn)
+			}
+			for _, w := range texts {
+				// The UI shows each warning in its language: keyed, with
+				// the model's name and the forms as parameters.
+				if w.Key == "" || len(w.Params) == 0 {
+					t.Errorf("warning %q has no catalog key or parameters: %+v", w.Text, w)
+				}
 			}
 		})
 	}

@@ -101,7 +101,9 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 		return nil, mismatch("no %s output %s", models.DatatypeBytes, models.OutputTranscript)
 	}
 	m.hasTimestamp = hasTensor(md.Outputs, models.OutputTimestamps, models.DatatypeBytes)
-	m.AudioInput, m.Warnings = s.audioInput(ctx, name, md, cfg)
+	var warnings []apperr.Text
+	m.AudioInput, warnings = s.audioInput(ctx, name, md, cfg)
+	m.Warnings = english(warnings)
 	for _, w := range m.Warnings {
 		s.warn(w)
 	}
@@ -113,9 +115,9 @@ func (s *Server) describe(ctx context.Context, name string) (*Model, error) {
 // connection (md and cfg may come from different replicas) and takes the
 // least compact form any of them needs; a replica that does not answer
 // now is left out, and when none does, md and cfg decide.
-func (s *Server) audioInput(ctx context.Context, name string, md triton.ModelMetadata, cfg *pb.ModelConfig) (string, []string) {
+func (s *Server) audioInput(ctx context.Context, name string, md triton.ModelMetadata, cfg *pb.ModelConfig) (string, []apperr.Text) {
 	var form string
-	var warnings []string
+	var warnings []apperr.Text
 	for _, r := range s.replicas {
 		rmd, err := r.ModelMetadata(ctx, name, "")
 		if err != nil {
@@ -130,7 +132,7 @@ func (s *Server) audioInput(ctx context.Context, name string, md triton.ModelMet
 			form = f
 		}
 		for _, w := range ws {
-			if !slices.Contains(warnings, w) {
+			if !slices.ContainsFunc(warnings, func(o apperr.Text) bool { return o.Text == w.Text }) {
 				warnings = append(warnings, w)
 			}
 		}

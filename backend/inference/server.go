@@ -275,7 +275,8 @@ func (s *Server) statusOf(ctx context.Context, c *triton.Client, addr string) (S
 					return st, s.explainAt(err, m.Name, addr)
 				}
 				if hasTensor(md.Inputs, models.InputAudio, models.DatatypeFP32) {
-					m.AudioInput, m.Warnings = chooseAudioInput(md.Inputs, cfg, s.cfg.AudioInput)
+					m.AudioInput, m.WarningTexts = chooseAudioInput(md.Inputs, cfg, s.cfg.AudioInput)
+					m.Warnings = english(m.WarningTexts)
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package inference
 
 import (
 	"cmp"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"slices"
 
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
@@ -51,11 +52,13 @@ type ModelStatus struct {
 	AudioInput string `json:"audio_input,omitempty"`
 	// Warnings are what the client works around for this model, such as
 	// a compact audio input declared with the wrong datatype or shape.
-	Warnings        []string     `json:"warnings,omitempty"`
-	ComputeInputNs  uint64       `json:"compute_input_ns"`
-	ComputeOutputNs uint64       `json:"compute_output_ns"`
-	LastInferenceMs uint64       `json:"last_inference_ms"` // ms since the Unix epoch; 0 = never
-	BatchStats      []BatchStats `json:"batch_stats,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// WarningTexts are Warnings for the UI, in its language (apperr.Text).
+	WarningTexts    []apperr.Text `json:"warning_texts,omitempty"`
+	ComputeInputNs  uint64        `json:"compute_input_ns"`
+	ComputeOutputNs uint64        `json:"compute_output_ns"`
+	LastInferenceMs uint64        `json:"last_inference_ms"` // ms since the Unix epoch; 0 = never
+	BatchStats      []BatchStats  `json:"batch_stats,omitempty"`
 }
 
 // BatchStats counts the model's executions of one batch size: with a
@@ -102,9 +105,12 @@ func (m *ModelStatus) merge(o ModelStatus) {
 		// Replicas that differ: the least compact form any of them takes.
 		m.AudioInput = cmp.Or(o.AudioInput, m.AudioInput)
 	}
-	for _, w := range o.Warnings {
+	for i, w := range o.Warnings {
 		if !slices.Contains(m.Warnings, w) {
 			m.Warnings = append(m.Warnings, w)
+			if i < len(o.WarningTexts) {
+				m.WarningTexts = append(m.WarningTexts, o.WarningTexts[i])
+			}
 		}
 	}
 	if o.State == "READY" || m.State == "" {

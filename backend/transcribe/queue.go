@@ -374,7 +374,7 @@ func (q *Queue) RetryWith(id JobID, change func(*Request)) error {
 	if change != nil {
 		change(&j.snap.Request)
 	}
-	j.snap.State, j.snap.Error, j.snap.ErrorCode, j.snap.ExistingOutputs, j.snap.Warnings = StageQueued, "", "", nil, nil
+	j.snap.State, j.snap.Error, j.snap.ErrorCode, j.snap.ExistingOutputs, j.snap.Warnings, j.snap.WarningTexts = StageQueued, "", "", nil, nil, nil
 	j.snap.ErrorText = nil
 	j.snap.Diarization, j.snap.DiarizationError = DiarizationNone, ""
 	j.byUser = false
@@ -503,6 +503,7 @@ func (j *queued) snapshot() Job {
 	s := j.snap
 	s.Outputs = slices.Clone(s.Outputs)
 	s.Warnings = slices.Clone(s.Warnings)
+	s.WarningTexts = slices.Clone(s.WarningTexts)
 	return s
 }
 
@@ -595,6 +596,7 @@ func (q *Queue) finished(id JobID, run int, res Result, err error) {
 		j.snap.HistoryID = res.HistoryID
 		j.snap.Reused = res.Reused
 		j.snap.Warnings = res.Warnings
+		j.snap.WarningTexts = res.WarningTexts
 		j.snap.Diarization, j.snap.DiarizationError = res.Diarization, res.DiarizationError
 		j.snap.Progress.Fraction, j.snap.Progress.ETASeconds = 1, 0
 		j.snap.Progress.ChunksDone = max(j.snap.Progress.ChunksDone, j.snap.Progress.ChunksTotal)

@@ -155,8 +155,10 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 		return Result{}, err
 	}
 	var warnings []string
+	var warningTexts []apperr.Text
 	if w := dec.Warning(); w != nil {
 		warnings = append(warnings, decodeWarning(w))
+		warningTexts = append(warningTexts, decodeWarningText(w))
 	}
 	dec.Close() // before the release, so the copy can be evicted on Windows too
 	lease.Release()
@@ -169,12 +171,13 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	if t.Segments == nil {
 		t.Segments = []transcript.Segment{}
 	}
-	res := Result{Transcript: t, Outputs: []string{}, Warnings: warnings}
+	res := Result{Transcript: t, Outputs: []string{}, Warnings: warnings, WarningTexts: warningTexts}
 	if j.spk != nil {
 		j.rep.note(apperr.Textf("finding the speakers"))
 		if r, err := j.spk.cluster(); err != nil {
 			res.Diarization, res.DiarizationError = DiarizationFailed, diarizationFailed(err)
 			res.Warnings = append(res.Warnings, res.DiarizationError)
+			res.WarningTexts = append(res.WarningTexts, diarizationFailedText(err))
 		} else {
 			res.Transcript = diarize.Attribute(t, r)
 			res.Diarization = DiarizationDone
@@ -209,6 +212,7 @@ func (j *job) reuse(ctx context.Context, staged staging.Staged, audioOpts audio.
 			if j.spk.failed() {
 				res.Diarization, res.DiarizationError = DiarizationFailed, diarizationFailed(err)
 				res.Warnings = append(res.Warnings, res.DiarizationError)
+				res.WarningTexts = append(res.WarningTexts, diarizationFailedText(err))
 			} else {
 				return Result{}, false, err
 			}
@@ -484,6 +488,16 @@ func audioError(err error) error {
 // without the package's prefix.
 func decodeWarning(err error) string {
 	return oneLine(strings.TrimPrefix(err.Error(), "audio: "))
+}
+
+// decodeWarningText is decodeWarning for the UI: keyed when the decoder's
+// error is one of ours, else its English.
+func decodeWarningText(err error) apperr.Text {
+	t := apperr.Localize(err)
+	if t.Key == "" || t.Text != decodeWarning(err) {
+		return apperr.Text{Text: decodeWarning(err)}
+	}
+	return t
 }
 
 // storeError is a database failure as the user sees it.

@@ -478,7 +478,12 @@ func (s *speakerJob) cluster() (diarize.Result, error) {
 // diarizationFailed is how a speaker-model failure reaches the user: the
 // transcript stands, without speakers.
 func diarizationFailed(err error) string {
-	return oneLine("telling the speakers apart failed, so the transcript has no speakers: " + apperr.Message(err))
+	return oneLine(diarizationFailedText(err).Text)
+}
+
+// diarizationFailedText is the sentence of diarizationFailed for the UI.
+func diarizationFailedText(err error) apperr.Text {
+	return apperr.Textf("telling the speakers apart failed, so the transcript has no speakers: %s", err)
 }
 
 // openSpeakers prepares the job's diarization. A server without the

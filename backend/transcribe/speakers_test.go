@@ -313,6 +313,10 @@ func TestSpeakerModelFailureKeepsTheTranscript(t *testing.T) {
 			if job.State != StageDone || job.Diarization != DiarizationFailed || !strings.Contains(job.DiarizationError, "speakers") || len(job.Warnings) == 0 {
 				t.Fatalf("job %s, diarization %q %q, warnings %q (%s)", job.State, job.Diarization, job.DiarizationError, job.Warnings, job.Error)
 			}
+			// The warning reaches the UI in its language: keyed, one for one.
+			if len(job.WarningTexts) != len(job.Warnings) || job.WarningTexts[len(job.WarningTexts)-1].Key == "" {
+				t.Fatalf("warning texts %+v for warnings %q", job.WarningTexts, job.Warnings)
+			}
 			res, err := q.Result(id)
 			if err != nil {
 				t.Fatal(err)

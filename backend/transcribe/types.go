@@ -143,6 +143,9 @@ type Result struct {
 	// should hear about, one sentence each: a file cut short, damage the
 	// decoder skipped.
 	Warnings []string `json:"warnings,omitempty"`
+	// WarningTexts are Warnings for the UI, one for one, in its language
+	// (apperr.Text).
+	WarningTexts []apperr.Text `json:"warningTexts,omitempty"`
 	// Diarization is how finding the speakers went, when asked for;
 	// DiarizationError is the failure as one sentence for the user.
 	Diarization      Diarization `json:"diarization,omitempty"`
@@ -172,7 +175,8 @@ type Job struct {
 	HistoryID       int64    `json:"historyId,omitempty"`
 	Reused          bool     `json:"reused,omitempty"`
 	// Warnings are the finished job's Result.Warnings.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings     []string      `json:"warnings,omitempty"`
+	WarningTexts []apperr.Text `json:"warningTexts,omitempty"`
 	// Diarization and DiarizationError are the finished job's.
 	Diarization      Diarization `json:"diarization,omitempty"`
 	DiarizationError string      `json:"diarizationError,omitempty"`

@@ -61,6 +61,7 @@ export namespace inference {
 	    kind?: string;
 	    audio_input?: string;
 	    warnings?: string[];
+	    warning_texts?: apperr.Text[];
 	    compute_input_ns: number;
 	    compute_output_ns: number;
 	    last_inference_ms: number;
@@ -300,6 +301,7 @@ export namespace transcribe {
 	    historyId?: number;
 	    reused?: boolean;
 	    warnings?: string[];
+	    warningTexts?: apperr.Text[];
 	    diarization?: string;
 	    diarizationError?: string;
 	    attempts: number;
@@ -318,6 +320,7 @@ export namespace transcribe {
 	    historyId?: number;
 	    reused?: boolean;
 	    warnings?: string[];
+	    warningTexts?: apperr.Text[];
 	    diarization?: string;
 	    diarizationError?: string;
 	}

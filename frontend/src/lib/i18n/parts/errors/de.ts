@@ -30,6 +30,8 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.f0f3a442': "Die Aufgabe muss asr (transkribieren) oder ast (übersetzen) sein, nicht {1}",
   'go.d04fccc1': "Sprecher muss off, auto oder eine Zahl von 2 bis {1} sein, nicht {2}",
   'go.51826c4e': "Die Sprache der App muss ein Sprachkürzel wie de oder pt-BR sein (leer für die des Systems), nicht {1}",
+  'go.70eb0c29': "Das Modell {1} gibt {2} als {3} {4} an, nicht wie der Vertrag als {5} {6}: ignoriert, Abschnitte gehen als {7}",
+  'go.c90b4a37': "Das Modell {1} gibt {2} an, verlangt aber {3} in jeder Anfrage, also kann {4} nicht allein gehen: ignoriert, Abschnitte gehen als {5}",
   // backend/inference/model.go
   'go.788b27f3': "Das Modell {1} auf {2} passt nicht zum Modellvertrag von NeMo Transcribe: {3}",
   'go.58827a22': "Das Modell {1} lieferte eine Ausgabe {2}, die nicht genau ein Textelement ist",
@@ -153,4 +155,5 @@ export const errorsDe: Part<typeof errorsEn> = {
   'go.3d11b046': "Geben Sie entweder eine genaue Sprecherzahl oder ein Minimum und Maximum an, nicht beides",
   'go.d00ed1dc': "Mindestens {1}, aber höchstens {2} Sprecher: das Minimum darf nicht über dem Maximum liegen",
   'go.1ba013e7': "Die Sprecher ließen sich nicht unterscheiden: {1}",
+  'go.47615130': "Die Sprecher zu unterscheiden ist fehlgeschlagen, daher hat das Transkript keine Sprecher: {1}",
 };

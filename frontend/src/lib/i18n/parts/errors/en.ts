@@ -30,6 +30,9 @@ export const errorsEn = {
   'go.f0f3a442': "the task must be asr (transcribe) or ast (translate), not {1}",
   'go.d04fccc1': "speakers must be off, auto or a number from 2 to {1}, not {2}",
   'go.51826c4e': "the app's language must be a language tag such as de or pt-BR (empty for the system's), not {1}",
+  // backend/inference/audioform.go
+  'go.70eb0c29': "model {1} declares {2} as {3} {4}, not the contract's {5} {6}: ignored, chunks go as {7}",
+  'go.c90b4a37': "model {1} declares {2} but requires {3} in every request, so {4} cannot go alone: ignored, chunks go as {5}",
   // backend/inference/model.go
   'go.788b27f3': "model {1} on {2} does not fit NeMo Transcribe's model contract: {3}",
   'go.58827a22': "model {1} returned a {2} output that is not one text element",
@@ -153,4 +156,5 @@ export const errorsEn = {
   'go.3d11b046': "give either an exact number of speakers or a minimum and maximum, not both",
   'go.d00ed1dc': "at least {1} speakers but at most {2}: the minimum must not be above the maximum",
   'go.1ba013e7': "the speakers could not be told apart: {1}",
+  'go.47615130': "telling the speakers apart failed, so the transcript has no speakers: {1}",
 } as const;

@@ -30,6 +30,8 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.f0f3a442': "la tarea debe ser asr (transcribir) o ast (traducir), no {1}",
   'go.d04fccc1': "los hablantes deben ser off, auto o un número de 2 a {1}, no {2}",
   'go.51826c4e': "el idioma de la aplicación debe ser una etiqueta de idioma como de o pt-BR (vacío para el del sistema), no {1}",
+  'go.70eb0c29': "el modelo {1} declara {2} como {3} {4}, no como {5} {6} según el contrato: se ignora, los fragmentos van como {7}",
+  'go.c90b4a37': "el modelo {1} declara {2} pero exige {3} en cada solicitud, así que {4} no puede ir solo: se ignora, los fragmentos van como {5}",
   // backend/inference/model.go
   'go.788b27f3': "el modelo {1} en {2} no cumple el contrato de modelos de NeMo Transcribe: {3}",
   'go.58827a22': "el modelo {1} devolvió una salida {2} que no es un único elemento de texto",
@@ -153,4 +155,5 @@ export const errorsEs: Part<typeof errorsEn> = {
   'go.3d11b046': "indique o un número exacto de hablantes o un mínimo y un máximo, no ambos",
   'go.d00ed1dc': "al menos {1} hablantes pero como máximo {2}: el mínimo no puede superar al máximo",
   'go.1ba013e7': "no se pudo distinguir a los hablantes: {1}",
+  'go.47615130': "no se pudo distinguir a los hablantes, así que la transcripción no tiene hablantes: {1}",
 };

@@ -30,6 +30,8 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.f0f3a442': "la tâche doit être asr (transcrire) ou ast (traduire), pas {1}",
   'go.d04fccc1': "les locuteurs doivent être off, auto ou un nombre de 2 à {1}, pas {2}",
   'go.51826c4e': "la langue de l'application doit être une étiquette de langue comme de ou pt-BR (vide pour celle du système), pas {1}",
+  'go.70eb0c29': "le modèle {1} déclare {2} en {3} {4}, et non en {5} {6} comme le contrat : ignoré, les morceaux partent en {7}",
+  'go.c90b4a37': "le modèle {1} déclare {2} mais exige {3} dans chaque requête, donc {4} ne peut pas partir seul : ignoré, les morceaux partent en {5}",
   // backend/inference/model.go
   'go.788b27f3': "le modèle {1} sur {2} ne respecte pas le contrat de modèle de NeMo Transcribe : {3}",
   'go.58827a22': "le modèle {1} a renvoyé une sortie {2} qui n'est pas un seul élément de texte",
@@ -153,4 +155,5 @@ export const errorsFr: Part<typeof errorsEn> = {
   'go.3d11b046': "indiquez soit un nombre exact de locuteurs, soit un minimum et un maximum, pas les deux",
   'go.d00ed1dc': "au moins {1} locuteurs mais au plus {2} : le minimum ne peut pas dépasser le maximum",
   'go.1ba013e7': "impossible de distinguer les locuteurs : {1}",
+  'go.47615130': "la distinction des locuteurs a échoué, la transcription n'a donc pas de locuteurs : {1}",
 };

@@ -30,6 +30,8 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.f0f3a442': "a tarefa deve ser asr (transcrever) ou ast (traduzir), não {1}",
   'go.d04fccc1': "os falantes devem ser off, auto ou um número de 2 a {1}, não {2}",
   'go.51826c4e': "o idioma do aplicativo deve ser uma etiqueta de idioma como de ou pt-BR (vazio para o do sistema), não {1}",
+  'go.70eb0c29': "o modelo {1} declara {2} como {3} {4}, e não {5} {6} como no contrato: ignorado, os trechos vão como {7}",
+  'go.c90b4a37': "o modelo {1} declara {2} mas exige {3} em toda solicitação, então {4} não pode ir sozinho: ignorado, os trechos vão como {5}",
   // backend/inference/model.go
   'go.788b27f3': "o modelo {1} em {2} não segue o contrato de modelos do NeMo Transcribe: {3}",
   'go.58827a22': "o modelo {1} devolveu uma saída {2} que não é um único elemento de texto",
@@ -153,4 +155,5 @@ export const errorsPtBR: Part<typeof errorsEn> = {
   'go.3d11b046': "informe um número exato de falantes ou um mínimo e um máximo, não os dois",
   'go.d00ed1dc': "pelo menos {1} falantes, mas no máximo {2}: o mínimo não pode passar do máximo",
   'go.1ba013e7': "não foi possível distinguir os falantes: {1}",
+  'go.47615130': "a distinção dos falantes falhou, então a transcrição não tem falantes: {1}",
 };
