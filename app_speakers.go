@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func (a *App) SetSpeakers(choice string) (config.Settings, error) {
 func (a *App) speakers(historyID int64) (speakerStore, error) {
 	st, ok := a.editStore.(speakerStore)
 	if !ok || historyID == 0 {
-		return nil, errors.New("speaker changes are kept in the history, and this transcript is not in it")
+		return nil, apperr.New(apperr.CodeBadInput, nil, "speaker changes are kept in the history, and this transcript is not in it")
 	}
 	return st, nil
 }
@@ -106,9 +107,9 @@ func (a *App) changeSpeakers(historyID int64, doing string, change func(context.
 	t, err := change(ctx, st)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return t, errors.New("this transcript is no longer in the history, so the change cannot be kept")
+		return t, apperr.New(apperr.CodeBadInput, err, "this transcript is no longer in the history, so the change cannot be kept")
 	case errors.Is(err, speakers.ErrStale):
-		return t, fmt.Errorf("%w: reopen the transcript and make the change again", err)
+		return t, apperr.New(apperr.CodeBadInput, err, "%s: reopen the transcript and make the change again", err)
 	case errors.Is(err, speakers.ErrNotDiarized), errors.Is(err, speakers.ErrUnknownSpeaker),
 		errors.Is(err, speakers.ErrLabelTaken), errors.Is(err, speakers.ErrBadLabel), errors.Is(err, speakers.ErrNoSegment):
 		return t, err
@@ -146,13 +147,13 @@ type SpeakersProgress struct {
 func (a *App) FindSpeakers(historyID int64, choice string) (transcript.Transcript, error) {
 	d, ok := a.engine.(diarizer)
 	if !ok || a.editStore == nil || historyID == 0 {
-		return transcript.Transcript{}, errors.New("speakers are found for transcripts in the history, and this transcript is not in it")
+		return transcript.Transcript{}, apperr.New(apperr.CodeBadInput, nil, "speakers are found for transcripts in the history, and this transcript is not in it")
 	}
 	opts := transcribe.SpeakerOptions{}
 	if choice != "" && choice != "auto" {
 		n, on := config.SpeakerCount(choice)
 		if !on {
-			return transcript.Transcript{}, fmt.Errorf("the number of speakers must be auto or from 2 to %d, not %q", config.MaxSpeakers, choice)
+			return transcript.Transcript{}, apperr.New(apperr.CodeBadInput, nil, "the number of speakers must be auto or from 2 to %d, not %q", config.MaxSpeakers, choice)
 		}
 		opts.Count = n
 	}

@@ -3,6 +3,7 @@ package speakers
 import (
 	"errors"
 	"fmt"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"math"
 	"slices"
 
@@ -28,7 +29,7 @@ func Reassign(t transcript.Transcript, index int, to string) (transcript.Transcr
 		return t, err
 	}
 	if index < 0 || index >= len(t.Segments) {
-		return t, fmt.Errorf("%w: the transcript has %d segments, not a segment %d", ErrNoSegment, len(t.Segments), index+1)
+		return t, apperr.New(apperr.CodeBadInput, ErrNoSegment, "no such segment: the transcript has %d segments, not a segment %d", len(t.Segments), index+1)
 	}
 	label := t.Speakers[j].Label
 	from := t.Segments[index].Speaker
@@ -79,7 +80,7 @@ func Take(t transcript.Transcript) Snapshot {
 // speakers, is ErrStale.
 func Restore(t transcript.Transcript, snap Snapshot) (transcript.Transcript, error) {
 	if len(snap.Segments) != len(t.Segments) {
-		return t, fmt.Errorf("%w: it has %d segments, not %d as before (reopen it)", ErrStale, len(t.Segments), len(snap.Segments))
+		return t, apperr.New(apperr.CodeBadInput, ErrStale, "the transcript changed since: it has %d segments, not %d as before (reopen it)", len(t.Segments), len(snap.Segments))
 	}
 	if len(snap.Speakers) == 0 {
 		return t, fmt.Errorf("%w: %w", ErrStale, ErrNotDiarized)
@@ -87,7 +88,7 @@ func Restore(t transcript.Transcript, snap Snapshot) (transcript.Transcript, err
 	labels := make(map[string]bool, len(snap.Speakers))
 	for _, s := range snap.Speakers {
 		if _, err := CleanLabel(s.Label); err != nil || s.ID == "" {
-			return t, fmt.Errorf("%w: speaker %q (%s) is not valid", ErrStale, s.Label, s.ID)
+			return t, apperr.New(apperr.CodeBadInput, ErrStale, "the transcript changed since: speaker %q (%s) is not valid", s.Label, s.ID)
 		}
 		labels[s.Label] = true
 	}
@@ -96,7 +97,7 @@ func Restore(t transcript.Transcript, snap Snapshot) (transcript.Transcript, err
 	out.Segments = slices.Clone(t.Segments)
 	for i, label := range snap.Segments {
 		if !labels[label] {
-			return t, fmt.Errorf("%w: segment %d's speaker %q is not among the speakers", ErrStale, i+1, label)
+			return t, apperr.New(apperr.CodeBadInput, ErrStale, "the transcript changed since: segment %d's speaker %q is not among the speakers", i+1, label)
 		}
 		seg := &out.Segments[i]
 		seg.Speaker = label

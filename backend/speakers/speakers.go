@@ -7,6 +7,7 @@ package speakers
 import (
 	"errors"
 	"fmt"
+	"github.com/nemo-transcribe/nemo-transcribe/backend/apperr"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -60,7 +61,7 @@ func Find(t transcript.Transcript, name string) (int, error) {
 	if found >= 0 {
 		return found, nil
 	}
-	return -1, fmt.Errorf("%w %q (the speakers are %s)", ErrUnknownSpeaker, name, List(t))
+	return -1, apperr.New(apperr.CodeBadInput, ErrUnknownSpeaker, "no such speaker %q (the speakers are %s)", name, List(t))
 }
 
 // List names t's speakers for a message: "Speaker 1 (S1), Ana (S2)".
@@ -79,9 +80,9 @@ func CleanLabel(label string) (string, error) {
 	l := fold(label)
 	switch n := utf8.RuneCountInString(l); {
 	case n == 0:
-		return "", fmt.Errorf("%w: a speaker's name cannot be empty", ErrBadLabel)
+		return "", apperr.New(apperr.CodeBadInput, ErrBadLabel, "invalid speaker name: a speaker's name cannot be empty")
 	case n > MaxLabelRunes:
-		return "", fmt.Errorf("%w: %q is longer than %d characters", ErrBadLabel, l, MaxLabelRunes)
+		return "", apperr.New(apperr.CodeBadInput, ErrBadLabel, "invalid speaker name: %q is longer than %d characters", l, MaxLabelRunes)
 	}
 	return l, nil
 }
@@ -110,7 +111,7 @@ func Rename(t transcript.Transcript, old, label string) (transcript.Transcript, 
 		return s.ID != t.Speakers[i].ID && strings.EqualFold(fold(s.Label), label)
 	}
 	if j := slices.IndexFunc(t.Speakers, taken); j >= 0 {
-		return t, fmt.Errorf("%w: %q is %s already (merge the two speakers to make them one)", ErrLabelTaken, label, t.Speakers[j].ID)
+		return t, apperr.New(apperr.CodeBadInput, ErrLabelTaken, "another speaker has that name: %q is %s already (merge the two speakers to make them one)", label, t.Speakers[j].ID)
 	}
 	out := relabel(t, from, label)
 	out.Speakers[i].Label = label
@@ -136,7 +137,7 @@ func Merge(t transcript.Transcript, into, from string) (transcript.Transcript, e
 		return t, err
 	}
 	if a == b {
-		return t, fmt.Errorf("%q and %q are the same speaker (%s)", into, from, t.Speakers[a].ID)
+		return t, apperr.New(apperr.CodeBadInput, nil, "%q and %q are the same speaker (%s)", into, from, t.Speakers[a].ID)
 	}
 	out := relabel(t, t.Speakers[b].Label, t.Speakers[a].Label)
 	merged := out.Speakers[a]

@@ -15,6 +15,12 @@ export const errorsEn = {
   'go.f2638133': "This folder holds no audio or video files.",
   'go.bb5aebc6': "Only the first {1} files of this folder were added.",
   'go.50b5d074': "{1} other files in this folder are not audio or video and were left out.",
+  // app_speakers.go
+  'go.499308e1': "speaker changes are kept in the history, and this transcript is not in it",
+  'go.f1de363c': "this transcript is no longer in the history, so the change cannot be kept",
+  'go.2fddbfdf': "{1}: reopen the transcript and make the change again",
+  'go.349a2d23': "speakers are found for transcripts in the history, and this transcript is not in it",
+  'go.9d2c39ef': "the number of speakers must be auto or from 2 to {1}, not {2}",
   // backend/apperr/text.go
   'go.845df81c': "cancelled",
   // backend/cache/cache.go
@@ -117,6 +123,17 @@ export const errorsEn = {
   'go.5626f15d': "cannot use the key in {1} with the certificate {2}: {3}",
   // backend/secrets/conn.go
   'go.ccfe2908': "the client key ({1}) is not in the keyring: choose the key file again in Settings",
+  // backend/speakers/segment.go
+  'go.e962fdec': "no such segment: the transcript has {1} segments, not a segment {2}",
+  'go.507c0386': "the transcript changed since: it has {1} segments, not {2} as before (reopen it)",
+  'go.7a3d8541': "the transcript changed since: speaker {1} ({2}) is not valid",
+  'go.e6c8da1b': "the transcript changed since: segment {1}'s speaker {2} is not among the speakers",
+  // backend/speakers/speakers.go
+  'go.1e3f64e8': "no such speaker {1} (the speakers are {2})",
+  'go.29ae52d4': "invalid speaker name: a speaker's name cannot be empty",
+  'go.4b9d3a8b': "invalid speaker name: {1} is longer than {2} characters",
+  'go.ea6ac1f8': "another speaker has that name: {1} is {2} already (merge the two speakers to make them one)",
+  'go.9eccc737': "{1} and {2} are the same speaker ({3})",
   // backend/transcribe/diarize.go
   'go.c9deb830': "diarizing a stored transcript needs the app's history, and this engine keeps none",
   'go.9b42378c': "the history has no entry {1}",
