@@ -79,7 +79,9 @@ func headerConnect(token *atomic.Value) func(string) (*inference.Server, error) 
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+	// A bound, not a wait: generous, as the race detector on two shared
+	// cores can take many seconds to stage and decode a batch.
+	for end := time.Now().Add(60 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
