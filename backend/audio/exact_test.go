@@ -1,6 +1,8 @@
 package audio
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"os/exec"
@@ -30,12 +32,21 @@ func TestFFmpegNotStartedWhenExact(t *testing.T) {
 	wav44 := writeFile(t, filepath.Join(dir, "44k.wav"), wavBytes(t, x, 44100, 1, PCM16))
 	stereo := writeFile(t, filepath.Join(dir, "stereo.wav"), wavBytes(t, append(slices.Clone(x), x...), SampleRate, 2, PCM16))
 	float := writeFile(t, filepath.Join(dir, "float.wav"), wavBytes(t, x, SampleRate, 1, Float32))
+	// A recorder stopped before it filled in the sizes (parec killed, as
+	// libsndfile leaves it): RIFF size 36 and data size 0 with the audio
+	// after. ffmpeg reads it to the end, so it goes to ffmpeg, not to the
+	// built-in decoder that would find no samples.
+	raw := wavBytes(t, x, SampleRate, 1, PCM16)
+	at := bytes.Index(raw, []byte("data"))
+	binary.LittleEndian.PutUint32(raw[4:], 36)
+	binary.LittleEndian.PutUint32(raw[at+4:], 0)
+	unfinished := writeFile(t, filepath.Join(dir, "unfinished.wav"), raw)
 
 	for _, tt := range []struct {
 		path, want string
 	}{
 		{wav, "builtin"}, {flac, "builtin"},
-		{wav44, "ffmpeg"}, {stereo, "ffmpeg"}, {float, "ffmpeg"},
+		{wav44, "ffmpeg"}, {stereo, "ffmpeg"}, {float, "ffmpeg"}, {unfinished, "ffmpeg"},
 	} {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
 			auto, err := Open(tt.path, Options{})
@@ -55,6 +66,9 @@ func TestFFmpegNotStartedWhenExact(t *testing.T) {
 				t.Errorf("DecoderFFmpeg decoded by %s", got)
 			}
 			a, r := readAll(t, auto), readAll(t, ref)
+			if tt.path == unfinished && len(a) != len(x) {
+				t.Errorf("%d samples, the file holds %d", len(a), len(x))
+			}
 			if tt.want == "builtin" && !slices.Equal(a, r) {
 				t.Fatalf("built-in: %d samples, ffmpeg: %d; not the same samples", len(a), len(r))
 			}
