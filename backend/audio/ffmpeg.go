@@ -435,11 +435,6 @@ type headerProbe struct {
 	name      string // our name of the format
 	bits      int
 	truncated bool // the header declares more than the file holds
-	// unfinished is a WAV whose data size was left at 0 with audio after
-	// it: a writer stopped before filling in the sizes. ffmpeg reads such
-	// data to the end of the file (libavformat/wavdec.c); the built-in
-	// decoder takes the header at its word and would find no samples.
-	unfinished bool
 }
 
 // probeHeaders reads the stream facts of WAV, FLAC, MP3 (MPEG-1 layer III),
@@ -473,8 +468,6 @@ func probeHeaders(f *os.File, kind fileKind) (hp headerProbe, ok bool) {
 			hp.frames = avail
 		case avail < hp.frames:
 			hp.frames, hp.truncated = avail, true
-		case h.dataSize == 0 && avail > 0:
-			hp.frames, hp.unfinished = avail, true
 		}
 		hp.name, hp.codec, hp.bits = h.format.name(), "pcm", h.format.validBits
 		hp.rate, hp.channels = h.format.rate, h.format.channels
@@ -639,7 +632,7 @@ func openFFmpeg(f *os.File, path string, kind fileKind, sel int, t ffTools, opts
 // a short file's decoding) buys nothing. Options.Decoder = DecoderFFmpeg
 // still runs ffmpeg.
 func exactBuiltin(hp headerProbe) bool {
-	if hp.rate != SampleRate || hp.channels != 1 || hp.bits != 16 || hp.truncated || hp.unfinished {
+	if hp.rate != SampleRate || hp.channels != 1 || hp.bits != 16 || hp.truncated {
 		return false
 	}
 	return hp.name == "flac" || hp.name == "wav/pcm16"

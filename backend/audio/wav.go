@@ -101,6 +101,12 @@ func (c *countingReader) readFull(p []byte) (int, error) {
 	return n, err
 }
 
+// more reports whether anything follows what was read.
+func (c *countingReader) more() bool {
+	_, err := c.br.Peek(1)
+	return err == nil
+}
+
 func (c *countingReader) discard(n int64) (int64, error) {
 	var done int64
 	for done < n {
@@ -255,6 +261,12 @@ func parseWAVHeader(cr *countingReader, fromOpen bool) (wavHeader, error) {
 				h.dataSize = -1
 			case size == 0 && (riffSize == 0 || riffSize == 0xFFFFFFFF):
 				h.dataSize = -1 // a streaming writer never came back to fill in sizes
+			case size == 0 && int64(riffSize)+8 <= cr.n && cr.more():
+				// The sizes a writer puts first (libsndfile's: the RIFF
+				// size ends here, data 0) with audio after them: it
+				// stopped before filling them in. ffmpeg reads such data
+				// to the end of the file (libavformat/wavdec.c); so do we.
+				h.dataSize = -1
 			default:
 				h.dataSize = size
 			}

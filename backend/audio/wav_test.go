@@ -370,6 +370,12 @@ func TestHandBuiltFixtures(t *testing.T) {
 			format: "wav/pcm16", bits: 16, frames: 5, streamFr: -1,
 		},
 		{
+			name:   "unfinished: the RIFF size ends at the data chunk, its size 0, audio after",
+			data:   withRIFFSize(riff("RIFF", "WAVE", chunk("fmt ", pcm, true), chunkSized("data", 0, samples, false)), 36),
+			want:   want,
+			format: "wav/pcm16", bits: 16, frames: 5, streamFr: -1,
+		},
+		{
 			name:   "empty data chunk",
 			data:   riff("RIFF", "WAVE", chunk("fmt ", pcm, true), chunk("data", nil, true)),
 			want:   nil,
