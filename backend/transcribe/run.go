@@ -490,14 +490,10 @@ func decodeWarning(err error) string {
 	return oneLine(strings.TrimPrefix(err.Error(), "audio: "))
 }
 
-// decodeWarningText is decodeWarning for the UI: keyed when the decoder's
-// error is one of ours, else its English.
+// decodeWarningText is decodeWarning for the UI. The decoders' warnings
+// are not apperr sentences yet, so it carries their English only.
 func decodeWarningText(err error) apperr.Text {
-	t := apperr.Localize(err)
-	if t.Key == "" || t.Text != decodeWarning(err) {
-		return apperr.Text{Text: decodeWarning(err)}
-	}
-	return t
+	return apperr.Text{Text: decodeWarning(err)}
 }
 
 // storeError is a database failure as the user sees it.
