@@ -173,16 +173,7 @@ func TestStoredEmbeddingsAreNotSentAgain(t *testing.T) {
 	addr := speakerServer(t, countVoices(&sent))
 	src := filepath.Join(t.TempDir(), "two.wav")
 	presses := voiceRecording(t, src, 2, 60, 3, 3)
-	db, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e, err := Open(Config{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, db := engineWithStore(t, t.TempDir())
 	req := newRequest(t, addr, src)
 	req.ChunkSeconds = 15
 	req.Speakers = &SpeakerOptions{Count: 2}
@@ -409,16 +400,7 @@ func TestResumedJobSendsOnlyMissingEmbeddings(t *testing.T) {
 			cancel() // the first run stops after a few embeddings
 		}
 	})
-	db, err := store.Open(filepath.Join(dir, "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	e, err := Open(Config{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, db := engineWithStore(t, filepath.Join(dir, "data"))
 	req := newRequest(t, addr, src)
 	req.ChunkSeconds = 10
 	req.Concurrency = 1
@@ -523,4 +505,21 @@ func TestSpanAudio(t *testing.T) {
 			}
 		}
 	}
+}
+
+// engineWithStore is an engine over a history database of the test's own
+// in dir, for tests that look into the database behind the engine.
+func engineWithStore(t *testing.T, dir string) (*Engine, *store.DB) {
+	t.Helper()
+	db, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, err := Open(Config{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, db
 }
