@@ -509,18 +509,24 @@ log "a second launch (relative path, exit status $second_status) handed its file
 
 # --- a clean exit -----------------------------------------------------------
 
-kill -TERM "$app_pid"
-status=""
-for _ in $(seq $((exit_timeout * 10))); do
-	if ! kill -0 "$app_pid" 2>/dev/null; then
-		set +e
-		wait "$app_pid"
-		status=$?
-		set -e
-		break
-	fi
-	sleep 0.1
-done
+# stop_app sends the app SIGTERM and waits (bounded) for it to exit: its
+# exit status is then in $status, left empty when it did not exit in time.
+stop_app() {
+	kill -TERM "$app_pid"
+	status=""
+	for _ in $(seq $((exit_timeout * 10))); do
+		if ! kill -0 "$app_pid" 2>/dev/null; then
+			set +e
+			wait "$app_pid"
+			status=$?
+			set -e
+			break
+		fi
+		sleep 0.1
+	done
+}
+
+stop_app
 [ -n "$status" ] || { cat "$work/app.log" >&2; fail "the app did not exit within ${exit_timeout} s of SIGTERM"; }
 app_pid=""
 [ "$status" -eq 0 ] || { cat "$work/app.log" >&2; fail "the app exited with status $status after SIGTERM"; }
@@ -573,17 +579,7 @@ json.dump(s, open(p, "w"))' "$XDG_DATA_HOME/nemo-transcribe/settings.json" "$tag
 		fail "in $tag: $why (last screenshot: build/test-output/desktop-window-$tag-failed.png)"
 	fi
 	log "in $tag the window shows the UI after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s: $shot_stats; OCR ($ocr_lang) found: ${expected_words[*]}; ${dest#"$root"/}"
-	kill -TERM "$app_pid"
-	for _ in $(seq $((exit_timeout * 10))); do
-		if ! kill -0 "$app_pid" 2>/dev/null; then
-			set +e
-			wait "$app_pid"
-			status=$?
-			set -e
-			break
-		fi
-		sleep 0.1
-	done
+	stop_app
 	[ "$status" = 0 ] || { cat "$work/app-$tag.log" >&2; fail "in $tag the app did not exit cleanly within ${exit_timeout} s of SIGTERM (status ${status:-none})"; }
 	app_pid=""
 }
