@@ -2,7 +2,6 @@ package flacenc
 
 import (
 	"bytes"
-	"crypto/md5"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -78,12 +77,8 @@ func decodeMewkiz(t *testing.T, data []byte) []int16 {
 	if int(st.Info.NSamples) != len(got) {
 		t.Errorf("STREAMINFO says %d samples, frames hold %d", st.Info.NSamples, len(got))
 	}
-	var raw []byte
-	for _, s := range got {
-		raw = binary.LittleEndian.AppendUint16(raw, uint16(s))
-	}
-	if md5.Sum(raw) != st.Info.MD5sum {
-		t.Error("STREAMINFO MD5 does not match the decoded samples")
+	if st.Info.MD5sum != [16]byte{} {
+		t.Errorf("STREAMINFO MD5 %x, want it unset (zero)", st.Info.MD5sum)
 	}
 	return got
 }

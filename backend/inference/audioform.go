@@ -123,30 +123,34 @@ func audioTensor(form string, samples []float32, batched bool) triton.Input {
 func ToPCM16(samples []float32) []int16 {
 	out := make([]int16, len(samples))
 	for i, x := range samples {
-		// x·32768 is exact in float64, and so is adding ±0.5: truncating
-		// the sum is math.Round's halves-away-from-zero, without its
-		// branches (this runs on every sample sent compact).
-		v := float64(x) * 32768
-		v += math.Copysign(0.5, v)
-		switch {
-		case v != v: // NaN
-			out[i] = 0
-		case v >= math.MaxInt16:
-			out[i] = math.MaxInt16
-		case v <= math.MinInt16:
-			out[i] = math.MinInt16
-		default:
-			out[i] = int16(v)
-		}
+		out[i] = pcm16(x)
 	}
 	return out
 }
 
-// PCM16Bytes is ToPCM16 as little-endian bytes, the raw form of INT16.
+// pcm16 is one sample of ToPCM16. x·32768 is exact in float64, and so is
+// adding ±0.5: truncating the sum is math.Round's halves-away-from-zero,
+// without its branches (this runs on every sample sent compact).
+func pcm16(x float32) int16 {
+	v := float64(x) * 32768
+	v += math.Copysign(0.5, v)
+	switch {
+	case v != v: // NaN
+		return 0
+	case v >= math.MaxInt16:
+		return math.MaxInt16
+	case v <= math.MinInt16:
+		return math.MinInt16
+	}
+	return int16(v)
+}
+
+// PCM16Bytes is ToPCM16 as little-endian bytes, the raw form of INT16,
+// written in one pass (an hour sent as PCM16 is 57.6 million samples).
 func PCM16Bytes(samples []float32) []byte {
-	out := make([]byte, 0, 2*len(samples))
-	for _, s := range ToPCM16(samples) {
-		out = binary.LittleEndian.AppendUint16(out, uint16(s))
+	out := make([]byte, 2*len(samples))
+	for i, x := range samples {
+		binary.LittleEndian.PutUint16(out[2*i:], uint16(pcm16(x)))
 	}
 	return out
 }

@@ -122,6 +122,7 @@ func throughput(args []string) error {
 	seconds := fs.Float64("seconds", 90, "length of each file")
 	batch := fs.Int("batch", 8, "the server's max batch")
 	latency := fs.Duration("latency", 100*time.Millisecond, "the server's time per execution")
+	window := fs.Duration("window", 20*time.Millisecond, "the server's max_queue_delay (models/repository's configs: 20 ms)")
 	concs := fs.String("concurrency", "8,16", "pool sizes to measure, comma-separated")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the queue runs to this file")
 	format := fs.String("format", "wav", "the files: wav (16 kHz mono 16-bit, decoded without ffmpeg) or mp3 (44.1 kHz stereo 128 kb/s, through ffmpeg)")
@@ -161,8 +162,8 @@ func throughput(args []string) error {
 		paths = append(paths, p)
 	}
 	capacity := float64(*batch) / latency.Seconds()
-	fmt.Printf("queue: %d %s files of %.0f s; server: max batch %d, %v per execution, capacity %.1f chunks/s\n",
-		*files, *format, *seconds, *batch, *latency, capacity)
+	fmt.Printf("queue: %d %s files of %.0f s; server: max batch %d, %v per execution, max queue delay %v, capacity %.1f chunks/s\n",
+		*files, *format, *seconds, *batch, *latency, *window, capacity)
 
 	for _, cs := range strings.Split(*concs, ",") {
 		var conc int
@@ -171,7 +172,7 @@ func throughput(args []string) error {
 		opts := func() tritontest.Options {
 			first.Store(0)
 			return tritontest.Options{Models: []tritontest.Model{gpuModel{tritontest.DTMF()}},
-				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: 2 * time.Millisecond},
+				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: *window},
 				Inspect: func(context.Context, *pb.ModelInferRequest) {
 					now := time.Now().UnixNano()
 					first.CompareAndSwap(0, now)
@@ -314,14 +315,24 @@ func runQueue(addr string, paths []string, conc int, work string) (int, time.Dur
 			return 0, 0, 0, err
 		}
 	}
+	added := time.Since(start)
 	if err := q.Wait(ctx); err != nil {
 		return 0, 0, 0, err
 	}
 	wall := time.Since(start)
+	var started, finished []float64
 	for _, j := range q.Jobs() {
 		if j.State != transcribe.StageDone {
 			return 0, 0, 0, fmt.Errorf("%s: %s %s", j.Request.Path, j.State, j.Error)
 		}
+		started = append(started, j.Started.Sub(start).Seconds())
+		finished = append(finished, j.Finished.Sub(start).Seconds())
+	}
+	if os.Getenv("ENGINEBENCH_TIMELINE") != "" {
+		slices.Sort(started)
+		slices.Sort(finished)
+		fmt.Printf("  added in %.3f s; jobs started %.3f..%.3f s, finished %.3f..%.3f s (last 8: %.3f), wall %.3f s\n",
+			added.Seconds(), started[0], started[len(started)-1], finished[0], finished[len(finished)-1], finished[max(0, len(finished)-8):], wall.Seconds())
 	}
 	st, err := e.ServerStatus(ctx, addr)
 	if err != nil {

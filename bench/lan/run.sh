@@ -57,7 +57,9 @@ for port in 9000 9001; do
 done
 echo "link: tbf $rate burst 256kb on the relay's ports; 1 ms delay each way in the relay"
 
-nsx "$bin/triton-devserver" --addr 127.0.0.1:8001 --models dtmf --skip-compute >"$bin/dev.out" 2>"$bin/dev.err" &
+# Not through nsx: $! must be the devserver itself (ip netns exec execs
+# it), not a subshell, or cleanup would leave it running.
+ip netns exec "$ns" "$bin/triton-devserver" --addr 127.0.0.1:8001 --models dtmf --skip-compute >"$bin/dev.out" 2>"$bin/dev.err" &
 pid=$!
 for _ in $(seq 200); do
 	grep -q 'listening on' "$bin/dev.out" && break
