@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,7 @@ type Engine struct {
 	order      atomic.Int64             // job runs started: a run's priority in the pools
 	staging    *prioSem                 // copies into the cache running at once
 	stagingSm  *prioSem                 // the same for small files
+	starting   *prioSem                 // files getting ready to decode, oldest first
 	caches     map[string]*cache.Cache  // open cache folders by absolute path
 
 	// ModelWait bounds the wait for a model that is still loading.
@@ -219,6 +221,7 @@ func Open(cfg Config) (*Engine, error) {
 		running:   map[string]chan struct{}{},
 		staging:   newPrioSem(stagingAtOnce),
 		stagingSm: newPrioSem(smallAtOnce),
+		starting:  newPrioSem(runtime.NumCPU()),
 		caches:    map[string]*cache.Cache{},
 		ModelWait: cfg.ModelWait,
 		drainWait: drainWait,

@@ -38,6 +38,9 @@ type job struct {
 	// prio is the place in the pools' queues: older runs first.
 	prio int64
 	spk  *speakerJob // nil: no diarization
+	// started gives back the job's place among those getting ready to
+	// decode (Engine.starting); safe to call more than once.
+	started func()
 }
 
 // run is the pipeline: model, staging, stored result, decode and chunk,
@@ -80,6 +83,12 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	turns := e.staging
 	if fi, err := os.Stat(req.Path); err == nil && fi.Size() <= smallStageBytes {
 		turns = e.stagingSm
+		// A small file's copy is part of getting ready (below); a large
+		// one's is not, or it would hold a turn as long as it copies.
+		if !j.startTurn(ctx) {
+			return Result{}, ctx.Err()
+		}
+		defer j.started()
 	}
 	if !turns.acquire(ctx, j.prio) {
 		return Result{}, ctx.Err()
@@ -93,6 +102,13 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	// over or the job ends some other way.
 	defer lease.Release()
 	staged := lease.Staged
+
+	if j.started == nil {
+		if !j.startTurn(ctx) {
+			return Result{}, ctx.Err()
+		}
+		defer j.started()
+	}
 
 	opts := requestOptions(req)
 	if j.spk != nil {
@@ -109,6 +125,7 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	}
 	if e.store != nil {
 		done, err := e.claim(ctx, j.plan, func() {
+			j.started() // waiting on another file's result is not preparing
 			rep.note(apperr.Textf("the same audio is being transcribed for another file: waiting to reuse its result"))
 		})
 		if err != nil {
@@ -142,6 +159,10 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	}
 	rep.stage(StageDecoding, fracStaged)
 	dec, err := audio.Open(staged.Path, audioOpts)
+	// Opened is ready enough: short files that share one ffmpeg must
+	// reach Open close together (audio's batchWindow), which turns held
+	// until their first chunk would forbid.
+	j.started()
 	if err != nil {
 		p.ahead.release()
 		return Result{}, audioError(err)
@@ -194,6 +215,20 @@ func (e *Engine) run(ctx context.Context, req Request, rep *reporter) (Result, e
 	return j.export(ctx, res)
 }
 
+// startTurn waits for the job's turn to get ready to decode (staging a
+// small file, the history, opening the decoder: Engine.starting) and sets
+// j.started to give it back. Files take turns oldest first, as many at
+// once as there are cores: when a queue of short files starts, the first
+// ones reach the server close together and fill its first batch, instead
+// of all preparing at once and all arriving late.
+func (j *job) startTurn(ctx context.Context) bool {
+	if !j.e.starting.acquire(ctx, j.prio) {
+		return false
+	}
+	j.started = sync.OnceFunc(j.e.starting.release)
+	return true
+}
+
 // reuse answers from the history when this exact request was transcribed
 // before. Asked for speakers that the stored transcript lacks (or not as
 // many), it diarizes it without sending its speech again.
@@ -205,6 +240,7 @@ func (j *job) reuse(ctx context.Context, staged staging.Staged, audioOpts audio.
 	if !ok {
 		return Result{}, false, nil
 	}
+	j.started() // nothing to decode, or the speakers only: long, and no start
 	res := Result{Outputs: []string{}, HistoryID: entry.ID, Reused: true}
 	if j.spk != nil && wantsDiarize(t, j.spk.opts) {
 		j.rep.speakersOnly()

@@ -17,10 +17,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -55,6 +58,8 @@ func main() {
 		err = throughput(os.Args[2:])
 	case "hour":
 		err = hour(os.Args[2:])
+	case "serve":
+		err = serveBatching(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}
@@ -100,6 +105,92 @@ func serve(opts tritontest.Options) (string, func(), error) {
 	return lis.Addr().String(), func() { s.StopWithin(time.Second) }, nil
 }
 
+// batchingServer is the simulated batching GPU server, in its own process
+// (enginebench serve) unless inproc: a real server is another process,
+// whose timers the client's busy goroutines cannot hold up. In one Go
+// process they can: the batcher's max_queue_delay timer, due 20 ms after
+// the first request, was seen firing 70 ms late behind the queue's
+// decoding and encoding, sending out a first batch of 2 to 4.
+type batchingServer struct {
+	addr string
+	stop func() (first, last int64, err error) // arrival of the first and last request (Unix ns)
+}
+
+func startBatching(inproc bool, batch int, latency, window time.Duration) (batchingServer, error) {
+	if inproc {
+		var first, last atomic.Int64
+		addr, stop, err := serve(batchingOptions(batch, latency, window, &first, &last))
+		if err != nil {
+			return batchingServer{}, err
+		}
+		return batchingServer{addr, func() (int64, int64, error) { stop(); return first.Load(), last.Load(), nil }}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return batchingServer{}, err
+	}
+	cmd := exec.Command(self, "serve", "-batch", fmt.Sprint(batch), "-latency", latency.String(), "-window", window.String())
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return batchingServer{}, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return batchingServer{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return batchingServer{}, err
+	}
+	lines := bufio.NewScanner(out)
+	var addr string
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "listening ") {
+		in.Close()
+		cmd.Wait()
+		return batchingServer{}, fmt.Errorf("the server process did not start: %q", lines.Text())
+	}
+	addr = strings.TrimPrefix(lines.Text(), "listening ")
+	return batchingServer{addr, func() (int64, int64, error) {
+		in.Close() // its signal to stop
+		var first, last int64
+		if lines.Scan() {
+			fmt.Sscanf(lines.Text(), "requests %d %d", &first, &last)
+		}
+		return first, last, cmd.Wait()
+	}}, nil
+}
+
+func batchingOptions(batch int, latency, window time.Duration, first, last *atomic.Int64) tritontest.Options {
+	return tritontest.Options{Models: []tritontest.Model{gpuModel{tritontest.DTMF()}},
+		Batching: &tritontest.Batching{MaxBatch: batch, Latency: latency, Window: window},
+		Inspect: func(context.Context, *pb.ModelInferRequest) {
+			now := time.Now().UnixNano()
+			first.CompareAndSwap(0, now)
+			last.Store(now)
+		}}
+}
+
+// serveBatching is "enginebench serve": the simulated batching server on
+// a free port, announced on stdout, until stdin closes; then it prints
+// when the first and last requests arrived.
+func serveBatching(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	batch := fs.Int("batch", 8, "max batch")
+	latency := fs.Duration("latency", 100*time.Millisecond, "time per execution")
+	window := fs.Duration("window", 20*time.Millisecond, "max_queue_delay")
+	fs.Parse(args)
+	var first, last atomic.Int64
+	addr, stop, err := serve(batchingOptions(*batch, *latency, *window, &first, &last))
+	if err != nil {
+		return err
+	}
+	fmt.Println("listening", addr)
+	io.Copy(io.Discard, os.Stdin)
+	stop()
+	fmt.Println("requests", first.Load(), last.Load())
+	return nil
+}
+
 // writeNoiseWAV writes seconds of quiet noise with a few key presses, 16
 // kHz mono 16-bit: audible, so no chunk is skipped as silent.
 func writeNoiseWAV(path string, seconds float64, seed uint64) error {
@@ -125,6 +216,7 @@ func throughput(args []string) error {
 	window := fs.Duration("window", 20*time.Millisecond, "the server's max_queue_delay (models/repository's configs: 20 ms)")
 	concs := fs.String("concurrency", "8,16", "pool sizes to measure, comma-separated")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the queue runs to this file")
+	inproc := fs.Bool("inproc", false, "run the simulated server in this process (by default it is a process of its own, as a real server)")
 	format := fs.String("format", "wav", "the files: wav (16 kHz mono 16-bit, decoded without ffmpeg) or mp3 (44.1 kHz stereo 128 kb/s, through ffmpeg)")
 	fs.Parse(args)
 	if *profile != "" {
@@ -168,20 +260,8 @@ func throughput(args []string) error {
 	for _, cs := range strings.Split(*concs, ",") {
 		var conc int
 		fmt.Sscan(cs, &conc)
-		var first, last atomic.Int64 // arrival of the first and last request (Unix ns)
-		opts := func() tritontest.Options {
-			first.Store(0)
-			return tritontest.Options{Models: []tritontest.Model{gpuModel{tritontest.DTMF()}},
-				Batching: &tritontest.Batching{MaxBatch: *batch, Latency: *latency, Window: *window},
-				Inspect: func(context.Context, *pb.ModelInferRequest) {
-					now := time.Now().UnixNano()
-					first.CompareAndSwap(0, now)
-					last.Store(now)
-				}}
-		}
-
 		// Anchor: a bare client with every chunk decoded beforehand.
-		addr, stop, err := serve(opts())
+		srv, err := startBatching(*inproc, *batch, *latency, *window)
 		if err != nil {
 			return err
 		}
@@ -189,27 +269,26 @@ func throughput(args []string) error {
 		if err != nil {
 			return err
 		}
-		bare, err := bareClient(addr, chunks, conc)
-		stop()
+		bare, err := bareClient(srv.addr, chunks, conc)
+		srv.stop()
 		if err != nil {
 			return err
 		}
 
 		// Ours: the queue, from the files on disk to exports.
-		addr, stop, err = serve(opts())
-		if err != nil {
+		if srv, err = startBatching(*inproc, *batch, *latency, *window); err != nil {
 			return err
 		}
 		t0 := time.Now()
-		n, wall, st, err := runQueue(addr, paths, conc, work)
-		stop()
+		n, wall, st, err := runQueue(srv.addr, paths, conc, work)
+		first, last, serr := srv.stop()
 		since := func(ns int64) float64 { return time.Unix(0, ns).Sub(t0).Seconds() }
-		if err != nil {
+		if err = errors.Join(err, serr); err != nil {
 			return err
 		}
 		rate := float64(n) / wall.Seconds()
 		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f; requests from %.2f s to %.2f s\n",
-			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st, since(first.Load()), since(last.Load()))
+			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st, since(first), since(last))
 	}
 	return nil
 }
