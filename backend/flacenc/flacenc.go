@@ -307,17 +307,18 @@ func planRice(res []int32, n, order int) plan {
 	var sums [1 << maxPartitionOrder]uint64
 	parts := 1 << maxP
 	size := n >> maxP
-	// n is a multiple of 2^maxP, but size need not be a power of two
-	// (a short last block): divide only then.
-	if size&(size-1) == 0 {
-		shift := uint(bits.TrailingZeros(uint(size)))
-		for i, r := range res {
-			sums[uint(i+order)>>shift] += zigzag(r)
+	// One partition at a time, its sum in a register: adding each value
+	// to sums[i/size] in memory chains every add to the previous one's
+	// store, and cost twice as much.
+	lo := 0
+	for j := range parts {
+		hi := (j+1)*size - order
+		var sum uint64
+		for _, r := range res[lo:hi] {
+			sum += zigzag(r)
 		}
-	} else {
-		for i, r := range res {
-			sums[(i+order)/size] += zigzag(r)
-		}
+		sums[j] = sum
+		lo = hi
 	}
 	best := plan{bits: -1}
 	for p := maxP; p >= 0; p-- {

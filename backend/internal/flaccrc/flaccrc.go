@@ -43,11 +43,11 @@ func CRC8(b []byte) uint8 {
 func Update16(c uint16, x byte) uint16 { return c<<8 ^ Table16[byte(c>>8)^x] }
 
 // slice16[k][x] is the CRC-16 of byte x followed by k zero bytes: with
-// them CRC16 takes four bytes a step (a 16-bit CRC mixes into only the
-// first two; the other two are looked up on their own).
-var slice16 = func() (t [4][256]uint16) {
+// them CRC16 takes eight bytes a step (a 16-bit CRC mixes into only the
+// first two; the other six are looked up on their own).
+var slice16 = func() (t [8][256]uint16) {
 	t[0] = Table16
-	for k := 1; k < 4; k++ {
+	for k := 1; k < 8; k++ {
 		for x := range 256 {
 			t[k][x] = Update16(t[k-1][x], 0)
 		}
@@ -58,9 +58,10 @@ var slice16 = func() (t [4][256]uint16) {
 // CRC16 is the CRC-16 of b.
 func CRC16(b []byte) uint16 {
 	var c uint16
-	for len(b) >= 4 {
-		c = slice16[3][byte(c>>8)^b[0]] ^ slice16[2][byte(c)^b[1]] ^ slice16[1][b[2]] ^ slice16[0][b[3]]
-		b = b[4:]
+	for len(b) >= 8 {
+		c = slice16[7][byte(c>>8)^b[0]] ^ slice16[6][byte(c)^b[1]] ^ slice16[5][b[2]] ^ slice16[4][b[3]] ^
+			slice16[3][b[4]] ^ slice16[2][b[5]] ^ slice16[1][b[6]] ^ slice16[0][b[7]]
+		b = b[8:]
 	}
 	for _, x := range b {
 		c = Update16(c, x)
