@@ -308,8 +308,8 @@ func planRice(res []int32, n, order int) plan {
 	parts := 1 << maxP
 	size := n >> maxP
 	// One partition at a time, its sum in a register: adding each value
-	// to sums[i/size] in memory chains every add to the previous one's
-	// store, and cost twice as much.
+	// to sums[i/size] in memory chains every add through the previous
+	// one's store (BenchmarkEncode: about 185 against 179 µs).
 	lo := 0
 	for j := range parts {
 		hi := (j+1)*size - order
