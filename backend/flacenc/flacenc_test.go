@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -237,6 +238,52 @@ func TestBlockSizeCode(t *testing.T) {
 	for n, want := range map[int]byte{192: 1, 576: 2, 1152: 3, 2304: 4, 4608: 5, 256: 8, 512: 9, 1024: 10, 2048: 11, 4096: 12, 8192: 13, 16384: 14, 32768: 15, 4095: 7, 17: 7} {
 		if got := blockSizeCode(n); got != want {
 			t.Errorf("blockSizeCode(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+// TestFixedAbsSums holds the sums behind the choice of predictor, vector
+// and scalar, to the residual formulas of RFC 9639 section 9.2.5, on
+// lengths around the vector's groups of eight and on the largest
+// residuals 16-bit samples can give.
+func TestFixedAbsSums(t *testing.T) {
+	want := func(x []int16) (s [maxOrder + 1]uint64) {
+		for i := maxOrder; i < len(x); i++ {
+			v := func(j int) int64 { return int64(x[i-j]) }
+			r := [maxOrder + 1]int64{v(0), v(0) - v(1), v(0) - 2*v(1) + v(2),
+				v(0) - 3*v(1) + 3*v(2) - v(3), v(0) - 4*v(1) + 6*v(2) - 4*v(3) + v(4)}
+			for k, e := range r {
+				s[k] += uint64(max(e, -e))
+			}
+		}
+		return s
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	blocks := map[string][]int16{}
+	for _, n := range []int{5, 11, 12, 13, 19, 20, 21, 100, 4095, 4096, 5000} {
+		b := make([]int16, n)
+		for i := range b {
+			b[i] = int16(rng.IntN(65536) - 32768)
+		}
+		blocks[fmt.Sprintf("noise %d", n)] = b
+	}
+	extreme := make([]int16, 4096) // +max, -max alternating: |4th difference| = 16*32767+
+	for i := range extreme {
+		extreme[i] = math.MaxInt16
+		if i%2 == 1 {
+			extreme[i] = math.MinInt16
+		}
+	}
+	blocks["extreme"] = extreme
+	blocks["speechlike"] = signals()["speechlike"][:4096]
+	vector := useAVX2
+	defer func() { useAVX2 = vector }()
+	for name, b := range blocks {
+		for _, v := range []bool{false, vector} {
+			useAVX2 = v
+			if got, w := fixedAbsSums(b), want(b); got != w {
+				t.Errorf("%s (vector %v): sums %v, want %v", name, v, got, w)
+			}
 		}
 	}
 }
