@@ -67,6 +67,43 @@ func TestToPCM16(t *testing.T) {
 	}
 }
 
+// TestPCM16Vector checks the eight-at-a-time conversion against pcm16,
+// sample by sample: on the halves and their neighbours, on floats of
+// every bit pattern (NaNs, infinities, subnormals, values past 2^31),
+// and on every length around the groups of eight.
+func TestPCM16Vector(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no vector conversion on this CPU")
+	}
+	var xs []float32
+	for s := -32770; s <= 32770; s++ {
+		h := float32((float64(s) + 0.5) / 32768)
+		xs = append(xs, h, math.Nextafter32(h, 2), math.Nextafter32(h, -2), float32(s)/32768)
+	}
+	rng := rand.New(rand.NewPCG(8, 16))
+	for range 1 << 20 {
+		xs = append(xs, math.Float32frombits(rng.Uint32()))
+	}
+	nan := float32(math.NaN())
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), nan, -nan, float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32, 0x1p31/32768, -0x1p31/32768)
+	check := func(in []float32) {
+		t.Helper()
+		got, b := ToPCM16(in), PCM16Bytes(in)
+		for i, x := range in {
+			want := pcm16(x)
+			if got[i] != want || int16(binary.LittleEndian.Uint16(b[2*i:])) != want {
+				t.Fatalf("sample %d of %d: %g (%#08x) gives %d and %d, want %d", i, len(in), x, math.Float32bits(x), got[i], int16(binary.LittleEndian.Uint16(b[2*i:])), want)
+			}
+		}
+	}
+	check(xs)
+	for n := range 40 { // every tail length, from an odd start too
+		check(xs[:n])
+		check(xs[3 : 3+n])
+	}
+}
+
 // input is a config input and its metadata as Triton derives it.
 func meta(cfg *pb.ModelConfig) []triton.TensorMetadata {
 	var out []triton.TensorMetadata
@@ -433,6 +470,33 @@ func BenchmarkRecognizeForms(b *testing.B) {
 			seen.mu.Lock()
 			b.ReportMetric(float64(seen.message)/float64(max(seen.requests, 1)), "B/chunk")
 			seen.mu.Unlock()
+		})
+	}
+}
+
+// BenchmarkToPCM16 converts one 30 s chunk, with the vector path (where
+// the CPU has it) and with the scalar loop, its anchor.
+func BenchmarkToPCM16(b *testing.B) {
+	x := make([]float32, 30*models.SampleRate)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = float32(rng.Float64()*2 - 1)
+	}
+	for _, vector := range []bool{false, true} {
+		name := "scalar"
+		if vector {
+			name = "vector"
+		}
+		b.Run(name, func(b *testing.B) {
+			if vector && !useAVX2 {
+				b.Skip("no vector conversion on this CPU")
+			}
+			defer func(v bool) { useAVX2 = v }(useAVX2)
+			useAVX2 = vector
+			b.SetBytes(int64(4 * len(x)))
+			for b.Loop() {
+				ToPCM16(x)
+			}
 		})
 	}
 }
