@@ -40,6 +40,7 @@ import (
 	"github.com/nemo-transcribe/nemo-transcribe/backend/audio"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/bench/internal/hoststeal"
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/pb"
@@ -261,6 +262,7 @@ func throughput(args []string) error {
 		var conc int
 		fmt.Sscan(cs, &conc)
 		// Anchor: a bare client with every chunk decoded beforehand.
+		steal0 := hoststeal.Now()
 		srv, err := startBatching(*inproc, *batch, *latency, *window)
 		if err != nil {
 			return err
@@ -287,8 +289,8 @@ func throughput(args []string) error {
 			return err
 		}
 		rate := float64(n) / wall.Seconds()
-		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f; requests from %.2f s to %.2f s\n",
-			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st, since(first), since(last))
+		fmt.Printf("concurrency %2d: %d chunks in %.2f s = %.1f chunks/s = %.1f%% of capacity, %.1f%% of the bare client (%.1f chunks/s); mean batch %.2f; requests from %.2f s to %.2f s%s\n",
+			conc, n, wall.Seconds(), rate, 100*rate/capacity, 100*rate/bare, bare, st, since(first), since(last), hoststeal.Now().Note(steal0))
 	}
 	return nil
 }
@@ -477,6 +479,7 @@ func hour(args []string) error {
 	var anchor []float64
 	ours := make([][]float64, len(procs))
 	for r := range *rounds {
+		steal0 := hoststeal.Now()
 		_, child0 := cpuTimes()
 		t0 := time.Now()
 		cmd := exec.Command(ffmpeg, "-v", "error", "-nostdin", "-i", mp3, "-ac", "1", "-ar", "16000", "-f", "f32le", "-y", os.DevNull)
@@ -495,6 +498,9 @@ func hour(args []string) error {
 			}
 			ours[k] = append(ours[k], wall)
 			fmt.Printf("round %d: ffmpeg decode %.2f s; pipeline with GOMAXPROCS %d (%d decoders) %.2f s%s\n", r+1, anchor[r], p, p, wall, line)
+		}
+		if note := hoststeal.Now().Note(steal0); note != "" {
+			fmt.Printf("round %d: %s during the round\n", r+1, note[2:])
 		}
 	}
 	a := median(anchor)

@@ -39,6 +39,7 @@ import (
 
 	"github.com/nemo-transcribe/nemo-transcribe/backend/inference"
 	"github.com/nemo-transcribe/nemo-transcribe/backend/transcribe"
+	"github.com/nemo-transcribe/nemo-transcribe/bench/internal/hoststeal"
 	"github.com/nemo-transcribe/nemo-transcribe/models"
 	"github.com/nemo-transcribe/nemo-transcribe/triton/tritontest"
 )
@@ -88,6 +89,7 @@ func run(args []string) error {
 	var fp32Bytes, compactBytes int64
 	var form string
 	for r := range *rounds {
+		steal0 := hoststeal.Now()
 		wall, up, f, err := pipeline(toServer, fixture, models.InputAudio)
 		if err != nil {
 			return fmt.Errorf("fp32 run: %w", err)
@@ -122,8 +124,8 @@ func run(args []string) error {
 			return fmt.Errorf("bytes alone: %w", err)
 		}
 		fp32Alone = append(fp32Alone, b)
-		fmt.Printf("round %d: compact's %.1f MB alone %.2f s (%.1f Mb/s); fp32's %.1f MB alone %.2f s\n",
-			r+1, mb(compactBytes), a, 8*mb(compactBytes)/a, mb(fp32Bytes), b)
+		fmt.Printf("round %d: compact's %.1f MB alone %.2f s (%.1f Mb/s); fp32's %.1f MB alone %.2f s%s\n",
+			r+1, mb(compactBytes), a, 8*mb(compactBytes)/a, mb(fp32Bytes), b, hoststeal.Now().Note(steal0))
 	}
 	f, c, a, b := median(fp32), median(compact), median(alone), median(fp32Alone)
 	perHour := 60 / float64(*minutes)
