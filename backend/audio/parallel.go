@@ -64,8 +64,13 @@ var (
 	// rangeMinSeconds is the shortest range.
 	rangeMinSeconds = 20.0
 	// prefetchBudget bounds the samples buffered by all ranges together
-	// (float32s: 10 Mi is 40 MiB, 11 minutes).
-	prefetchBudget = int64(10 << 20)
+	// (float32s: 16 Mi is 64 MiB, 17 minutes). It sets the ranges'
+	// length, and each range costs an ffmpeg start and a seek: decoding
+	// an hour of MP3 on 2 decoders, the 5 ranges of this budget took
+	// 5.1-5.8 s of ffmpeg CPU, the 7 of a 10 Mi one 5.4-6.6 s. The CLI's
+	// peak memory for two hours of WAV through ffmpeg is 167 MB (target
+	// under 200 MB; bench/audio/bench.sh), 125 MB with 10 Mi.
+	prefetchBudget = int64(16 << 20)
 	// joinLeadSeconds: a range's decoder starts this long before the
 	// range, to warm up; it is also how far the join looks either side
 	// of the range's nominal start.
@@ -131,24 +136,7 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 	// 10 ms, so that -ss is exact in ffmpeg's microseconds).
 	unit := int64(SampleRate / gcd(gcd(p.rate, SampleRate), 100))
 	lead := (int64(joinLeadSeconds*SampleRate) + unit - 1) / unit * unit
-	minLen := int64(rangeMinSeconds * SampleRate)
-	rangeLen := max(minLen, (total+int64(decoders)-1)/int64(decoders))
-	// While the range being delivered still drains what it decoded ahead,
-	// the next ones fill up: decoders ranges may be buffered at once, each
-	// at most budget/decoders (aheadCap). A range may be longer than what
-	// it buffers ahead: decoded decoders-1 turns ahead and one turn
-	// delivered, it keeps its decoder busy all along when it is
-	// decoders/(decoders-1) times that, and every range costs an ffmpeg
-	// start and a seek.
-	rangeLen = min(rangeLen, max(minLen, prefetchBudget/int64(max(decoders-1, 1))))
-	rangeLen = (rangeLen + unit - 1) / unit * unit
-	var starts []int64
-	for s := int64(0); s < total; s += rangeLen {
-		if s > 0 && total-s < rangeLen/4 {
-			break // a short last piece goes with the one before
-		}
-		starts = append(starts, s)
-	}
+	starts := rangeStarts(total, decoders, unit, int64(rangeMinSeconds*SampleRate), prefetchBudget)
 	if maxRanges > 0 && len(starts) > maxRanges {
 		starts = starts[:maxRanges]
 	}
@@ -170,6 +158,56 @@ func openParallel(t ffTools, path string, hp headerProbe, sel, decoders int, inf
 	rs.cur = rs.ranges[0]
 	rs.cur.limit.Store(deliverLimit)
 	return &Decoder{info: info, src: rs}, nil
+}
+
+// rangeStarts lays out the ranges of a file of total samples for the
+// given number of decoders (at least 2), each range starting on the grid
+// of unit samples and at least minLen long, with budget samples buffered
+// by all ranges together.
+//
+// While the range being delivered drains what it decoded ahead, the next
+// ones fill up: decoders-1 ranges may be decoded ahead at once, each
+// buffering at most budget/decoders (aheadCap). When every range fits
+// that, the file is cut into decoders equal ranges, all decoded at once.
+// Otherwise the ranges take turns: one decoded aheadCap ahead and then
+// the rest of it live while delivered keeps its decoder busy all along
+// when it is decoders/(decoders-1) times aheadCap long (maxLen). The
+// first and last ranges are half as long as the others: the first is
+// delivered just as the ranges started with it have filled their buffers,
+// so none waits on a full pipe with a core idle (with ranges of equal
+// length the second of 2 decoders waited half the first range, 0.4-0.6 s
+// of a core for an hour of MP3); and the last is decoded whole while the
+// one before it is delivered, so the file does not end on one decoder.
+// Every range costs an ffmpeg start and a seek, so they are as long as
+// that allows.
+func rangeStarts(total int64, decoders int, unit, minLen, budget int64) []int64 {
+	roundUp := func(v int64) int64 { return (v + unit - 1) / unit * unit }
+	evenly := func(length int64) []int64 {
+		starts := []int64{0}
+		for s := length; s < total; s += length {
+			if total-s < length/4 {
+				break // a short last piece goes with the one before
+			}
+			starts = append(starts, s)
+		}
+		return starts
+	}
+	n := int64(max(decoders, 2))
+	aheadCap := budget / n
+	if per := (total + n - 1) / n; per <= aheadCap {
+		return evenly(roundUp(max(minLen, per)))
+	}
+	maxLen := max(minLen, budget/(n-1))
+	turns := (total + maxLen - 1) / maxLen
+	length := total / turns
+	if length/2 < minLen {
+		return evenly(roundUp(maxLen))
+	}
+	starts := []int64{0}
+	for i := range turns {
+		starts = append(starts, roundUp(length/2+i*length))
+	}
+	return starts
 }
 
 // rangeSource joins the ranges into one stream of source-rate mono

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,6 +238,64 @@ func TestFFmpegParallelRangesLongerThanBuffers(t *testing.T) {
 		}
 		if rs.joined != len(rs.starts)-1 {
 			t.Errorf("%d decoders: %d of %d joins made", n, rs.joined, len(rs.starts)-1)
+		}
+	}
+}
+
+// TestRangeStarts checks the layout of the ranges: equal ranges all
+// decoded at once when each fits what it may buffer ahead, else half-long
+// first and last ranges around ranges that take turns; always on the
+// grid, in order, inside the file.
+func TestRangeStarts(t *testing.T) {
+	const mi = 1 << 20
+	min20 := int64(20 * SampleRate)
+	hour, twenty := int64(3600*SampleRate), int64(1200*SampleRate)
+	tests := []struct {
+		name     string
+		total    int64
+		decoders int
+		budget   int64
+		want     []int64
+	}{
+		{"an hour on 2 decoders takes turns", hour, 2, 20 * mi, []int64{0, 9_600_000, 28_800_000, 48_000_000}},
+		{"20 minutes on 2 decoders: two halves at once", twenty, 2, 20 * mi, []int64{0, 9_600_000}},
+		{"20 minutes on 4 decoders: four quarters at once", twenty, 4, 20 * mi, []int64{0, 4_800_000, 9_600_000, 14_400_000}},
+		{"an hour on the old 10 Mi budget", hour, 2, 10 * mi, []int64{0, 4_800_000, 14_400_000, 24_000_000, 33_600_000, 43_200_000, 52_800_000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := rangeStarts(tt.total, tt.decoders, 160, min20, tt.budget)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("rangeStarts = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// Invariants over many lengths, decoders and budgets.
+	for _, decoders := range []int{2, 3, 4, 8} {
+		for _, budget := range []int64{2 * mi, 10 * mi, 20 * mi} {
+			for total := 2 * min20; total < 3*hour; total = total*5/4 + 12345 {
+				starts := rangeStarts(total, decoders, 160, min20, budget)
+				aheadCap := budget / int64(decoders)
+				for i, s := range starts {
+					end := total
+					if i+1 < len(starts) {
+						end = starts[i+1]
+					}
+					switch {
+					case s%160 != 0:
+						t.Fatalf("%d samples, %d decoders, budget %d: start %d is off the grid (%v)", total, decoders, budget, s, starts)
+					case end-s <= 0:
+						t.Fatalf("%d samples, %d decoders, budget %d: range %d is empty (%v)", total, decoders, budget, i, starts)
+					case end-s < min20 && i+1 < len(starts):
+						t.Fatalf("%d samples, %d decoders, budget %d: range %d is %d samples, under the minimum (%v)", total, decoders, budget, i, end-s, starts)
+					}
+				}
+				// (A budget too small for half-long ranges of the minimum
+				// length falls back to equal ones.)
+				if maxLen := budget / int64(decoders-1); len(starts) > decoders && maxLen/4 >= min20 && starts[1] > aheadCap+160 {
+					t.Fatalf("%d samples, %d decoders, budget %d: ranges take turns but the first (%d samples) is longer than a range may buffer ahead (%d)", total, decoders, budget, starts[1], aheadCap)
+				}
+			}
 		}
 	}
 }
