@@ -234,6 +234,38 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkEncodeSpeech encodes real speech, whose residuals (and so the
+// branches of the Rice writer) differ from the synthetic signals': the
+// LibriVox clips of Debian's pocketsphinx-testdata, joined.
+func BenchmarkEncodeSpeech(b *testing.B) {
+	paths, _ := filepath.Glob("/usr/share/pocketsphinx/test/data/librivox/*.wav")
+	if len(paths) == 0 {
+		b.Skip("pocketsphinx-testdata is not installed: apt install pocketsphinx-testdata")
+	}
+	var s []int16
+	for _, p := range paths {
+		d, err := audio.Open(p, audio.Options{Decoder: audio.DecoderBuiltin})
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]float32, 1<<16)
+		for {
+			n, err := d.Read(buf)
+			for _, x := range buf[:n] {
+				s = append(s, int16(x*32768)) // 16-bit source: exact
+			}
+			if err != nil {
+				break
+			}
+		}
+		d.Close()
+	}
+	b.SetBytes(int64(2 * len(s)))
+	for b.Loop() {
+		Encode(s, 16000)
+	}
+}
+
 func TestBlockSizeCode(t *testing.T) {
 	for n, want := range map[int]byte{192: 1, 576: 2, 1152: 3, 2304: 4, 4608: 5, 256: 8, 512: 9, 1024: 10, 2048: 11, 4096: 12, 8192: 13, 16384: 14, 32768: 15, 4095: 7, 17: 7} {
 		if got := blockSizeCode(n); got != want {
