@@ -319,3 +319,57 @@ func TestFixedAbsSums(t *testing.T) {
 		}
 	}
 }
+
+// TestRiceAll checks the Rice writer against the definition (RFC 9639
+// section 9.2.7.1: the zigzagged value's quotient in unary as zeros and a
+// one, then its k low bits), bit by bit: codes of every length, long ones
+// over 32 bits among them, from every starting bit offset, with room for
+// the fast runs and with a buffer too tight for them.
+func TestRiceAll(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var base []int32
+	for range 5000 {
+		base = append(base, int32(rng.IntN(600)-300))
+	}
+	for _, k := range []uint{0, 1, 4, 9, 14, 20, 30} {
+		// Codes just over 32 bits and with quotients of 32 and more.
+		res := slices.Clone(base)
+		for _, q := range []int64{31 - int64(k), 32 - int64(k), 33, 40, 70} {
+			if v := max(q, 0) << k / 2; v <= math.MaxInt32 {
+				res = append(res, int32(v), int32(-v))
+			}
+		}
+		res = append(res, math.MaxInt32>>(30-min(k, 30)), math.MinInt32>>(30-min(k, 30)))
+		for lead := range uint(9) {
+			var want []bool
+			for range lead {
+				want = append(want, true)
+			}
+			for _, r := range res {
+				u := zigzag(r)
+				for range u >> k {
+					want = append(want, false)
+				}
+				want = append(want, true)
+				for b := int(k) - 1; b >= 0; b-- {
+					want = append(want, u>>uint(b)&1 == 1)
+				}
+			}
+			for _, room := range []int{1 << 22, 0} {
+				var w bitWriter
+				w.reset(make([]byte, 0, room))
+				w.write(1<<lead-1, lead)
+				w.riceAll(res, k)
+				out := w.flush()
+				if len(out) != (len(want)+7)/8 {
+					t.Fatalf("k %d, lead %d, room %d: %d bytes, want %d", k, lead, room, len(out), (len(want)+7)/8)
+				}
+				for i, bit := range want {
+					if got := out[i/8]>>(7-uint(i%8))&1 == 1; got != bit {
+						t.Fatalf("k %d, lead %d, room %d: bit %d is %v, want %v", k, lead, room, i, got, bit)
+					}
+				}
+			}
+		}
+	}
+}
